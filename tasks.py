@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Set up mgsurv in a local virtual environment and run it: needs only Python >= 3.11.
+
+    python3 tasks.py run [snakemake options]   # synthetic cohort -> results/synthetic/report.html
+    python3 tasks.py test [pytest options]     # the test suite
+    python3 tasks.py lint                      # ruff, snakefmt and snakemake --lint
+
+The environment (.venv/) is created on first use and reinstalled whenever a pinned
+dependency list changes; a plain ``make`` is not needed, nor conda.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PIN_FILES = {"run": ["requirements.txt"], "test": ["requirements.txt", "requirements-dev.txt"]}
+
+
+def fail(message: str) -> None:
+    print(f"tasks.py: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def pins_digest(level: str) -> str:
+    digest = hashlib.sha256()
+    for name in [*PIN_FILES[level], "constraints.txt", "pyproject.toml"]:
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def run(*command: str | Path) -> None:
+    result = subprocess.run([str(c) for c in command], cwd=ROOT)
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+
+
+def ensure_environment(level: str) -> None:
+    """Create .venv and install the pinned dependencies unless already up to date."""
+    if sys.version_info < (3, 11):  # noqa: UP036 (tasks.py may run on an older python3)
+        fail(f"Python >= 3.11 is needed, this is {sys.version.split()[0]}")
+    stamp = VENV / f".installed-{level}"
+    digest = pins_digest(level)
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    if not (BIN / "python").exists():
+        print("tasks.py: creating the virtual environment .venv/", flush=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except (subprocess.CalledProcessError, OSError) as err:
+            fail(
+                f"could not create .venv ({err}). On Debian/Ubuntu install the venv module:"
+                " sudo apt-get install python3-venv"
+            )
+    requirements = "requirements-dev.txt" if level == "test" else "requirements.txt"
+    print(f"tasks.py: installing the pinned dependencies ({requirements})", flush=True)
+    pip = [BIN / "python", "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    run(*pip, "-r", requirements, "-c", "constraints.txt")
+    run(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
+    stamp.write_text(digest)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in ("run", "test", "lint"):
+        fail("usage: python3 tasks.py run|test|lint [options passed on]")
+    task, extra = argv[0], argv[1:]
+    ensure_environment("run" if task == "run" else "test")
+    if task == "run":
+        run(BIN / "snakemake", "--cores", "all", *extra)
+    elif task == "test":
+        run(BIN / "python", "-m", "pytest", *extra)
+    else:
+        run(BIN / "ruff", "check", ".")
+        run(BIN / "ruff", "format", "--check", ".")
+        run(BIN / "snakefmt", "--check", "Snakefile", "workflow")
+        run(BIN / "snakemake", "--lint")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
