@@ -1,0 +1,93 @@
+"""The prepare stage: cohort CSV + mapping -> analysis-ready table, patient flow, groupings.
+
+Composes reading/validation (:mod:`mgsurv.cohort`) and the Mg groupings
+(:mod:`mgsurv.grouping`), and records provenance (the input file's SHA-256) for the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from mgsurv.cohort import read_cohort
+from mgsurv.errors import InputError
+from mgsurv.grouping import add_groupings, group_definitions
+from mgsurv.mapping import load_mapping
+
+RESERVED_COLUMNS = frozenset(
+    {
+        "patient_id",
+        "mg_mmol_l",
+        "pfs_months",
+        "pfs_event",
+        "os_months",
+        "os_event",
+        "arm",
+        "mg_clinical",
+        "mg_quartile",
+        "mg_cutpoint",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PreparedOutputs:
+    cohort: pd.DataFrame
+    flow: pd.DataFrame
+    excluded: pd.DataFrame
+    groups: pd.DataFrame
+    provenance: dict
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_covariate_names(covariates: list[dict], config_file: str) -> None:
+    for spec in covariates:
+        if spec["name"] in RESERVED_COLUMNS:
+            raise InputError(
+                f"covariate name '{spec['name']}' is one of mgsurv's own columns",
+                file=config_file,
+                fix="rename the covariate (and its key under covariate_columns in the mapping)",
+            )
+
+
+def prepare(
+    source: str, mapping_path: str, covariates: list[dict], threshold_mmol_l: float, origin: str
+) -> PreparedOutputs:
+    """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings.
+
+    ``origin`` is what the report names as the data source ("synthetic" or the CSV path).
+    """
+    check_covariate_names(covariates, "config/config.yaml")
+    mapping = load_mapping(mapping_path)
+    prepared = read_cohort(source, mapping, covariates)
+    if prepared.data.empty:
+        raise InputError(
+            "no patient is left to analyse after the exclusions",
+            file=source,
+            fix="see excluded patients and reasons in the flow; fill in Mg, times and events",
+        )
+    cohort = add_groupings(prepared.data, threshold_mmol_l)
+    provenance = {
+        "source": origin,
+        "input_sha256": sha256_of(source),
+        "mapping": mapping_path,
+        "rows_read": int(prepared.flow["n_before"].iloc[0]),
+        "patients_analysed": len(cohort),
+    }
+    return PreparedOutputs(
+        cohort=cohort,
+        flow=prepared.flow,
+        excluded=prepared.excluded,
+        groups=group_definitions(cohort, threshold_mmol_l),
+        provenance=provenance,
+    )

@@ -1,0 +1,239 @@
+"""Reading a cohort CSV through a mapping: conversions, exclusions and named errors."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from mgsurv.cohort import read_cohort
+from mgsurv.errors import InputError
+from mgsurv.mapping import load_mapping
+
+ROOT = Path(__file__).resolve().parents[1]
+COVARIATES = [
+    {"name": "age", "type": "numeric"},
+    {"name": "sex", "type": "categorical", "reference": "male"},
+]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return path
+
+
+def mapping_file(tmp_path: Path, **changes) -> Path:
+    """The shipped default mapping with some top-level or columns.* keys changed."""
+    mapping = yaml.safe_load((ROOT / "config" / "mapping.yaml").read_text())
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        if field:
+            mapping[section][field] = value
+        else:
+            mapping[section] = value
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    return path
+
+
+GOOD = """
+    patient_id,arm,age,sex,mg_mmol_l,pfs_months,pfs_event,os_months,os_event
+    P1,immunotherapy,60,male,0.65,2.5,1,10.0,1
+    P2,immunotherapy,70,female,0.85,4.0,0,4.0,0
+    P3,chemotherapy,55,female,,3.0,1,8.0,1
+    P4,chemotherapy,65,male,0.90,,1,8.0,1
+    P5,chemotherapy,,male,0.80,1.5,1,6.0,0
+"""
+
+
+def test_default_mapping_reads_canonical_columns(tmp_path):
+    mapping = load_mapping(mapping_file(tmp_path))
+    cohort = read_cohort(write(tmp_path, "c.csv", GOOD), mapping, COVARIATES)
+    assert list(cohort.data["patient_id"]) == ["P1", "P2", "P5"]
+    assert cohort.data["mg_mmol_l"].tolist() == [0.65, 0.85, 0.80]
+    assert cohort.data["pfs_event"].tolist() == [1, 0, 1]
+    assert np.isnan(cohort.data.loc[2, "age"])  # a missing covariate is kept, not excluded
+
+
+def test_flow_counts_each_exclusion_with_its_reason(tmp_path):
+    cohort = read_cohort(
+        write(tmp_path, "c.csv", GOOD), load_mapping(mapping_file(tmp_path)), COVARIATES
+    )
+    flow = cohort.flow.set_index("reason")
+    assert flow.loc["missing serum Mg", "n_before"] == 5
+    assert flow.loc["missing serum Mg", "n_excluded"] == 1
+    assert flow.loc["missing PFS time or status", "n_excluded"] == 1
+    assert flow["n_after"].iloc[-1] == 3
+    assert (flow["n_before"] - flow["n_excluded"] == flow["n_after"]).all()
+    assert cohort.excluded.set_index("patient_id").loc["P3", "line"] == 4  # header = line 1
+
+
+def test_other_names_mg_dl_and_days_are_converted(tmp_path):
+    csv = write(
+        tmp_path,
+        "other.csv",
+        """
+        ID;Treatment;Age;Gender;Magnesium;PFS_d;Progressed;OS_d;Status
+        A;ICI;61;male;1,70;30,4375;yes;365,25;dead
+        B;ICI;59;female;2,43;91,3125;no;730,5;alive
+    """,
+    )
+    mapping = load_mapping(
+        mapping_file(
+            tmp_path,
+            csv={"delimiter": ";", "decimal": ","},
+            columns={
+                "patient_id": "ID",
+                "arm": "Treatment",
+                "mg": "Magnesium",
+                "pfs_time": "PFS_d",
+                "pfs_event": "Progressed",
+                "os_time": "OS_d",
+                "os_event": "Status",
+            },
+            covariate_columns={"age": "Age", "sex": "Gender"},
+            units={"mg": "mg/dL", "time": "days"},
+        )
+    )
+    data = read_cohort(csv, mapping, COVARIATES).data
+    assert data["mg_mmol_l"].tolist() == pytest.approx([1.70 / 2.43, 1.0])
+    assert data["pfs_months"].tolist() == pytest.approx([1.0, 3.0])
+    assert data["os_months"].tolist() == pytest.approx([12.0, 24.0])
+    assert data["os_event"].tolist() == [1, 0]
+    assert data["pfs_event"].tolist() == [1, 0]
+
+
+def test_survival_derived_from_dates(tmp_path):
+    csv = write(
+        tmp_path,
+        "dates.csv",
+        """
+        patient_id,arm,mg,start,prog,death,last
+        A,x,0.8,2020-01-01,2020-03-01,2020-07-01,
+        B,x,0.8,2020-01-01,,,2021-01-01
+        C,x,0.8,2020-01-01,,2020-02-01,
+    """,
+    )
+    mapping = load_mapping(
+        mapping_file(
+            tmp_path,
+            columns={
+                "patient_id": "patient_id",
+                "arm": "arm",
+                "mg": "mg",
+                "pfs_time": None,
+                "pfs_event": None,
+                "os_time": None,
+                "os_event": None,
+                "start_date": "start",
+                "progression_date": "prog",
+                "death_date": "death",
+                "last_followup_date": "last",
+            },
+            covariate_columns={},
+        )
+    )
+    data = read_cohort(csv, mapping, []).data.set_index("patient_id")
+    days = 365.25 / 12
+    assert data.loc["A", "pfs_months"] == pytest.approx(60 / days)
+    assert data.loc["A", "os_months"] == pytest.approx(182 / days)
+    assert data.loc["B", ["pfs_event", "os_event"]].tolist() == [0, 0]
+    assert data.loc["B", "os_months"] == pytest.approx(366 / days)
+    assert data.loc["C", ["pfs_event", "os_event"]].tolist() == [1, 1]  # death ends PFS
+    assert data.loc["C", "pfs_months"] == data.loc["C", "os_months"]
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "column", "line", "words"),
+    [
+        ("0.85", "abc", "mg_mmol_l", 3, "not a number"),
+        ("2.5,1,10.0", "-2.5,1,10.0", "pfs_months", 2, "must be positive"),
+        ("4.0,0,4.0,0", "4.0,0,4.0,maybe", "os_event", 3, "neither an event nor a censoring"),
+        ("0.65", "7.5", "mg_mmol_l", 2, "plausible"),
+        ("2.5,1,10.0", "12.5,1,10.0", "pfs_months", 2, "PFS is longer than OS"),
+        ("P2,", "P1,", "patient_id", 2, "repeat"),
+    ],
+)
+def test_bad_values_are_named_with_column_and_line(tmp_path, replace, by, column, line, words):
+    csv = write(tmp_path, "bad.csv", GOOD.replace(replace, by, 1))
+    with pytest.raises(InputError) as caught:
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+    err = caught.value
+    assert words in err.problem
+    assert err.column == column
+    assert line in err.rows
+    assert err.file == str(csv)
+    assert "fix:" in err.message()
+
+
+def test_missing_column_lists_available_columns(tmp_path):
+    csv = write(tmp_path, "c.csv", GOOD.replace("mg_mmol_l", "magnesium"))
+    with pytest.raises(InputError) as caught:
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+    assert caught.value.column == "mg_mmol_l"
+    assert "magnesium" in caught.value.fix and "mapping.yaml" in caught.value.fix
+
+
+def test_mg_dl_values_under_mmol_l_are_caught(tmp_path):
+    csv = write(
+        tmp_path,
+        "c.csv",
+        GOOD.replace("0.65", "1.6")
+        .replace("0.85", "2.0")
+        .replace("0.90", "1.9")
+        .replace("0.80", "2.1"),
+    )
+    with pytest.raises(InputError, match="looks like mg/dL"):
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+
+
+def test_decimal_comma_without_setting_is_named(tmp_path):
+    csv = write(
+        tmp_path,
+        "c.csv",
+        GOOD.replace("P1,immunotherapy,60,male,0.65", 'P1,immunotherapy,60,male,"0,65"'),
+    )
+    with pytest.raises(InputError) as caught:
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+    assert "csv.decimal" in caught.value.fix
+
+
+def test_r_style_event_codes_via_mapping(tmp_path):
+    csv = write(
+        tmp_path,
+        "c.csv",
+        GOOD.replace(",1\n", ",2\n")
+        .replace(",0\n", ",1\n")
+        .replace(",1,", ",2,")
+        .replace(",0,", ",1,"),
+    )
+    mapping = load_mapping(mapping_file(tmp_path, event_codes={"event": [2], "censored": [1]}))
+    data = read_cohort(csv, mapping, COVARIATES).data
+    assert data["os_event"].tolist() == [1, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"units": {"mg": "g/L"}}, "units/mg"),
+        ({"columns__pfs_time": None}, "no column mapped for pfs_time"),
+        ({"event_codes": {"event": ["1"], "censored": ["1"]}}, "both event and censored"),
+        ({"colums": {}}, "(top level)"),
+    ],
+)
+def test_invalid_mapping_names_the_key(tmp_path, changes, words):
+    with pytest.raises(InputError) as caught:
+        load_mapping(mapping_file(tmp_path, **changes))
+    assert words in caught.value.message()
+    assert caught.value.file.endswith("mapping.yaml")
+
+
+def test_excel_file_named_csv_is_recognised(tmp_path):
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(InputError, match="Excel"):
+        read_cohort(path, load_mapping(mapping_file(tmp_path)), COVARIATES)
