@@ -1,0 +1,121 @@
+# Reference results from R survival for mgsurv's parity tests (tests/test_r_parity.py).
+#
+# Run by hand from the repository root when datasets or reported quantities change:
+#   apt-get install r-base-core r-cran-survival r-cran-jsonlite
+#   Rscript tests/reference/make_fixtures.R
+# It reads tests/reference/data/*.csv and writes tests/reference/fixtures/*.json.
+# R is not a test dependency: the fixtures are committed.
+
+suppressPackageStartupMessages({
+  library(survival)
+  library(jsonlite)
+})
+
+data_dir <- "tests/reference/data"
+out_dir <- "tests/reference/fixtures"
+dir.create(out_dir, showWarnings = FALSE)
+
+# Kaplan-Meier per group with R's log-log band and quantile.survfit median.
+km_rows <- function(time, status, group) {
+  lapply(sort(unique(group)), function(g) {
+    fit <- survfit(Surv(time[group == g], status[group == g]) ~ 1, conf.type = "log-log")
+    q <- quantile(fit, 0.5)
+    list(group = g, time = fit$time, n_risk = fit$n.risk, n_event = fit$n.event,
+         n_censor = fit$n.censor, surv = fit$surv, lower = fit$lower, upper = fit$upper,
+         median = unname(q$quantile), median_lower = unname(q$lower),
+         median_upper = unname(q$upper))
+  })
+}
+
+logrank_row <- function(time, status, group) {
+  test <- survdiff(Surv(time, status) ~ group)
+  df <- length(test$n) - 1
+  list(statistic = test$chisq, df = df, p = pchisq(test$chisq, df, lower.tail = FALSE))
+}
+
+# coxph at R's precision; one entry per coefficient, named as mgsurv names its terms.
+cox_rows <- function(formula, data, term_names) {
+  fit <- coxph(formula, data = data, ties = "efron",
+               control = coxph.control(eps = 1e-12, toler.chol = 1e-15, iter.max = 100))
+  s <- summary(fit)$coefficients
+  ci <- exp(confint(fit))
+  list(term = term_names, coef = unname(s[, "coef"]), se = unname(s[, "se(coef)"]),
+       hr = unname(s[, "exp(coef)"]), hr_lower = unname(ci[, 1]), hr_upper = unname(ci[, 2]),
+       z = unname(s[, "z"]), p = unname(s[, "Pr(>|z|)"]), n = fit$n, events = fit$nevent)
+}
+
+save <- function(x, name) {
+  write_json(x, file.path(out_dir, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
+             na = "null", pretty = TRUE)
+}
+
+versions <- list(R = R.version.string, survival = as.character(packageVersion("survival")))
+
+# Toy curves: an exact S = 0.5 plateau, a curve reaching 0, a median not reached, ties.
+toy <- read.csv(file.path(data_dir, "toy.csv"))
+save(list(versions = versions, km = km_rows(toy$time, toy$status, toy$group)), "toy")
+
+# R's lung data: time in days, status 0/1 (recoded from 1/2), by sex.
+lung <- read.csv(file.path(data_dir, "lung.csv"))
+lung$sex <- factor(lung$sex, levels = c(1, 2))
+save(list(
+  versions = versions,
+  km = km_rows(lung$time, lung$status, as.character(lung$sex)),
+  logrank = logrank_row(lung$time, lung$status, lung$sex),
+  cox = cox_rows(Surv(time, status) ~ sex + age + ph.ecog, lung,
+                 c("sex[2 vs 1]", "age", "ph.ecog"))
+), "lung")
+
+# A synthetic cohort prepared as mgsurv prepares it (threshold 0.70 mmol/L, type-7 quartiles
+# closed on the right), with the default covariates and references.
+syn <- read.csv(file.path(data_dir, "synthetic_400.csv"), stringsAsFactors = FALSE)
+syn$mg_clinical <- factor(ifelse(syn$mg_mmol_l < 0.70, "low", "normal"),
+                          levels = c("normal", "low"))
+q <- quantile(syn$mg_mmol_l, c(0.25, 0.5, 0.75), type = 7)
+syn$mg_quartile <- cut(syn$mg_mmol_l, c(-Inf, q, Inf), labels = c("Q1", "Q2", "Q3", "Q4"),
+                       right = TRUE)
+syn$mg_per_0.1 <- syn$mg_mmol_l / 0.1
+syn$arm <- factor(syn$arm, levels = c("chemotherapy", "immunotherapy"))
+syn$sex <- factor(syn$sex, levels = c("male", "female"))
+syn$ecog <- factor(syn$ecog, levels = c(0, 1))
+syn$histology <- factor(syn$histology, levels = c("non-squamous", "squamous"))
+syn$pdl1 <- factor(syn$pdl1, levels = c("<1%", "1-49%", ">=50%"))
+covariate_terms <- c("age", "sex[female vs male]", "ecog[1 vs 0]",
+                     "histology[squamous vs non-squamous]", "pdl1[1-49% vs <1%]",
+                     "pdl1[>=50% vs <1%]")
+endpoint_fixture <- function(endpoint) {
+  time <- syn[[paste0(endpoint, "_months")]]
+  status <- syn[[paste0(endpoint, "_event")]]
+  d <- syn
+  d$time <- time
+  d$status <- status
+  list(
+    km = list(mg_clinical = km_rows(time, status, as.character(syn$mg_clinical)),
+              mg_quartile = km_rows(time, status, as.character(syn$mg_quartile))),
+    logrank = list(mg_clinical = logrank_row(time, status, syn$mg_clinical),
+                   mg_quartile = logrank_row(time, status, syn$mg_quartile)),
+    cox = list(
+      univariable_mg_clinical = cox_rows(Surv(time, status) ~ mg_clinical, d,
+                                         "mg_clinical[low vs normal]"),
+      univariable_mg_quartile = cox_rows(Surv(time, status) ~ mg_quartile, d,
+                                         c("mg_quartile[Q2 vs Q1]", "mg_quartile[Q3 vs Q1]",
+                                           "mg_quartile[Q4 vs Q1]")),
+      univariable_mg_continuous = cox_rows(Surv(time, status) ~ mg_per_0.1, d,
+                                           "mg_per_0.1_mmol_l"),
+      multivariable = cox_rows(
+        Surv(time, status) ~ mg_clinical + arm + age + sex + ecog + histology + pdl1, d,
+        c("mg_clinical[low vs normal]", "arm[immunotherapy vs chemotherapy]", covariate_terms)),
+      continuous = cox_rows(
+        Surv(time, status) ~ mg_per_0.1 + arm + age + sex + ecog + histology + pdl1, d,
+        c("mg_per_0.1_mmol_l", "arm[immunotherapy vs chemotherapy]", covariate_terms)),
+      `arm=immunotherapy` = cox_rows(
+        Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1,
+        d[d$arm == "immunotherapy", ], c("mg_clinical[low vs normal]", covariate_terms)),
+      `arm=chemotherapy` = cox_rows(
+        Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1,
+        d[d$arm == "chemotherapy", ], c("mg_clinical[low vs normal]", covariate_terms))
+    )
+  )
+}
+save(list(versions = versions, pfs = endpoint_fixture("pfs"), os = endpoint_fixture("os")),
+     "synthetic_400")
