@@ -1,0 +1,37 @@
+# mgsurv: survival by baseline serum magnesium in immunotherapy cohorts.
+# Entry point: settings, their validation, the rules, and the final target.
+
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/prepare.smk"
+include: "workflow/rules/analyse.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        report_path(),
+
+
+onsuccess:
+    print(f"mgsurv: report written to {report_path()}")
+
+
+onerror:
+    for message in input_errors_of_this_run():
+        print(
+            f"\n{message}\nNo results were written for this cohort; fix the input and rerun."
+        )

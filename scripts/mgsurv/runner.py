@@ -1,0 +1,45 @@
+"""Run one workflow step from a Snakemake rule script: logging, and errors a user can read.
+
+A rule script calls :func:`run_step` with its ``snakemake`` object and one function. An
+:class:`InputError` is printed (to the terminal and the rule's log) as its message only, no
+traceback, and the job exits 1 so Snakemake removes the job's outputs. Any other exception
+is a bug in mgsurv: its traceback goes to the log, with a one-line pointer on the terminal.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+import warnings
+from collections.abc import Callable
+
+from mgsurv.errors import InputError
+
+
+def run_step(smk, step: Callable[[object], None]) -> None:
+    """Call ``step(smk)`` with logging to the rule's log file; exit 1 on failure."""
+    log_path = smk.log[0] if smk.log else None
+    handlers = [logging.FileHandler(log_path, mode="w")] if log_path else []
+    logging.basicConfig(
+        level=logging.INFO,
+        handlers=handlers or None,
+        force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.captureWarnings(True)
+    warnings.simplefilter("default")
+    try:
+        step(smk)
+    except InputError as err:
+        logging.getLogger("mgsurv").error("%s", err.message())
+        print(err.message(), file=sys.stderr)
+        sys.exit(1)
+    except Exception:
+        logging.getLogger("mgsurv").error("unexpected failure:\n%s", traceback.format_exc())
+        print(
+            f"mgsurv: internal error in rule {smk.rule}; details in {log_path}."
+            " Please report it with that log.",
+            file=sys.stderr,
+        )
+        sys.exit(1)

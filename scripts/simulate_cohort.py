@@ -1,0 +1,12 @@
+"""Rule simulate_cohort: write the built-in synthetic cohort CSV and its truth file."""
+
+from mgsurv.runner import run_step
+from mgsurv.simulate import SyntheticParams, simulate_cohort, write_cohort
+
+
+def main(smk) -> None:
+    cohort, truth = simulate_cohort(SyntheticParams(**smk.params.synthetic))
+    write_cohort(cohort, truth, smk.output.cohort, smk.output.truth)
+
+
+run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -1,0 +1,275 @@
+"""The whole workflow, run by Snakemake in a temporary directory, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mgsurv.tables import read_tsv
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = {
+    "km_summary": [
+        "endpoint",
+        "grouping",
+        "group",
+        "n",
+        "events",
+        "median",
+        "median_lower",
+        "median_upper",
+    ],
+    "km_curves": [
+        "endpoint",
+        "grouping",
+        "group",
+        "time",
+        "n_risk",
+        "n_event",
+        "n_censor",
+        "surv",
+        "lower",
+        "upper",
+    ],
+    "logrank": ["endpoint", "grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
+    "cox": [
+        "endpoint",
+        "model",
+        "term",
+        "coef",
+        "se",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "z",
+        "p",
+        "n",
+        "events",
+    ],
+}
+pytestmark = pytest.mark.workflow
+
+
+def snakemake(workdir: Path, **overrides) -> subprocess.CompletedProcess:
+    """Run the workflow in workdir with the shipped config plus overrides; capture output."""
+    overrides_file = workdir / "overrides.yaml"
+    overrides_file.write_text(yaml.safe_dump(overrides), encoding="utf-8")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            "--configfile",
+            str(ROOT / "config" / "config.yaml"),
+            str(overrides_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def result_files(workdir: Path, cohort: str) -> list[Path]:
+    folder = workdir / "results" / cohort
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+@pytest.fixture(scope="module")
+def large_synthetic_run(tmp_path_factory) -> Path:
+    """The synthetic cohort at n = 6000, large enough to check the estimates against truth."""
+    workdir = tmp_path_factory.mktemp("synthetic")
+    run = snakemake(workdir, synthetic={"n": 6000, "seed": 11})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "mgsurv: report written to results/synthetic/report.html" in run.stdout + run.stderr
+    return workdir / "results" / "synthetic"
+
+
+def test_tables_follow_the_results_contract(large_synthetic_run):
+    for name, columns in CONTRACT.items():
+        table = read_tsv(large_synthetic_run / "tables" / f"{name}.tsv")
+        assert list(table.columns) == columns, name
+        assert set(table["endpoint"]) == {"pfs", "os"}
+    cohort = pd.read_parquet(large_synthetic_run / "cohort.parquet")
+    assert {
+        "patient_id",
+        "mg_mmol_l",
+        "pfs_months",
+        "pfs_event",
+        "os_months",
+        "os_event",
+        "arm",
+        "mg_clinical",
+        "mg_quartile",
+    } <= set(cohort.columns)
+    assert set(cohort["mg_clinical"]) == {"low", "normal"}
+    assert set(cohort["mg_quartile"]) == {"Q1", "Q2", "Q3", "Q4"}
+    flow = read_tsv(large_synthetic_run / "flow.tsv")
+    assert flow["n_before"].iloc[0] == 6000 and flow["n_after"].iloc[-1] == len(cohort)
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_low_mg_effect_recovered_in_immunotherapy_arm_only(large_synthetic_run, endpoint):
+    """Truth: HR 1.6 under immunotherapy, 1.0 under chemotherapy (the generator's defaults)."""
+    truth = json.loads((large_synthetic_run / "input" / "truth.json").read_text())
+    cox = read_tsv(large_synthetic_run / "tables" / "cox.tsv").set_index(
+        ["endpoint", "model", "term"]
+    )
+    for arm, true_hr in truth["true_hr_low_mg"].items():
+        row = cox.loc[(endpoint, f"arm={arm}", "mg_clinical[low vs normal]")]
+        assert row["hr_lower"] < true_hr < row["hr_upper"], (arm, row.to_dict())
+    immuno = cox.loc[(endpoint, "arm=immunotherapy", "mg_clinical[low vs normal]")]
+    assert immuno["p"] < 0.001
+    chemo = cox.loc[(endpoint, "arm=chemotherapy", "mg_clinical[low vs normal]")]
+    assert 0.8 < chemo["hr"] < 1.25
+
+
+def test_report_is_self_contained_and_shows_the_tables(large_synthetic_run):
+    html = (large_synthetic_run / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "Number at risk" in html
+    for marker in ('src="http', "src='http", 'href="http', "<script src", "<link "):
+        assert marker not in html
+    cox = read_tsv(large_synthetic_run / "tables" / "cox.tsv")
+    key = cox[(cox["model"] == "multivariable") & (cox["term"] == "mg_clinical[low vs normal]")]
+    for hr in key["hr"]:
+        assert f"{hr:.2f}" in html
+
+
+def user_mapping(tmp_path: Path) -> Path:
+    """A mapping for a CSV with other names, semicolons, decimal commas, mg/dL and days."""
+    mapping = yaml.safe_load((ROOT / "config" / "mapping.yaml").read_text())
+    mapping["csv"] = {"delimiter": ";", "decimal": ","}
+    mapping["columns"].update(
+        {
+            "patient_id": "Patient",
+            "mg": "Mg_mgdl",
+            "arm": "Therapy",
+            "pfs_time": "PFS_days",
+            "pfs_event": "Progression",
+            "os_time": "OS_days",
+            "os_event": "Vital_status",
+        }
+    )
+    mapping["covariate_columns"] = {
+        "age": "Age_years",
+        "sex": "Sex",
+        "ecog": "ECOG_PS",
+        "histology": "Histology",
+        "pdl1": "PDL1_TPS",
+    }
+    mapping["units"] = {"mg": "mg/dL", "time": "days"}
+    mapping["event_codes"] = {"event": ["progressed", "dead"], "censored": ["no", "alive"]}
+    path = tmp_path / "mapping_hospital.yaml"
+    path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    return path
+
+
+def test_user_csv_with_other_names_units_and_codes(tmp_path):
+    """A hospital export of the synthetic cohort is read back to the same analysis cohort."""
+    source = pd.read_csv(ROOT / "tests" / "reference" / "data" / "synthetic_400.csv")
+    export = pd.DataFrame(
+        {
+            "Patient": source["patient_id"],
+            "Therapy": source["arm"],
+            "Age_years": source["age"],
+            "Sex": source["sex"],
+            "ECOG_PS": source["ecog"],
+            "Histology": source["histology"],
+            "PDL1_TPS": source["pdl1"],
+            "Mg_mgdl": (source["mg_mmol_l"] * 2.43).round(4),
+            "PFS_days": (source["pfs_months"] * 365.25 / 12).round(4),
+            "Progression": source["pfs_event"].map({1: "progressed", 0: "no"}),
+            "OS_days": (source["os_months"] * 365.25 / 12).round(4),
+            "Vital_status": source["os_event"].map({1: "dead", 0: "alive"}),
+        }
+    )
+    csv = tmp_path / "hospital.csv"
+    export.to_csv(csv, sep=";", decimal=",", index=False)
+    run = snakemake(tmp_path, cohort=str(csv), mapping=str(user_mapping(tmp_path)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "hospital"
+    cohort = pd.read_parquet(results / "cohort.parquet")
+    np.testing.assert_allclose(cohort["mg_mmol_l"], source["mg_mmol_l"], atol=1e-4)
+    np.testing.assert_allclose(cohort["os_months"], source["os_months"], atol=1e-5)
+    assert cohort["pfs_event"].tolist() == source["pfs_event"].tolist()
+    assert cohort["os_event"].tolist() == source["os_event"].tolist()
+    summary = read_tsv(results / "tables" / "km_summary.tsv")
+    assert summary.loc[summary["grouping"] == "mg_clinical", "n"].sum() == 2 * len(source)
+    assert (results / "report.html").stat().st_size > 10_000
+
+
+def bad_copy(tmp_path: Path, edit) -> Path:
+    """The synthetic_400 CSV with one edit applied to its text lines."""
+    lines = (ROOT / "tests" / "reference" / "data" / "synthetic_400.csv").read_text().splitlines()
+    path = tmp_path / "broken.csv"
+    path.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
+    return path
+
+
+def replace_field(lines: list[str], line_number: int, column: str, value: str) -> list[str]:
+    header = lines[0].split(",")
+    fields = lines[line_number - 1].split(",")
+    fields[header.index(column)] = value
+    return [*lines[: line_number - 1], ",".join(fields), *lines[line_number:]]
+
+
+BAD_INPUTS = {
+    "missing column": (
+        lambda lines: [lines[0].replace("os_months", "os_time"), *lines[1:]],
+        ["column 'os_months'", "os_time"],
+    ),
+    "non-numeric Mg": (
+        lambda lines: replace_field(lines, 7, "mg_mmol_l", "low"),
+        ["serum Mg is not a number", "column: mg_mmol_l", "rows:   7"],
+    ),
+    "negative time": (
+        lambda lines: replace_field(lines, 12, "pfs_months", "-1.5"),
+        ["PFS time must be positive", "column: pfs_months", "rows:   12"],
+    ),
+    "unknown event code": (
+        lambda lines: replace_field(lines, 30, "os_event", "9"),
+        ["event code(s) '9'", "column: os_event", "rows:   30", "event_codes"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_stops_with_named_message_and_no_results(tmp_path, case):
+    edit, expected = BAD_INPUTS[case]
+    csv = bad_copy(tmp_path, edit)
+    run = snakemake(tmp_path, cohort=str(csv), mapping=str(ROOT / "config" / "mapping.yaml"))
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "mgsurv: input error" in output
+    assert f"file:   {csv}" in output
+    for words in expected:
+        assert words in output, words
+    assert "Traceback" not in output
+    assert result_files(tmp_path, "broken") == []
+
+
+def test_missing_cohort_file_is_named_before_any_job(tmp_path):
+    run = snakemake(tmp_path, cohort="no/such/file.csv")
+    assert run.returncode != 0
+    assert "cohort file not found: no/such/file.csv" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_missing_mapping_file_is_named_before_any_job(tmp_path):
+    csv = bad_copy(tmp_path, lambda lines: lines)
+    run = snakemake(tmp_path, cohort=str(csv), mapping="config/mapping_mine.yaml")
+    assert run.returncode != 0
+    assert "mapping file not found: config/mapping_mine.yaml" in run.stdout + run.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,36 @@
+# Per endpoint: Kaplan-Meier, log-rank and Cox tables; then one table per kind.
+
+
+rule analyse_endpoint:
+    input:
+        cohort="results/{cohort}/cohort.parquet",
+    output:
+        **{
+            table: f"results/{{cohort}}/endpoints/{{endpoint}}/{table}.tsv"
+            for table in TABLES
+        },
+    log:
+        "logs/{cohort}/analyse_endpoint_{endpoint}.log",
+    conda:
+        "../../environment.yml"
+    params:
+        covariates=config["covariates"],
+        reference_arm=config["reference_arm"],
+    script:
+        "../../scripts/analyse_endpoint.py"
+
+
+rule collect_tables:
+    input:
+        expand(
+            "results/{{cohort}}/endpoints/{endpoint}/{{table}}.tsv", endpoint=ENDPOINTS
+        ),
+    output:
+        "results/{cohort}/tables/{table}.tsv",
+    log:
+        "logs/{cohort}/collect_tables_{table}.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    script:
+        "../../scripts/collect_tables.py"

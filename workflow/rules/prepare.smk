@@ -1,0 +1,23 @@
+# Validate the cohort CSV through its mapping; exclusions, patient flow, Mg groupings.
+
+
+rule prepare_cohort:
+    input:
+        source=cohort_source,
+        mapping=mapping_path(),
+    output:
+        cohort="results/{cohort}/cohort.parquet",
+        flow="results/{cohort}/flow.tsv",
+        excluded="results/{cohort}/excluded.tsv",
+        groups="results/{cohort}/tables/mg_groups.tsv",
+        provenance="results/{cohort}/provenance.json",
+    log:
+        "logs/{cohort}/prepare_cohort.log",
+    conda:
+        "../../environment.yml"
+    params:
+        covariates=config["covariates"],
+        threshold=config["mg_threshold_mmol_l"],
+        origin=cohort_origin,
+    script:
+        "../../scripts/prepare_cohort.py"

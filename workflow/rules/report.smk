@@ -1,0 +1,23 @@
+# The self-contained HTML report, built only from the result tables.
+
+
+rule render_report:
+    input:
+        **{table: f"results/{{cohort}}/tables/{table}.tsv" for table in TABLES},
+        flow="results/{cohort}/flow.tsv",
+        groups="results/{cohort}/tables/mg_groups.tsv",
+        provenance="results/{cohort}/provenance.json",
+    output:
+        report(
+            "results/{cohort}/report.html",
+            caption="../report/report.rst",
+            category="Report",
+        ),
+    log:
+        "logs/{cohort}/render_report.log",
+    conda:
+        "../../environment.yml"
+    params:
+        settings=config,
+    script:
+        "../../scripts/render_report.py"

@@ -1,0 +1,16 @@
+# The built-in synthetic cohort (OAK-calibrated, known true effect of low Mg).
+
+
+rule simulate_cohort:
+    output:
+        cohort="results/{cohort}/input/synthetic_cohort.csv",
+        truth="results/{cohort}/input/truth.json",
+    log:
+        "logs/{cohort}/simulate_cohort.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        synthetic=config["synthetic"],
+    script:
+        "../../scripts/simulate_cohort.py"
