@@ -14,6 +14,7 @@ def main(smk) -> None:
     meta = report_meta(smk.wildcards.cohort, provenance, smk.params.settings)
     html = render_report(
         flow=read_tsv(smk.input.flow),
+        groups=read_tsv(smk.input.groups),
         km_summary=read_tsv(smk.input.km_summary),
         km_curves=read_tsv(smk.input.km_curves),
         logrank=read_tsv(smk.input.logrank),

@@ -152,11 +152,24 @@ def meta() -> dict:
         "generated": "2026-01-02T03:04:05+00:00",
         "mg_threshold_mmol_l": 0.7,
         "conf_type": "log-log",
-        "covariates": ["age", "sex"],
         "versions": {"python": "3.12.1", "lifelines": "0.30.3"},
         "endpoints_label": {"pfs": "Progression-free survival", "os": "Overall survival"},
         "risk_table_times": [0, 6, 12, 18, 24, 30, 36],
     }
+
+
+def groups_table() -> pd.DataFrame:
+    """Mg group definitions as the prepare step writes them."""
+    return pd.DataFrame(
+        {
+            "grouping": ["mg_clinical", "mg_clinical", "mg_quartile"],
+            "group": ["low", "normal", "Q1"],
+            "mg_from": [np.nan, 0.7, 0.41],
+            "mg_to": [0.7, np.nan, 0.734],
+            "definition": ["< 0.7", ">= 0.7", "[0.41, 0.734]"],
+            "n": [17, 31, 12],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +178,7 @@ def inputs() -> dict:
     curves, summary, logrank = km_tables(toy_cohort())
     return {
         "flow": flow_table(),
+        "groups": groups_table(),
         "km_summary": summary,
         "km_curves": curves,
         "logrank": logrank,
@@ -298,7 +312,14 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
     assert "toy &lt;cohort&gt;" in html
     assert "toy <cohort>" not in html
     methods = html[html.index('<section id="methods">') :]
-    for text in ("ab" * 32, "2026-01-02T03:04:05+00:00", "log-log", "age, sex", "0.30.3", "0.7"):
+    for text in (
+        "ab" * 32,
+        "2026-01-02T03:04:05+00:00",
+        "log-log",
+        "adjusted for sex;",
+        "0.30.3",
+        "0.7",
+    ):
         assert text in methods
 
 
@@ -315,3 +336,9 @@ def test_figure_alone_is_deterministic_svg(inputs: dict) -> None:
     assert first == km_figure_svg(*args)
     assert first.startswith("<svg")
     assert "<!-- Log-rank p &lt; 0.001 -->" in first
+
+
+def test_mg_group_definitions_and_adjustment_set_come_from_the_tables(html: str):
+    assert "[0.41, 0.734]" in html
+    # The multivariable model's own terms name what it adjusts for (here: sex only).
+    assert "adjusted for: sex)" in html

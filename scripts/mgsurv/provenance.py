@@ -40,7 +40,6 @@ def report_meta(cohort: str, provenance: dict, settings: dict) -> dict:
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "mg_threshold_mmol_l": settings["mg_threshold_mmol_l"],
         "conf_type": "log-log",
-        "covariates": [spec["name"] for spec in settings["covariates"]],
         "risk_table_times": list(settings["risk_table_times"]),
         "versions": package_versions(),
     }

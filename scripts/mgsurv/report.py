@@ -106,7 +106,7 @@ def grouping_label(grouping: str, meta: dict) -> str:
     """Readable grouping name; the clinical one states its threshold from the metadata."""
     label = GROUPING_LABELS.get(grouping, grouping)
     if grouping == "mg_clinical" and "mg_threshold_mmol_l" in meta:
-        return f"{label} (threshold {meta['mg_threshold_mmol_l']:g} mmol/L)"
+        return f"{label} (low: < {meta['mg_threshold_mmol_l']:.2f} mmol/L)"
     return label
 
 
@@ -166,9 +166,16 @@ def table(caption: str, columns: list[str], rows: list[list[str]], text_columns:
     return {"caption": caption, "columns": columns, "rows": rows, "text_columns": text_columns}
 
 
-def cox_tables(endpoint_cox: pd.DataFrame, meta: dict) -> list[Table]:
+def adjusted_for(cox: pd.DataFrame) -> str:
+    """The variables the multivariable model adjusts Mg for, read from its terms."""
+    terms = rows_of(cox, model="multivariable")["term"].astype(str)
+    variables = dict.fromkeys(term_parts(t)[0] for t in terms if t != KEY_TERM)
+    return ", ".join(variables)
+
+
+def cox_tables(endpoint_cox: pd.DataFrame) -> list[Table]:
     """The four Cox tables of one endpoint: univariable, multivariable, per arm, continuous."""
-    covariates = ", ".join(meta.get("covariates", [])) or "no covariates"
+    covariates = adjusted_for(endpoint_cox) or "none"
     arm_rows = [
         [model.removeprefix(ARM_MODEL_PREFIX), *cox_row(row)]
         for model in arm_models(endpoint_cox)
@@ -182,7 +189,7 @@ def cox_tables(endpoint_cox: pd.DataFrame, meta: dict) -> list[Table]:
             2,
         ),
         table(
-            f"Multivariable model (covariates: {covariates})",
+            f"Multivariable model (serum Mg group adjusted for: {covariates})",
             COX_COLUMNS,
             [cox_row(r) for _, r in rows_of(endpoint_cox, model="multivariable").iterrows()],
             2,
@@ -278,9 +285,9 @@ def km_section(endpoint: str, label: str, tables: dict, meta: dict) -> dict[str,
     }
 
 
-def key_findings(endpoint_cox: pd.DataFrame, meta: dict) -> list[str]:
+def key_findings(endpoint_cox: pd.DataFrame) -> list[str]:
     """Plain-language low-vs-normal hazard ratios of one endpoint, one sentence per model."""
-    covariates = ", ".join(meta.get("covariates", []))
+    covariates = adjusted_for(endpoint_cox)
     key = rows_of(endpoint_cox, term=KEY_TERM)
     wording = {
         "univariable": "Unadjusted",
@@ -320,7 +327,7 @@ def summary_section(endpoints: dict[str, str], tables: dict, meta: dict) -> dict
             {
                 "label": label,
                 "medians": median_sentence(rows_of(tables["km_summary"], endpoint=endpoint)),
-                "findings": key_findings(rows_of(tables["cox"], endpoint=endpoint), meta),
+                "findings": key_findings(rows_of(tables["cox"], endpoint=endpoint)),
             }
             for endpoint, label in endpoints.items()
         ],
@@ -367,7 +374,21 @@ def methods_section(endpoints: dict[str, str], tables: dict, meta: dict) -> dict
         "threshold": f"{meta['mg_threshold_mmol_l']:g}" if "mg_threshold_mmol_l" in meta else "",
         "quartiles": ", ".join(quartiles),
         "conf_type": str(meta.get("conf_type", "")),
-        "covariates": ", ".join(meta.get("covariates", [])),
+        "covariates": adjusted_for(tables["cox"]),
+        "groups": table(
+            "Serum Mg groups (mmol/L)",
+            ["Grouping", "Group", "Serum Mg", "n"],
+            [
+                [
+                    grouping_label(str(r["grouping"]), meta),
+                    str(r["group"]),
+                    str(r["definition"]),
+                    format_count(r["n"]),
+                ]
+                for _, r in tables["groups"].iterrows()
+            ],
+            3,
+        ),
         "arms": ", ".join(arms),
         "continuous": "; ".join(" ".join(term_parts(t)) for t in dict.fromkeys(continuous)),
         "events": [
@@ -393,6 +414,7 @@ def environment() -> Environment:
 
 def render_report(
     flow: pd.DataFrame,
+    groups: pd.DataFrame,
     km_summary: pd.DataFrame,
     km_curves: pd.DataFrame,
     logrank: pd.DataFrame,
@@ -402,6 +424,7 @@ def render_report(
     """Render the whole report as one self-contained HTML5 document."""
     tables = {
         "flow": flow,
+        "groups": groups,
         "km_summary": km_summary,
         "km_curves": km_curves,
         "logrank": logrank,
@@ -419,7 +442,7 @@ def render_report(
             {
                 "id": f"cox-{slug(e)}",
                 "label": label,
-                "tables": cox_tables(rows_of(cox, endpoint=e), meta),
+                "tables": cox_tables(rows_of(cox, endpoint=e)),
             }
             for e, label in endpoints.items()
         ],
