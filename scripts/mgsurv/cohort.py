@@ -58,6 +58,12 @@ def _line_numbers(mask: pd.Series) -> list[int]:
     return [int(i) + 2 for i in mask.index[mask.to_numpy(dtype=bool)]]
 
 
+def reject_rows(rows: pd.Series, problem: str, *, file: str, column: str, fix: str) -> None:
+    """Raise an :class:`InputError` naming the rows where ``rows`` is true, if any."""
+    if rows.any():
+        raise InputError(problem, file=file, column=column, rows=_line_numbers(rows), fix=fix)
+
+
 def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     """Read the CSV with every cell as stripped text; fail with a named error if unreadable."""
     path = str(path)
@@ -155,14 +161,13 @@ def parse_numbers(
             fix=fix,
         )
     infinite = np.isinf(numbers)
-    if infinite.any():
-        raise InputError(
-            f"{what} is infinite",
-            file=path,
-            column=column,
-            rows=_line_numbers(infinite),
-            fix="replace with the measured value",
-        )
+    reject_rows(
+        infinite,
+        f"{what} is infinite",
+        file=path,
+        column=column,
+        fix="replace with the measured value",
+    )
     return numbers
 
 
@@ -210,15 +215,14 @@ def _to_months(values: pd.Series, unit: str) -> pd.Series:
 
 def _check_positive_times(months: pd.Series, *, path: str, column: str, what: str) -> None:
     bad = months <= 0
-    if bad.any():
-        raise InputError(
-            f"{what} must be positive; found zero or negative values",
-            file=path,
-            column=column,
-            rows=_line_numbers(bad),
-            fix="check these rows: a time runs from treatment start to the event or last"
-            " follow-up and is greater than zero",
-        )
+    reject_rows(
+        bad,
+        f"{what} must be positive; found zero or negative values",
+        file=path,
+        column=column,
+        fix="check these rows: a time runs from treatment start to the event or last"
+        " follow-up and is greater than zero",
+    )
 
 
 def survival_from_times(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.DataFrame:
@@ -260,14 +264,13 @@ def survival_from_dates(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
     start = dates["start_date"]
     for key in ("progression_date", "death_date", "last_followup_date"):
         before = dates[key] < start
-        if before.any():
-            raise InputError(
-                f"{key.replace('_', ' ')} is before treatment start",
-                file=path,
-                column=mapping.columns[key],
-                rows=_line_numbers(before),
-                fix="check the dates in these rows (and date_format, day and month swapped?)",
-            )
+        reject_rows(
+            before,
+            f"{key.replace('_', ' ')} is before treatment start",
+            file=path,
+            column=mapping.columns[key],
+            fix="check the dates in these rows (and date_format, day and month swapped?)",
+        )
     death = dates["death_date"]
     first_pfs_event = dates["progression_date"].where(
         dates["progression_date"].notna() & ~(dates["progression_date"] > death), death
@@ -301,15 +304,14 @@ def mg_in_mmol_l(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.Series:
     mg = raw * MMOL_L_PER_UNIT[mapping.mg_unit]
     low, high = MG_PLAUSIBLE_MMOL_L
     implausible = (mg < low) | (mg > high)
-    if implausible.any():
-        raise InputError(
-            f"serum Mg outside the plausible {low}-{high} mmol/L after conversion from"
-            f" {mapping.mg_unit}",
-            file=path,
-            column=column,
-            rows=_line_numbers(implausible),
-            fix=f"correct these values, or set units.mg in {mapping.path} (mmol/L, mg/dL or mEq/L)",
-        )
+    reject_rows(
+        implausible,
+        f"serum Mg outside the plausible {low}-{high} mmol/L after conversion from"
+        f" {mapping.mg_unit}",
+        file=path,
+        column=column,
+        fix=f"correct these values, or set units.mg in {mapping.path} (mmol/L, mg/dL or mEq/L)",
+    )
     if mapping.mg_unit == "mmol/L" and mg.median() > MG_MEDIAN_SUGGESTS_MG_DL:
         raise InputError(
             f"serum Mg has median {mg.median():.2f}, which looks like mg/dL, not mmol/L",
@@ -347,14 +349,13 @@ def covariate_values(
 
 def _check_unique_ids(ids: pd.Series, path: str, column: str) -> None:
     duplicated = ids.duplicated(keep=False) & ~_missing(ids)
-    if duplicated.any():
-        raise InputError(
-            f"patient IDs repeat ({', '.join(repr(v) for v in ids[duplicated].unique()[:3])})",
-            file=path,
-            column=column,
-            rows=_line_numbers(duplicated),
-            fix="keep one row per patient (baseline Mg and first-line outcome)",
-        )
+    reject_rows(
+        duplicated,
+        f"patient IDs repeat ({', '.join(repr(v) for v in ids[duplicated].unique()[:3])})",
+        file=path,
+        column=column,
+        fix="keep one row per patient (baseline Mg and first-line outcome)",
+    )
 
 
 def _check_pfs_within_os(survival: pd.DataFrame, path: str, mapping: Mapping) -> None:
@@ -445,12 +446,11 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
     data["arm"] = data["arm"].where(~_missing(data["arm"].astype(str)))
     data = data.join(covariate_values(table, covariates, path, mapping))
     missing_ids = data["patient_id"].isna()
-    if missing_ids.any():
-        raise InputError(
-            "patient ID is empty",
-            file=path,
-            column=id_column,
-            rows=_line_numbers(missing_ids),
-            fix="give every row a unique ID",
-        )
+    reject_rows(
+        missing_ids,
+        "patient ID is empty",
+        file=path,
+        column=id_column,
+        fix="give every row a unique ID",
+    )
     return apply_exclusions(data)
