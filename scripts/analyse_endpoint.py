@@ -8,9 +8,7 @@ from mgsurv.tables import write_tsv
 
 
 def main(smk) -> None:
-    settings = AnalysisSettings(
-        covariates=tuple(smk.params.covariates), reference_arm=smk.params.reference_arm
-    )
+    settings = AnalysisSettings.from_config(smk.params.settings)
     tables = analyse_endpoint(pd.read_parquet(smk.input.cohort), smk.wildcards.endpoint, settings)
     for name, table in tables.items():
         write_tsv(table, smk.output[name])

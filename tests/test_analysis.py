@@ -25,7 +25,7 @@ def cohort() -> pd.DataFrame:
 
 
 def test_two_arms_give_arm_term_and_per_arm_models():
-    cox = cox_models(cohort(), "os", SETTINGS)
+    cox, _ = cox_models(cohort(), "os", SETTINGS)
     assert {"arm=immunotherapy", "arm=chemotherapy"} <= set(cox["model"])
     multivariable = cox[cox["model"] == "multivariable"]["term"].tolist()
     assert multivariable == [
@@ -39,10 +39,11 @@ def test_two_arms_give_arm_term_and_per_arm_models():
 def test_single_arm_cohort_has_no_arm_term_nor_per_arm_models():
     data = cohort()
     data = data[data["arm"] == "immunotherapy"].assign(arm="all patients")
-    cox = cox_models(data, "pfs", SETTINGS)
+    cox, models = cox_models(data, "pfs", SETTINGS)
     assert not cox["model"].str.startswith("arm=").any()
     assert not cox["term"].str.startswith("arm[").any()
     assert (cox["n"] == len(data)).all()
+    assert not models["model"].isin(["interaction", "stratified"]).any()
 
 
 def test_design_matrix_leaves_out_terms_that_do_not_vary():

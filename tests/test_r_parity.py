@@ -105,7 +105,7 @@ def test_lung_km_logrank_and_cox():
             Term("age", "numeric"),
             Term("ph.ecog", "numeric"),
         ],
-    )
+    ).coefficients
     assert_cox_equal(table, expected["cox"])
 
 
@@ -128,7 +128,9 @@ def synthetic_tables() -> dict[str, dict[str, pd.DataFrame]]:
     mapping = load_mapping(ROOT / "config" / "mapping.yaml")
     prepared = read_cohort(REFERENCE / "data" / "synthetic_400.csv", mapping, list(COVARIATES))
     data = add_groupings(prepared.data, 0.70)
-    settings = AnalysisSettings(covariates=COVARIATES, reference_arm="chemotherapy")
+    settings = AnalysisSettings(
+        covariates=COVARIATES, reference_arm="chemotherapy", strata=("arm",)
+    )
     return {endpoint: analyse_endpoint(data, endpoint, settings) for endpoint in ("pfs", "os")}
 
 
@@ -161,6 +163,8 @@ COX_MODELS = {
     "univariable_mg_continuous": ("univariable", "mg_per_0.1_mmol_l"),
     "multivariable": ("multivariable", ""),
     "continuous": ("continuous", ""),
+    "stratified": ("stratified", ""),
+    "interaction": ("interaction", ""),
     "arm=immunotherapy": ("arm=immunotherapy", ""),
     "arm=chemotherapy": ("arm=chemotherapy", ""),
 }
@@ -172,6 +176,43 @@ def test_synthetic_cox_models(synthetic_tables, endpoint, fixture_model):
     model, term_prefix = COX_MODELS[fixture_model]
     cox = synthetic_tables[endpoint]["cox"]
     rows = cox[(cox["model"] == model) & cox["term"].str.startswith(term_prefix)]
+    rows = rows[~rows["term"].str.contains(" within arm=")]
     assert_cox_equal(
         rows.reset_index(drop=True), fixture("synthetic_400")[endpoint]["cox"][fixture_model]
     )
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_low_mg_hr_within_each_arm_from_the_interaction_model(synthetic_tables, endpoint):
+    cox = synthetic_tables[endpoint]["cox"]
+    derived = cox[(cox["model"] == "interaction") & cox["term"].str.contains(" within arm=")]
+    expected = fixture("synthetic_400")[endpoint]["low_mg_within_arms"]
+    assert_cox_equal(
+        derived.reset_index(drop=True),
+        {key: [row[key] for row in expected] for key in expected[0]}
+        | {"n": expected[0]["n"], "events": expected[0]["events"]},
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+@pytest.mark.parametrize(
+    ("model", "terms", "fixture_model"),
+    [
+        ("multivariable", None, "multivariable"),
+        ("stratified", None, "stratified"),
+        ("interaction", None, "interaction"),
+        ("univariable", "mg_quartile", "univariable_mg_quartile"),
+    ],
+)
+def test_model_statistics(synthetic_tables, endpoint, model, terms, fixture_model):
+    """Log-likelihood, LR test and concordance (within strata when stratified) as R."""
+    models = synthetic_tables[endpoint]["cox_models"]
+    chosen = (models["model"] == model) & ((models["terms"] == terms) if terms else True)
+    row = models[chosen].iloc[0]
+    expected = fixture("synthetic_400")[endpoint]["model_stats"][fixture_model]
+    assert row["n"] == expected["n"] and row["events"] == expected["events"]
+    assert row["lr_df"] == expected["lr_df"]
+    for key in ("loglik", "lr_statistic", "concordance"):
+        np.testing.assert_allclose(row[key], expected[key], rtol=COX_RTOL, err_msg=key)
+    np.testing.assert_allclose(row["lr_p"], expected["lr_p"], rtol=COX_TEST_RTOL)
+    assert row["events_per_parameter"] == expected["events"] / expected["lr_df"]

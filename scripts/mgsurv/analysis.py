@@ -6,7 +6,16 @@ Cox models (model names as in DESIGN.md):
 * ``univariable``: each variable alone (each Mg grouping, continuous Mg, arm, covariates);
 * ``multivariable``: Mg low vs normal adjusted for arm and the configured covariates;
 * ``continuous``: Mg per 0.1 mmol/L higher, adjusted likewise;
-* ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm.
+* ``stratified``: as multivariable, with separate baseline hazards per stratum (config
+  ``strata``, default the arm) instead of adjusting for the stratum variable;
+* ``interaction``: Mg low vs normal, arm and their interaction, adjusted for the covariates:
+  the interaction coefficient's p tests whether the low-Mg effect differs between arms (the
+  article's claim is that it is specific to immunotherapy), and the derived rows
+  ``... within arm=<arm>`` give the low-Mg HR in each arm from this one model;
+* ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm (subgroups).
+
+Model-level statistics (n, events, events per parameter with a flag below 10, concordance,
+log-likelihood and LR test) go to ``cox_models``.
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from mgsurv.cox import Term, fit_cox
+from mgsurv.cox import COX_COLUMNS, CoxFit, Interaction, Term, fit_cox, linear_combination
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci
 from mgsurv.logrank import logrank
@@ -30,6 +39,16 @@ class AnalysisSettings:
 
     covariates: tuple[dict, ...] = ()
     reference_arm: str | None = None
+    strata: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict) -> AnalysisSettings:
+        """From the validated workflow config (see config/config.yaml)."""
+        return cls(
+            covariates=tuple(config["covariates"]),
+            reference_arm=config["reference_arm"],
+            strata=tuple(config["strata"]),
+        )
 
 
 def grouping_term(grouping: str) -> Term:
@@ -95,32 +114,105 @@ def logrank_tests(data: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
-    """Every Cox model of the endpoint, one row per coefficient, labelled by model."""
-    time, event = f"{endpoint}_months", f"{endpoint}_event"
-    arm = Term("arm", "categorical", reference=settings.reference_arm)
+@dataclass(frozen=True)
+class ModelSpec:
+    """One Cox model to fit: its name in the results, its patients, terms and strata."""
+
+    name: str
+    data: pd.DataFrame
+    terms: list[Term | Interaction]
+    strata: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: dict) -> AnalysisSettings:
+        """From the validated workflow config (see config/config.yaml)."""
+        return cls(
+            covariates=tuple(config["covariates"]),
+            reference_arm=config["reference_arm"],
+            strata=tuple(config["strata"]),
+        )
+
+
+def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """The configured reference arm when present, else the first arm alphabetically."""
+    arms = sorted(data["arm"].dropna().astype(str).unique())
+    return settings.reference_arm if settings.reference_arm in arms else arms[0]
+
+
+def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpec]:
+    """Every Cox model of an endpoint (see the module docstring), given the cohort's arms."""
     covariates = covariate_terms(settings)
     several_arms = data["arm"].nunique() > 1
+    arm = Term("arm", "categorical", reference=reference_arm(data, settings))
     arm_terms = [arm] if several_arms else []
     mg_clinical = grouping_term("mg_clinical")
     univariable = [grouping_term(g) for g in GROUPINGS] + [MG_CONTINUOUS] + arm_terms + covariates
-    models = [("univariable", data, [term]) for term in univariable]
-    models += [
-        ("multivariable", data, [mg_clinical] + arm_terms + covariates),
-        ("continuous", data, [MG_CONTINUOUS] + arm_terms + covariates),
+    specs = [ModelSpec("univariable", data, [term]) for term in univariable]
+    specs += [
+        ModelSpec("multivariable", data, [mg_clinical, *arm_terms, *covariates]),
+        ModelSpec("continuous", data, [MG_CONTINUOUS, *arm_terms, *covariates]),
     ]
+    strata = tuple(s for s in settings.strata if data[s].nunique() > 1)
+    if strata:
+        adjusters = [t for t in arm_terms + covariates if t.column not in strata]
+        specs.append(ModelSpec("stratified", data, [mg_clinical, *adjusters], strata))
     if several_arms:
-        models += [
-            (f"arm={name}", subset, [mg_clinical] + covariates)
+        specs.append(
+            ModelSpec(
+                "interaction", data, [mg_clinical, arm, *covariates, Interaction(mg_clinical, arm)]
+            )
+        )
+        specs += [
+            ModelSpec(f"arm={name}", subset, [mg_clinical, *covariates])
             for name, subset in data.groupby("arm", sort=True)
         ]
-    tables = [
-        fit_cox(subset, time, event, terms).assign(model=model) for model, subset, terms in models
-    ]
-    table = pd.concat(tables, ignore_index=True).assign(endpoint=endpoint)
-    return table[
-        ["endpoint", "model"] + [c for c in table.columns if c not in ("endpoint", "model")]
-    ]
+    return specs
+
+
+def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
+    """From the Mg x arm interaction model: the low-Mg log-HR in each arm.
+
+    In the reference arm it is the main effect; in another arm, the main effect plus that
+    arm's interaction coefficient (SE from the covariance matrix).
+    """
+    main = "mg_clinical[low vs normal]"
+    reference = reference_arm(data, settings)
+    rows = [linear_combination(fit, {main: 1.0}, f"{main} within arm={reference}")]
+    for arm in sorted(set(data["arm"].dropna().astype(str)) - {reference}):
+        interaction = f"{main}:arm[{arm} vs {reference}]"
+        rows.append(
+            linear_combination(fit, {main: 1.0, interaction: 1.0}, f"{main} within arm={arm}")
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def cox_models(
+    data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every Cox model of the endpoint: coefficient rows (cox.tsv) and model statistics."""
+    time, event = f"{endpoint}_months", f"{endpoint}_event"
+    coefficients, models = [], []
+    for spec in model_specs(data, settings):
+        fit = fit_cox(spec.data, time, event, spec.terms, spec.strata)
+        rows = fit.coefficients
+        if spec.name == "interaction":
+            rows = pd.concat(
+                [rows, low_mg_within_arms(fit, spec.data, settings)], ignore_index=True
+            )
+        coefficients.append(rows.assign(model=spec.name))
+        models.append(
+            {
+                "model": spec.name,
+                "terms": ", ".join(t.name for t in spec.terms),
+                "strata": ", ".join(spec.strata),
+                **fit.stats,
+            }
+        )
+    table = pd.concat(coefficients, ignore_index=True).assign(endpoint=endpoint)
+    table = table[["endpoint", "model", *COX_COLUMNS]]
+    return table, pd.DataFrame(models).assign(endpoint=endpoint).pipe(
+        lambda frame: frame[["endpoint", *[c for c in frame.columns if c != "endpoint"]]]
+    )
 
 
 def analyse_endpoint(
@@ -128,9 +220,11 @@ def analyse_endpoint(
 ) -> dict[str, pd.DataFrame]:
     """The km_curves, km_summary, logrank and cox tables of one endpoint."""
     curves, summary = kaplan_meier(data, endpoint)
+    cox, models = cox_models(data, endpoint, settings)
     return {
         "km_curves": curves,
         "km_summary": summary,
         "logrank": logrank_tests(data, endpoint),
-        "cox": cox_models(data, endpoint, settings),
+        "cox": cox,
+        "cox_models": models,
     }

@@ -5,8 +5,13 @@ Fits go through lifelines' Efron-ties Cox model, converged to R's precision: wit
 ~1e-14 on coefficients (notes/r-parity.md); its default stops one damped step early.
 
 The design matrix is built here, not by a formula, so that every categorical term is
-dummy-coded against a stated reference and named ``variable[level vs reference]``.
+dummy-coded against a stated reference and named ``variable[level vs reference]``, and an
+interaction column is the product of its terms' columns, named ``a:b``.
 Each model uses the complete cases of its own variables; ``n`` and ``events`` say how many.
+Model-level statistics (as R's ``summary(coxph)``): the partial log-likelihood, the
+likelihood-ratio test against the null model, Harrell's concordance (within strata when
+stratified, as R's ``concordance``), and events per parameter (EPV; Peduzzi et al. 1995
+advise at least 10).
 """
 
 from __future__ import annotations
@@ -14,15 +19,18 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from itertools import product
 
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from scipy.stats import norm
 
 R_LIKE_FIT = {"precision": 1e-14, "r_precision": 1e-16}
 CONF_LEVEL = 0.95
 COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
+MIN_EVENTS_PER_PARAMETER = 10
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,35 @@ class Term:
     def name(self) -> str:
         return self.label or self.column
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,)
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """The product of two terms' design columns (e.g. low Mg x arm), named ``a:b``."""
+
+    left: Term
+    right: Term
+
+    @property
+    def name(self) -> str:
+        return f"{self.left.name}:{self.right.name}"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.left.column, self.right.column)
+
+
+@dataclass(frozen=True)
+class CoxFit:
+    """One fitted model: coefficient rows, model statistics and the coefficients' covariance."""
+
+    coefficients: pd.DataFrame
+    stats: dict
+    covariance: pd.DataFrame
+
 
 def _level_order(values: pd.Series, term: Term) -> list[str]:
     present = set(values.dropna().astype(str))
@@ -51,79 +88,146 @@ def _level_order(values: pd.Series, term: Term) -> list[str]:
     return [reference] + [level for level in order if level != reference] if order else []
 
 
-def design_matrix(data: pd.DataFrame, terms: list[Term]) -> pd.DataFrame:
-    """Numeric columns scaled by ``per``; categorical ones as 0/1 dummies vs the reference.
+def term_columns(data: pd.DataFrame, term: Term) -> dict[str, pd.Series]:
+    """The design columns of one term; none when it does not vary in the data."""
+    values = data[term.column]
+    if term.kind == "numeric":
+        if values.nunique() < 2:
+            log.warning("term %s is constant here and is left out", term.name)
+            return {}
+        return {term.name: values.astype(float) / term.per}
+    levels = _level_order(values, term)
+    if len(levels) < 2:
+        log.warning("term %s has fewer than two levels here and is left out", term.name)
+        return {}
+    reference, text = levels[0], values.astype(str)
+    return {
+        f"{term.column}[{level} vs {reference}]": (text == level).astype(float)
+        for level in levels[1:]
+    }
+
+
+def design_matrix(data: pd.DataFrame, terms: list[Term | Interaction]) -> pd.DataFrame:
+    """Numeric columns scaled by ``per``; categorical ones as 0/1 dummies vs the reference;
+    interactions as products of their terms' columns.
 
     Terms that do not vary in the data (one level, or a constant) cannot be estimated and
     are left out with a log message.
     """
     columns = {}
     for term in terms:
-        values = data[term.column]
-        if term.kind == "numeric":
-            if values.nunique() < 2:
-                log.warning("term %s is constant here and is left out", term.name)
-                continue
-            columns[term.name] = values.astype(float) / term.per
+        if isinstance(term, Interaction):
+            left, right = term_columns(data, term.left), term_columns(data, term.right)
+            for (left_name, left_values), (right_name, right_values) in product(
+                left.items(), right.items()
+            ):
+                product_values = left_values * right_values
+                if product_values.nunique() > 1:
+                    columns[f"{left_name}:{right_name}"] = product_values
             continue
-        levels = _level_order(values, term)
-        if len(levels) < 2:
-            log.warning("term %s has fewer than two levels here and is left out", term.name)
-            continue
-        reference, others = levels[0], levels[1:]
-        text = values.astype(str)
-        for level in others:
-            columns[f"{term.column}[{level} vs {reference}]"] = (text == level).astype(float)
+        columns.update(term_columns(data, term))
     return pd.DataFrame(columns, index=data.index)
 
 
-def fit_cox(data: pd.DataFrame, time: str, event: str, terms: list[Term]) -> pd.DataFrame:
-    """Fit one Cox model; one row per coefficient (see COX_COLUMNS).
-
-    A model that does not converge yields its terms with NaN estimates, so the tables
-    still say which model was attempted.
-    """
-    used = data[[time, event] + [t.column for t in terms]].dropna()
-    design = design_matrix(used, terms)
-    n, events = len(used), int(used[event].sum())
-    if design.empty:
-        return pd.DataFrame(columns=COX_COLUMNS)
-    frame = design.assign(_time=used[time].to_numpy(), _event=used[event].to_numpy())
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ConvergenceWarning)
-            fitter = CoxPHFitter(alpha=1 - CONF_LEVEL).fit(
-                frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT
-            )
-    except (ConvergenceError, ConvergenceWarning) as err:
-        log.warning("Cox model on %s did not converge: %s", list(design.columns), err)
-        nan = np.full(design.shape[1], np.nan)
-        return pd.DataFrame(
-            {
-                "term": design.columns,
-                "coef": nan,
-                "se": nan,
-                "hr": nan,
-                "hr_lower": nan,
-                "hr_upper": nan,
-                "z": nan,
-                "p": nan,
-                "n": n,
-                "events": events,
-            }
-        )
-    summary = fitter.summary
+def _coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
+    """COX_COLUMNS rows from coefficients and SEs (Wald z, normal p and CI, as R)."""
+    coef, se = np.asarray(coef, dtype=float), np.asarray(se, dtype=float)
+    z = coef / se
+    half_width = norm.ppf(0.5 + CONF_LEVEL / 2) * se
     return pd.DataFrame(
         {
-            "term": summary.index.to_list(),
-            "coef": summary["coef"].to_numpy(),
-            "se": summary["se(coef)"].to_numpy(),
-            "hr": summary["exp(coef)"].to_numpy(),
-            "hr_lower": np.exp(summary["coef lower 95%"].to_numpy()),
-            "hr_upper": np.exp(summary["coef upper 95%"].to_numpy()),
-            "z": summary["z"].to_numpy(),
-            "p": summary["p"].to_numpy(),
+            "term": list(names),
+            "coef": coef,
+            "se": se,
+            "hr": np.exp(coef),
+            "hr_lower": np.exp(coef - half_width),
+            "hr_upper": np.exp(coef + half_width),
+            "z": z,
+            "p": 2 * norm.sf(np.abs(z)),
             "n": n,
             "events": events,
         }
     )
+
+
+def _model_stats(n: int, events: int, parameters: int, fitter: CoxPHFitter | None) -> dict:
+    epv = events / parameters if parameters else np.nan
+    stats = {
+        "n": n,
+        "events": events,
+        "parameters": parameters,
+        "events_per_parameter": epv,
+        "epv_below_10": bool(epv < MIN_EVENTS_PER_PARAMETER),
+        "converged": fitter is not None,
+        "loglik": np.nan,
+        "lr_statistic": np.nan,
+        "lr_df": parameters,
+        "lr_p": np.nan,
+        "concordance": np.nan,
+    }
+    if fitter is not None:
+        lr = fitter.log_likelihood_ratio_test()
+        stats |= {
+            "loglik": float(fitter.log_likelihood_),
+            "lr_statistic": float(lr.test_statistic),
+            "lr_p": float(lr.p_value),
+            "concordance": float(fitter.concordance_index_),
+        }
+    return stats
+
+
+def fit_cox(
+    data: pd.DataFrame,
+    time: str,
+    event: str,
+    terms: list[Term | Interaction],
+    strata: tuple[str, ...] = (),
+) -> CoxFit:
+    """Fit one Cox model (stratified when ``strata`` names columns) on its complete cases.
+
+    A model that does not converge yields its terms with NaN estimates, so the tables
+    still say which model was attempted.
+    """
+    needed = [time, event, *dict.fromkeys(c for t in terms for c in t.columns), *strata]
+    used = data[needed].dropna()
+    design = design_matrix(used, terms)
+    n, events = len(used), int(used[event].sum())
+    if design.empty:
+        return CoxFit(
+            pd.DataFrame(columns=COX_COLUMNS), _model_stats(n, events, 0, None), pd.DataFrame()
+        )
+    frame = design.assign(_time=used[time].to_numpy(), _event=used[event].to_numpy())
+    for column in strata:
+        frame[f"_stratum_{column}"] = used[column].astype(str).to_numpy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            fitter = CoxPHFitter(
+                alpha=1 - CONF_LEVEL, strata=[f"_stratum_{c}" for c in strata] or None
+            ).fit(frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT)
+    except (ConvergenceError, ConvergenceWarning) as err:
+        log.warning("Cox model on %s did not converge: %s", list(design.columns), err)
+        nan = np.full(design.shape[1], np.nan)
+        return CoxFit(
+            _coefficient_rows(nan, nan, design.columns, n, events),
+            _model_stats(n, events, design.shape[1], None),
+            pd.DataFrame(),
+        )
+    params = fitter.params_
+    covariance = fitter.variance_matrix_.loc[params.index, params.index]
+    rows = _coefficient_rows(
+        params.to_numpy(), np.sqrt(np.diag(covariance)), params.index, n, events
+    )
+    return CoxFit(rows, _model_stats(n, events, len(params), fitter), covariance)
+
+
+def linear_combination(fit: CoxFit, weights: dict[str, float], label: str) -> pd.DataFrame:
+    """The row of a sum of coefficients (e.g. the low-Mg effect within a non-reference arm:
+    main effect + interaction), with SE from the covariance: sqrt(w' V w)."""
+    names = list(weights)
+    if fit.covariance.empty or not set(names) <= set(fit.covariance.index):
+        return _coefficient_rows([np.nan], [np.nan], [label], fit.stats["n"], fit.stats["events"])
+    w = np.array([weights[name] for name in names])
+    coef = float(fit.coefficients.set_index("term").loc[names, "coef"].to_numpy() @ w)
+    se = float(np.sqrt(w @ fit.covariance.loc[names, names].to_numpy() @ w))
+    return _coefficient_rows([coef], [se], [label], fit.stats["n"], fit.stats["events"])

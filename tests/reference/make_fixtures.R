@@ -44,6 +44,29 @@ cox_rows <- function(formula, data, term_names) {
        z = unname(s[, "z"]), p = unname(s[, "Pr(>|z|)"]), n = fit$n, events = fit$nevent)
 }
 
+# Model-level statistics as summary(coxph) reports them.
+model_stats <- function(fit) {
+  list(n = fit$n, events = fit$nevent, loglik = fit$loglik[2],
+       lr_statistic = 2 * (fit$loglik[2] - fit$loglik[1]), lr_df = length(coef(fit)),
+       lr_p = pchisq(2 * (fit$loglik[2] - fit$loglik[1]), length(coef(fit)), lower.tail = FALSE),
+       concordance = unname(fit$concordance["concordance"]))
+}
+
+fit_r <- function(formula, data) {
+  coxph(formula, data = data, ties = "efron",
+        control = coxph.control(eps = 1e-12, toler.chol = 1e-15, iter.max = 100))
+}
+
+# A linear combination of coefficients (e.g. low Mg within the immunotherapy arm).
+combination <- function(fit, weights, label) {
+  b <- sum(coef(fit)[names(weights)] * weights)
+  se <- sqrt(drop(t(weights) %*% vcov(fit)[names(weights), names(weights)] %*% weights))
+  z <- b / se
+  list(term = label, coef = b, se = se, hr = exp(b), hr_lower = exp(b - qnorm(0.975) * se),
+       hr_upper = exp(b + qnorm(0.975) * se), z = z, p = 2 * pnorm(-abs(z)), n = fit$n,
+       events = fit$nevent)
+}
+
 save <- function(x, name) {
   write_json(x, file.path(out_dir, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
              na = "null", pretty = TRUE)
@@ -89,7 +112,24 @@ endpoint_fixture <- function(endpoint) {
   d <- syn
   d$time <- time
   d$status <- status
+  interaction <- fit_r(
+    Surv(time, status) ~ mg_clinical * arm + age + sex + ecog + histology + pdl1, d)
   list(
+    model_stats = list(
+      multivariable = model_stats(fit_r(
+        Surv(time, status) ~ mg_clinical + arm + age + sex + ecog + histology + pdl1, d)),
+      stratified = model_stats(fit_r(
+        Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1 + strata(arm),
+        d)),
+      interaction = model_stats(interaction),
+      univariable_mg_quartile = model_stats(fit_r(Surv(time, status) ~ mg_quartile, d))
+    ),
+    low_mg_within_arms = list(
+      combination(interaction, c(mg_clinicallow = 1),
+                  "mg_clinical[low vs normal] within arm=chemotherapy"),
+      combination(interaction, c(mg_clinicallow = 1, `mg_clinicallow:armimmunotherapy` = 1),
+                  "mg_clinical[low vs normal] within arm=immunotherapy")
+    ),
     km = list(mg_clinical = km_rows(time, status, as.character(syn$mg_clinical)),
               mg_quartile = km_rows(time, status, as.character(syn$mg_quartile))),
     logrank = list(mg_clinical = logrank_row(time, status, syn$mg_clinical),
@@ -111,6 +151,13 @@ endpoint_fixture <- function(endpoint) {
       `arm=immunotherapy` = cox_rows(
         Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1,
         d[d$arm == "immunotherapy", ], c("mg_clinical[low vs normal]", covariate_terms)),
+      stratified = cox_rows(
+        Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1 + strata(arm), d,
+        c("mg_clinical[low vs normal]", covariate_terms)),
+      interaction = cox_rows(
+        Surv(time, status) ~ mg_clinical * arm + age + sex + ecog + histology + pdl1, d,
+        c("mg_clinical[low vs normal]", "arm[immunotherapy vs chemotherapy]", covariate_terms,
+          "mg_clinical[low vs normal]:arm[immunotherapy vs chemotherapy]")),
       `arm=chemotherapy` = cox_rows(
         Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1,
         d[d$arm == "chemotherapy", ], c("mg_clinical[low vs normal]", covariate_terms))

@@ -14,8 +14,7 @@ rule analyse_endpoint:
     conda:
         "../../environment.yml"
     params:
-        covariates=config["covariates"],
-        reference_arm=config["reference_arm"],
+        settings=analysis_settings(),
     script:
         "../../scripts/analyse_endpoint.py"
 

@@ -8,7 +8,7 @@ from snakemake.exceptions import WorkflowError
 
 SYNTHETIC = "synthetic"
 ENDPOINTS = ["pfs", "os"]
-TABLES = ["km_summary", "km_curves", "logrank", "cox"]
+TABLES = ["km_summary", "km_curves", "logrank", "cox", "cox_models"]
 
 
 def cohort_name():
@@ -57,6 +57,14 @@ def cohort_origin(wildcards):
     return config["cohort"]
 
 
+ANALYSIS_KEYS = ["covariates", "reference_arm", "strata"]
+
+
+def analysis_settings():
+    """The config keys the statistics depend on (only these trigger a rerun)."""
+    return {key: config[key] for key in ANALYSIS_KEYS}
+
+
 def report_path():
     return f"results/{cohort_name()}/report.html"
 
@@ -79,7 +87,19 @@ def input_errors_of_this_run():
     return messages
 
 
+def check_strata():
+    """Strata must be the arm or a configured covariate: columns the cohort will have."""
+    known = {"arm"} | {spec["name"] for spec in config["covariates"]}
+    unknown = [name for name in config["strata"] if name not in known]
+    if unknown:
+        raise WorkflowError(
+            f"mgsurv: config error: strata {unknown} are neither 'arm' nor a covariate\n"
+            f"  fix: use any of {sorted(known)} under 'strata' in the config"
+        )
+
+
 check_input_files()
+check_strata()
 
 
 wildcard_constraints:
