@@ -19,6 +19,7 @@ def main(smk) -> None:
         km_curves=read_tsv(smk.input.km_curves),
         logrank=read_tsv(smk.input.logrank),
         cox=read_tsv(smk.input.cox),
+        cox_models=read_tsv(smk.input.cox_models),
         meta=meta,
     )
     write_text(html, smk.output[0])

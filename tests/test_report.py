@@ -118,6 +118,29 @@ def cox_table() -> pd.DataFrame:
         ("pfs", "arm=immunotherapy", KEY_TERM, 2.4567, 1.2222, 4.9388, 0.00041, 25, 21),
         ("pfs", "arm=chemotherapy", KEY_TERM, 1.1189, 0.4712, 2.6566, 0.7999, 23, 18),
         ("pfs", "continuous", "mg_per_0.1_mmol_l", 0.8345, 0.7011, 0.9933, 0.0421, 48, 39),
+        ("pfs", "interaction", KEY_TERM, 1.1189, 0.4712, 2.6566, 0.7999, 48, 39),
+        (
+            "pfs",
+            "interaction",
+            f"{KEY_TERM}:arm[immunotherapy vs chemotherapy]",
+            2.1957,
+            0.8123,
+            5.9354,
+            0.1212,
+            48,
+            39,
+        ),
+        (
+            "pfs",
+            "interaction",
+            f"{KEY_TERM} within arm=immunotherapy",
+            2.4567,
+            1.2,
+            4.9,
+            0.0004,
+            48,
+            39,
+        ),
         ("os", "univariable", KEY_TERM, 3.3312, 1.5012, 7.3921, 0.00312, 48, 22),
         ("os", "multivariable", KEY_TERM, 3.0188, 1.2999, 7.0111, 0.0101, 48, 22),
         ("os", "continuous", "mg_per_0.1_mmol_l", 0.7612, 0.6101, 0.9498, 0.0155, 48, 22),
@@ -128,6 +151,25 @@ def cox_table() -> pd.DataFrame:
     table["se"] = (np.log(table["hr_upper"]) - np.log(table["hr_lower"])) / (2 * 1.959964)
     table["z"] = table["coef"] / table["se"]
     return table
+
+
+def cox_models_table() -> pd.DataFrame:
+    """Model statistics; the OS multivariable model has too few events per parameter."""
+    return pd.DataFrame(
+        {
+            "endpoint": ["pfs", "os"],
+            "model": ["multivariable", "multivariable"],
+            "terms": ["mg_clinical, sex", "mg_clinical, sex"],
+            "strata": [np.nan, np.nan],
+            "n": [48, 48],
+            "events": [39, 22],
+            "parameters": [2, 3],
+            "events_per_parameter": [19.5, 7.3333],
+            "epv_below_10": [False, True],
+            "concordance": [0.6123, 0.5877],
+            "lr_p": [0.0123, 0.0456],
+        }
+    )
 
 
 def flow_table() -> pd.DataFrame:
@@ -183,6 +225,7 @@ def inputs() -> dict:
         "km_curves": curves,
         "logrank": logrank,
         "cox": cox_table(),
+        "cox_models": cox_models_table(),
         "meta": meta(),
     }
 
@@ -342,3 +385,9 @@ def test_mg_group_definitions_and_adjustment_set_come_from_the_tables(html: str)
     assert "[0.41, 0.734]" in html
     # The multivariable model's own terms name what it adjusts for (here: sex only).
     assert "adjusted for: sex)" in html
+
+
+def test_interaction_and_model_statistics_are_shown(html: str):
+    assert "Interaction ratio of HRs 2.20 (0.81–5.94), p = 0.121" in html
+    assert "low vs normal, in the immunotherapy arm" in html
+    assert "7.3 (below 10)" in html and "19.5" in html and "0.612" in html

@@ -36,6 +36,8 @@ UNIT_LABELS = {"mmol_l": "mmol/L"}
 KEY_TERM = "mg_clinical[low vs normal]"
 ARM_MODEL_PREFIX = "arm="
 CATEGORICAL_TERM = re.compile(r"^(?P<variable>[^\[]+)\[(?P<comparison>.+)\]$")
+WITHIN_ARM = re.compile(r"^(?P<term>.+) within arm=(?P<arm>.+)$")
+INTERACTION_TERM = re.compile(r"^(?P<left>[^:]+\])\s*:\s*(?P<right>.+\])$")
 PER_UNIT_TERM = re.compile(r"^(?P<variable>.+)_per_(?P<step>[0-9.]+)_(?P<unit>.+)$")
 FLOW_COLUMNS = {
     "step": "Step",
@@ -114,9 +116,19 @@ def term_parts(term: str) -> tuple[str, str]:
     """Split a Cox term into (variable label, comparison) for display.
 
     'sex[female vs male]' -> ('sex', 'female vs male');
+    'a[x vs y]:b[u vs v]' -> ('a × b', 'x vs y × u vs v') (an interaction);
+    '<term> within arm=<arm>' -> the term's parts, comparison suffixed with the arm;
     'mg_per_0.1_mmol_l' -> ('Serum Mg', 'per 0.1 mmol/L higher'); other numeric terms
     ('age') -> ('age', 'per unit higher').
     """
+    if match := WITHIN_ARM.match(term):
+        variable, comparison = term_parts(match["term"])
+        return variable, f"{comparison}, in the {match['arm']} arm"
+    if match := INTERACTION_TERM.match(term):
+        (left, left_comparison), (right, right_comparison) = map(
+            term_parts, (match["left"], match["right"])
+        )
+        return f"{left} × {right}", f"{left_comparison} × {right_comparison}"
     if match := CATEGORICAL_TERM.match(term):
         variable = match["variable"]
         return VARIABLE_LABELS.get(variable, variable), match["comparison"]
@@ -173,9 +185,38 @@ def adjusted_for(cox: pd.DataFrame) -> str:
     return ", ".join(variables)
 
 
-def cox_tables(endpoint_cox: pd.DataFrame) -> list[Table]:
-    """The four Cox tables of one endpoint: univariable, multivariable, per arm, continuous."""
+def model_rows(endpoint_cox: pd.DataFrame, model: str) -> list[list[str]]:
+    return [cox_row(r) for _, r in rows_of(endpoint_cox, model=model).iterrows()]
+
+
+def model_statistics_table(endpoint_models: pd.DataFrame) -> Table:
+    """Per model: n, events, events per parameter (flagged below 10), concordance, LR test."""
+    rows = [
+        [
+            str(row["model"]),
+            str(row["terms"]),
+            format_count(row["n"]),
+            format_count(row["events"]),
+            format_number(row["events_per_parameter"], 1)
+            + (" (below 10)" if str(row["epv_below_10"]) == "True" else ""),
+            format_number(row["concordance"], 3),
+            format_p(row["lr_p"]),
+        ]
+        for _, row in endpoint_models.iterrows()
+    ]
+    return table(
+        "Model statistics (events per parameter below 10 risks overfitting: Peduzzi 1995)",
+        ["Model", "Terms", "n", "Events", "Events per parameter", "Concordance", "LR test p"],
+        rows,
+        2,
+    )
+
+
+def cox_tables(endpoint_cox: pd.DataFrame, endpoint_models: pd.DataFrame) -> list[Table]:
+    """The Cox tables of one endpoint: univariable, multivariable, stratified, interaction,
+    per arm, continuous, and the model statistics."""
     covariates = adjusted_for(endpoint_cox) or "none"
+    strata = ", ".join(rows_of(endpoint_models, model="stratified")["strata"].astype(str))
     arm_rows = [
         [model.removeprefix(ARM_MODEL_PREFIX), *cox_row(row)]
         for model in arm_models(endpoint_cox)
@@ -194,6 +235,19 @@ def cox_tables(endpoint_cox: pd.DataFrame) -> list[Table]:
             [cox_row(r) for _, r in rows_of(endpoint_cox, model="multivariable").iterrows()],
             2,
         ),
+        table(
+            f"Stratified model (separate baseline hazards by: {strata or 'none'})",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "stratified"),
+            2,
+        ),
+        table(
+            "Serum Mg group × arm interaction model (the interaction row tests whether the"
+            " low-Mg effect differs between arms; the last rows give it within each arm)",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "interaction"),
+            2,
+        ),
         table("Models within each treatment arm", ["Arm", *COX_COLUMNS], arm_rows, 3),
         table(
             "Serum Mg as a continuous variable",
@@ -201,6 +255,7 @@ def cox_tables(endpoint_cox: pd.DataFrame) -> list[Table]:
             [cox_row(r) for _, r in rows_of(endpoint_cox, model="continuous").iterrows()],
             2,
         ),
+        model_statistics_table(endpoint_models),
     ]
 
 
@@ -294,12 +349,21 @@ def key_findings(endpoint_cox: pd.DataFrame) -> list[str]:
         "multivariable": f"Adjusted for {covariates}" if covariates else "Multivariable",
     }
     wording |= {m: f"Within the {m.removeprefix(ARM_MODEL_PREFIX)} arm" for m in arm_models(key)}
-    return [
+    findings = [
         f"{text}: {hr_text(row)} (n = {format_count(row['n'])}, "
         f"{format_count(row['events'])} events)."
         for model, text in wording.items()
         for _, row in rows_of(key, model=model).iterrows()
     ]
+    interaction = rows_of(endpoint_cox, model="interaction")
+    differs = interaction[interaction["term"].astype(str).str.startswith(f"{KEY_TERM}:")]
+    findings += [
+        f"Does the low-Mg effect differ between arms ({term_parts(str(row['term']))[1]})?"
+        f" Interaction ratio of HRs {format_hr(row['hr'])}"
+        f" {format_ci(row['hr_lower'], row['hr_upper'])}, {p_phrase(row['p'])}."
+        for _, row in differs.iterrows()
+    ]
+    return findings
 
 
 def median_phrase(row: pd.Series) -> str:
@@ -419,6 +483,7 @@ def render_report(
     km_curves: pd.DataFrame,
     logrank: pd.DataFrame,
     cox: pd.DataFrame,
+    cox_models: pd.DataFrame,
     meta: dict,
 ) -> str:
     """Render the whole report as one self-contained HTML5 document."""
@@ -442,7 +507,7 @@ def render_report(
             {
                 "id": f"cox-{slug(e)}",
                 "label": label,
-                "tables": cox_tables(rows_of(cox, endpoint=e)),
+                "tables": cox_tables(rows_of(cox, endpoint=e), rows_of(cox_models, endpoint=e)),
             }
             for e, label in endpoints.items()
         ],
