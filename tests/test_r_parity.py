@@ -216,3 +216,28 @@ def test_model_statistics(synthetic_tables, endpoint, model, terms, fixture_mode
         np.testing.assert_allclose(row[key], expected[key], rtol=COX_RTOL, err_msg=key)
     np.testing.assert_allclose(row["lr_p"], expected["lr_p"], rtol=COX_TEST_RTOL)
     assert row["events_per_parameter"] == expected["events"] / expected["lr_df"]
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_median_followup_of_all_patients(synthetic_tables, endpoint):
+    """Reverse Kaplan-Meier median follow-up with its log-log CI, as R's
+    quantile(survfit(Surv(time, 1 - status) ~ 1, conf.type = "log-log"), 0.5)."""
+    entries = fixture("km_synthetic_400")["entries"]
+    expected = next(
+        e["reverse"]
+        for e in entries
+        if e["time_col"] == f"{endpoint}_months"
+        and e["group"] == "all"
+        and e["conf_type"] == "log-log"
+    )
+    row = synthetic_tables[endpoint]["followup"].set_index("group").loc["all"]
+    assert_median_equal(
+        (row["median_followup"], row["lower"], row["upper"]),
+        {
+            "median": expected["median"],
+            "median_lower": expected["lower"],
+            "median_upper": expected["upper"],
+        },
+    )
+    landmarks = synthetic_tables[endpoint]["landmarks"]
+    assert set(landmarks["time"]) == {6.0, 12.0, 24.0}

@@ -38,6 +38,8 @@ CONTRACT = {
         "lower",
         "upper",
     ],
+    "landmarks": ["endpoint", "grouping", "group", "time", "surv", "lower", "upper"],
+    "followup": ["endpoint", "group", "median_followup", "lower", "upper"],
     "logrank": ["endpoint", "grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
     "cox": [
         "endpoint",

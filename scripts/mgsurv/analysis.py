@@ -26,7 +26,7 @@ import pandas as pd
 
 from mgsurv.cox import COX_COLUMNS, CoxFit, Interaction, Term, fit_cox, linear_combination
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
-from mgsurv.km import km_table, median_with_ci
+from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
 from mgsurv.logrank import logrank
 
 MG_PER = 0.1
@@ -40,6 +40,8 @@ class AnalysisSettings:
     covariates: tuple[dict, ...] = ()
     reference_arm: str | None = None
     strata: tuple[str, ...] = ()
+    conf_type: str = "log-log"
+    landmark_months: tuple[float, ...] = (6.0, 12.0, 24.0)
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:
@@ -48,6 +50,8 @@ class AnalysisSettings:
             covariates=tuple(config["covariates"]),
             reference_arm=config["reference_arm"],
             strata=tuple(config["strata"]),
+            conf_type=config["conf_type"],
+            landmark_months=tuple(config["landmark_months"]),
         )
 
 
@@ -69,30 +73,65 @@ def covariate_terms(settings: AnalysisSettings) -> list[Term]:
     ]
 
 
-def kaplan_meier(data: pd.DataFrame, endpoint: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """KM curves (long) and the per-group summary with medians, for every grouping."""
-    curves, summary = [], []
-    time, event = f"{endpoint}_months", f"{endpoint}_event"
+def groups_of(data: pd.DataFrame):
+    """(grouping, group, patients) for every non-empty Mg group, in display order."""
     for grouping in GROUPINGS:
         for group in GROUP_ORDER[grouping]:
             subset = data[data[grouping] == group]
-            if subset.empty:
-                continue
-            curve = km_table(subset[time].to_numpy(), subset[event].to_numpy())
-            median, lower, upper = median_with_ci(curve)
-            labels = {"endpoint": endpoint, "grouping": grouping, "group": group}
-            curves.append(curve.assign(**labels)[list(labels) + list(curve.columns)])
-            summary.append(
-                {
-                    **labels,
-                    "n": len(subset),
-                    "events": int(subset[event].sum()),
-                    "median": median,
-                    "median_lower": lower,
-                    "median_upper": upper,
-                }
-            )
-    return pd.concat(curves, ignore_index=True), pd.DataFrame(summary)
+            if not subset.empty:
+                yield grouping, group, subset
+
+
+def kaplan_meier(
+    data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
+) -> dict[str, pd.DataFrame]:
+    """KM curves, the per-group summary with medians, and landmark survival, every grouping."""
+    curves, summary, landmarks = [], [], []
+    time, event = f"{endpoint}_months", f"{endpoint}_event"
+    for grouping, group, subset in groups_of(data):
+        curve = km_table(subset[time].to_numpy(), subset[event].to_numpy(), settings.conf_type)
+        median, lower, upper = median_with_ci(curve)
+        labels = {"endpoint": endpoint, "grouping": grouping, "group": group}
+        curves.append(curve.assign(**labels)[[*labels, *curve.columns]])
+        summary.append(
+            {
+                **labels,
+                "n": len(subset),
+                "events": int(subset[event].sum()),
+                "median": median,
+                "median_lower": lower,
+                "median_upper": upper,
+            }
+        )
+        at = survival_at(curve, list(settings.landmark_months))
+        landmarks.append(at.assign(**labels)[[*labels, "time", "surv", "lower", "upper"]])
+    return {
+        "km_curves": pd.concat(curves, ignore_index=True),
+        "km_summary": pd.DataFrame(summary),
+        "landmarks": pd.concat(landmarks, ignore_index=True),
+    }
+
+
+def median_followup(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
+    """Median potential follow-up by reverse Kaplan-Meier (censoring as the event), for all
+    patients and per Mg group (group labels are unique across groupings)."""
+    time, event = f"{endpoint}_months", f"{endpoint}_event"
+    parts = [("all", data)] + [(group, subset) for _, group, subset in groups_of(data)]
+    rows = []
+    for group, subset in parts:
+        median, lower, upper = reverse_km_median(
+            subset[time].to_numpy(), subset[event].to_numpy(), settings.conf_type
+        )
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "group": group,
+                "median_followup": median,
+                "lower": lower,
+                "upper": upper,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def logrank_tests(data: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -122,6 +161,8 @@ class ModelSpec:
     data: pd.DataFrame
     terms: list[Term | Interaction]
     strata: tuple[str, ...] = ()
+    conf_type: str = "log-log"
+    landmark_months: tuple[float, ...] = (6.0, 12.0, 24.0)
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:
@@ -130,6 +171,8 @@ class ModelSpec:
             covariates=tuple(config["covariates"]),
             reference_arm=config["reference_arm"],
             strata=tuple(config["strata"]),
+            conf_type=config["conf_type"],
+            landmark_months=tuple(config["landmark_months"]),
         )
 
 
@@ -219,11 +262,10 @@ def analyse_endpoint(
     data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
 ) -> dict[str, pd.DataFrame]:
     """The km_curves, km_summary, logrank and cox tables of one endpoint."""
-    curves, summary = kaplan_meier(data, endpoint)
     cox, models = cox_models(data, endpoint, settings)
     return {
-        "km_curves": curves,
-        "km_summary": summary,
+        **kaplan_meier(data, endpoint, settings),
+        "followup": median_followup(data, endpoint, settings),
         "logrank": logrank_tests(data, endpoint),
         "cox": cox,
         "cox_models": models,

@@ -8,7 +8,15 @@ from snakemake.exceptions import WorkflowError
 
 SYNTHETIC = "synthetic"
 ENDPOINTS = ["pfs", "os"]
-TABLES = ["km_summary", "km_curves", "logrank", "cox", "cox_models"]
+TABLES = [
+    "km_summary",
+    "km_curves",
+    "landmarks",
+    "followup",
+    "logrank",
+    "cox",
+    "cox_models",
+]
 
 
 def cohort_name():
@@ -57,7 +65,13 @@ def cohort_origin(wildcards):
     return config["cohort"]
 
 
-ANALYSIS_KEYS = ["covariates", "reference_arm", "strata"]
+ANALYSIS_KEYS = [
+    "covariates",
+    "reference_arm",
+    "strata",
+    "conf_type",
+    "landmark_months",
+]
 
 
 def analysis_settings():
