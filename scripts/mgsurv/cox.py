@@ -1,8 +1,12 @@
 """Cox proportional-hazards models of Mg (and covariates) on PFS or OS.
 
-Fits go through lifelines' Efron-ties Cox model, converged to R's precision: with
-``precision=1e-14, r_precision=1e-16`` lifelines matches ``coxph(..., eps = 1e-12)`` to
-~1e-14 on coefficients (notes/r-parity.md); its default stops one damped step early.
+Fits go through lifelines' Efron-ties Cox model, converged to R's optimum. lifelines stops
+as soon as the Newton decrement g' H^-1 g / 2 falls below ``precision``, without taking the
+step it has just computed: its default stops a damped step early, and even at 1e-14 (the
+figure in notes/r-parity.md) coefficients were measured 5e-8 (relative) short of
+``coxph(..., eps = 1e-12)`` on an untied cohort. A decrement below 1e-20 leaves a step
+below ~1e-10; the fit then ends when the log-likelihood stops changing in double precision
+(``r_precision``), at R's maximum (coefficients within ~1e-11).
 
 The design matrix is built here, not by a formula, so that every categorical term is
 dummy-coded against a stated reference and named ``variable[level vs reference]``, and an
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import product
 
 import numpy as np
@@ -27,7 +31,7 @@ from lifelines import CoxPHFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy.stats import norm
 
-R_LIKE_FIT = {"precision": 1e-14, "r_precision": 1e-16}
+R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}
 CONF_LEVEL = 0.95
 COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
 MIN_EVENTS_PER_PARAMETER = 10
@@ -73,11 +77,17 @@ class Interaction:
 
 @dataclass(frozen=True)
 class CoxFit:
-    """One fitted model: coefficient rows, model statistics and the coefficients' covariance."""
+    """One fitted model: coefficient rows, model statistics, the coefficients' covariance,
+    and the data it was fitted on (what the proportional-hazards test needs)."""
 
     coefficients: pd.DataFrame
     stats: dict
     covariance: pd.DataFrame
+    design: pd.DataFrame = field(default_factory=pd.DataFrame)
+    time: np.ndarray = field(default_factory=lambda: np.empty(0))
+    event: np.ndarray = field(default_factory=lambda: np.empty(0))
+    strata: np.ndarray | None = None
+    term_columns: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _level_order(values: pd.Series, term: Term) -> list[str]:
@@ -218,7 +228,41 @@ def fit_cox(
     rows = _coefficient_rows(
         params.to_numpy(), np.sqrt(np.diag(covariance)), params.index, n, events
     )
-    return CoxFit(rows, _model_stats(n, events, len(params), fitter), covariance)
+    return CoxFit(
+        rows,
+        _model_stats(n, events, len(params), fitter),
+        covariance,
+        design=design[list(params.index)],
+        time=used[time].to_numpy(dtype=float),
+        event=used[event].to_numpy(dtype=int),
+        strata=_strata_labels(used, strata),
+        term_columns=_columns_by_term(terms, list(params.index)),
+    )
+
+
+def _strata_labels(used: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | None:
+    """One label per patient combining the strata columns (None when not stratified)."""
+    if not strata:
+        return None
+    return used[list(strata)].astype(str).agg(" / ".join, axis=1).to_numpy()
+
+
+def _columns_by_term(terms: list[Term | Interaction], columns: list[str]) -> dict[str, list[str]]:
+    """Which design columns belong to which term (a factor's dummies are one term)."""
+    owned = {
+        t.name: [c for c in columns if ":" in c and c.startswith(f"{t.left.column}[")]
+        for t in terms
+        if isinstance(t, Interaction)
+    }
+    taken = {c for cs in owned.values() for c in cs}
+    for term in terms:
+        if not isinstance(term, Interaction):
+            owned[term.name] = [
+                c
+                for c in columns
+                if c not in taken and (c == term.name or c.startswith(f"{term.column}["))
+            ]
+    return {name: cs for name, cs in owned.items() if cs}
 
 
 def linear_combination(fit: CoxFit, weights: dict[str, float], label: str) -> pd.DataFrame:
