@@ -25,7 +25,7 @@ def cohort() -> pd.DataFrame:
 
 
 def test_two_arms_give_arm_term_and_per_arm_models():
-    cox, _ = cox_models(cohort(), "os", SETTINGS)
+    cox = cox_models(cohort(), "os", SETTINGS)["cox"]
     assert {"arm=immunotherapy", "arm=chemotherapy"} <= set(cox["model"])
     multivariable = cox[cox["model"] == "multivariable"]["term"].tolist()
     assert multivariable == [
@@ -39,7 +39,8 @@ def test_two_arms_give_arm_term_and_per_arm_models():
 def test_single_arm_cohort_has_no_arm_term_nor_per_arm_models():
     data = cohort()
     data = data[data["arm"] == "immunotherapy"].assign(arm="all patients")
-    cox, models = cox_models(data, "pfs", SETTINGS)
+    tables = cox_models(data, "pfs", SETTINGS)
+    cox, models = tables["cox"], tables["cox_models"]
     assert not cox["model"].str.startswith("arm=").any()
     assert not cox["term"].str.startswith("arm[").any()
     assert (cox["n"] == len(data)).all()

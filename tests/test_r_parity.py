@@ -149,7 +149,8 @@ def test_synthetic_km_medians_and_logrank(synthetic_tables, endpoint, grouping):
             (summary["median"], summary["median_lower"], summary["median_upper"]), km
         )
         assert summary["n"] == km["n_risk"][0] and summary["events"] == sum(km["n_event"])
-    test = tables["logrank"].set_index("grouping").loc[grouping]
+    logrank_rows = tables["logrank"][tables["logrank"]["test"] == "logrank"]
+    test = logrank_rows.set_index("grouping").loc[grouping]
     wanted = expected["logrank"][grouping]
     assert test["df"] == wanted["df"]
     np.testing.assert_allclose(
@@ -241,3 +242,61 @@ def test_median_followup_of_all_patients(synthetic_tables, endpoint):
     )
     landmarks = synthetic_tables[endpoint]["landmarks"]
     assert set(landmarks["time"]) == {6.0, 12.0, 24.0}
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_quartile_logrank_family_in_the_tables(synthetic_tables, endpoint):
+    """Stratified (by arm), trend and Holm-adjusted pairwise tests of the Mg quartiles, as
+    tests/reference/logrank.R computes them with survdiff and p.adjust."""
+    expected = fixture("logrank_synthetic_400")[endpoint]
+    table = synthetic_tables[endpoint]["logrank"]
+    quartiles = table[table["grouping"] == "mg_quartile"].set_index("test")
+    for test in ("stratified", "trend"):
+        row = quartiles.loc[test]
+        assert row["df"] == expected[test]["df"]
+        np.testing.assert_allclose(
+            [row["statistic"], row["p"]],
+            [expected[test]["statistic"], expected[test]["p"]],
+            rtol=LOGRANK_RTOL,
+        )
+    pairwise = quartiles.loc["pairwise"]
+    assert pairwise["groups"].tolist() == expected["pairwise"]["groups"]
+    for column, key in (("statistic", "statistic"), ("p", "p"), ("p_adjusted", "p_holm")):
+        np.testing.assert_allclose(
+            pairwise[column].to_numpy(),
+            expected["pairwise"][key],
+            rtol=LOGRANK_RTOL,
+            err_msg=column,
+        )
+
+
+def test_ph_test_of_the_multivariable_model_os(synthetic_tables):
+    """cox.zph(transform = "km") of the multivariable OS model (R fits the same terms; its
+    low-Mg indicator is named mg_low there). Tolerance 1e-6: lifelines' and R's betas agree
+    to ~1e-11, which the score statistic amplifies (tests/test_zph.py)."""
+    expected = fixture("zph_synthetic_400_os")["zph"]["km"]
+    ph = synthetic_tables["os"]["ph_test"]
+    rows = ph[ph["model"] == "multivariable"]
+    names = ["mg_clinical" if t == "mg_low" else t for t in expected["term"]]
+    assert rows["term"].tolist() == names
+    assert rows["df"].tolist() == expected["df"]
+    np.testing.assert_allclose(rows["chi2"], expected["chisq"], rtol=1e-6)
+    np.testing.assert_allclose(rows["p"], expected["p"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_rmst_by_clinical_mg_group_at_default_tau(synthetic_tables, endpoint):
+    """RMST per group, difference, ratio and RMTL ratio as survRM2 (tests/reference/rmst.R)."""
+    case = next(
+        c
+        for c in fixture("rmst_synthetic_400")["cases"]
+        if c["name"] == f"{endpoint} mg_clinical default"
+    )
+    table = synthetic_tables[endpoint]["rmst"]
+    rows = table[table["grouping"] == "mg_clinical"].reset_index(drop=True)
+    assert rows["group"].tolist() == case["rows"]["group"]
+    assert (rows["tau"] == case["tau"]).all()
+    for column in ("estimate", "se", "lower", "upper", "p"):
+        np.testing.assert_allclose(
+            rows[column], as_array(case["rows"][column]), rtol=1e-12, equal_nan=True, err_msg=column
+        )

@@ -27,7 +27,10 @@ import pandas as pd
 from mgsurv.cox import COX_COLUMNS, CoxFit, Interaction, Term, fit_cox, linear_combination
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
-from mgsurv.logrank import logrank
+from mgsurv.logrank import TABLE_COLUMNS as LOGRANK_COLUMNS
+from mgsurv.logrank import logrank_table
+from mgsurv.rmst import RMST_COLUMNS, rmst_table
+from mgsurv.zph import ZphResult, cox_zph
 
 MG_PER = 0.1
 MG_CONTINUOUS = Term("mg_mmol_l", "numeric", per=MG_PER, label="mg_per_0.1_mmol_l")
@@ -42,6 +45,9 @@ class AnalysisSettings:
     strata: tuple[str, ...] = ()
     conf_type: str = "log-log"
     landmark_months: tuple[float, ...] = (6.0, 12.0, 24.0)
+    rmst_tau_months: float | None = None
+    ph_transform: str = "km"
+    pairwise_adjust: str = "holm"
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:
@@ -52,6 +58,9 @@ class AnalysisSettings:
             strata=tuple(config["strata"]),
             conf_type=config["conf_type"],
             landmark_months=tuple(config["landmark_months"]),
+            rmst_tau_months=config["rmst_tau_months"],
+            ph_transform=config["ph_transform"],
+            pairwise_adjust=config["pairwise_adjust"],
         )
 
 
@@ -134,23 +143,30 @@ def median_followup(data: pd.DataFrame, endpoint: str, settings: AnalysisSetting
     return pd.DataFrame(rows)
 
 
-def logrank_tests(data: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """The overall log-rank test across the groups of each grouping."""
-    rows = []
-    for grouping in GROUPINGS:
-        present = [g for g in GROUP_ORDER[grouping] if (data[grouping] == g).any()]
-        result = logrank(data[f"{endpoint}_months"], data[f"{endpoint}_event"], data[grouping])
-        rows.append(
-            {
-                "endpoint": endpoint,
-                "grouping": grouping,
-                "test": "logrank",
-                "groups": " vs ".join(present),
-                **result,
-                "p_adjusted": float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
+def strata_labels(data: pd.DataFrame, settings: AnalysisSettings) -> pd.Series | None:
+    """The configured strata combined into one label per patient (None without strata)."""
+    columns = [s for s in settings.strata if data[s].nunique() > 1]
+    if not columns:
+        return None
+    return data[columns].astype(str).agg(" / ".join, axis=1)
+
+
+def logrank_tests(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
+    """Per grouping: the log-rank test, stratified (config strata), for trend across ordered
+    groups and pairwise with multiplicity adjustment (three or more groups)."""
+    strata = strata_labels(data, settings)
+    parts = [
+        logrank_table(
+            data[f"{endpoint}_months"],
+            data[f"{endpoint}_event"],
+            data[grouping],
+            GROUP_ORDER[grouping],
+            strata=strata,
+            adjust=settings.pairwise_adjust,
+        ).assign(grouping=grouping)
+        for grouping in GROUPINGS
+    ]
+    return labelled(parts, endpoint, ["grouping", *LOGRANK_COLUMNS])
 
 
 @dataclass(frozen=True)
@@ -229,12 +245,44 @@ def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettin
     return pd.concat(rows, ignore_index=True)
 
 
-def cox_models(
-    data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every Cox model of the endpoint: coefficient rows (cox.tsv) and model statistics."""
+PH_TESTED_MODELS = ("multivariable", "continuous", "stratified", "interaction")
+RESIDUALS_MODEL = "multivariable"
+
+
+def ph_test(fit: CoxFit, transform: str) -> ZphResult | None:
+    """R's cox.zph of a fitted model; None when it could not be fitted."""
+    if fit.design.empty:
+        return None
+    return cox_zph(
+        fit.design,
+        fit.time,
+        fit.event,
+        fit.coefficients["coef"].to_numpy(),
+        fit.term_columns,
+        transform=transform,
+        strata=fit.strata,
+    )
+
+
+def schoenfeld_long(result: ZphResult) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals, one row per event and term (for the PH plots)."""
+    wide = result.residuals
+    terms = [c for c in wide.columns if c not in ("time", "transformed_time", "stratum")]
+    long = wide.melt(
+        id_vars=["time", "transformed_time"],
+        value_vars=terms,
+        var_name="term",
+        value_name="residual",
+    )
+    return long[["term", "time", "transformed_time", "residual"]]
+
+
+def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
+    """Every Cox model of the endpoint: coefficient rows (cox), model statistics
+    (cox_models), proportional-hazards tests (ph_test) and the multivariable model's scaled
+    Schoenfeld residuals (schoenfeld)."""
     time, event = f"{endpoint}_months", f"{endpoint}_event"
-    coefficients, models = [], []
+    coefficients, models, ph_tables, residuals = [], [], [], []
     for spec in model_specs(data, settings):
         fit = fit_cox(spec.data, time, event, spec.terms, spec.strata)
         rows = fit.coefficients
@@ -251,22 +299,50 @@ def cox_models(
                 **fit.stats,
             }
         )
-    table = pd.concat(coefficients, ignore_index=True).assign(endpoint=endpoint)
-    table = table[["endpoint", "model", *COX_COLUMNS]]
-    return table, pd.DataFrame(models).assign(endpoint=endpoint).pipe(
-        lambda frame: frame[["endpoint", *[c for c in frame.columns if c != "endpoint"]]]
-    )
+        tested = spec.name in PH_TESTED_MODELS or spec.name.startswith("arm=")
+        result = ph_test(fit, settings.ph_transform) if tested else None
+        if result is not None:
+            ph_tables.append(result.table.assign(model=spec.name))
+            if spec.name == RESIDUALS_MODEL:
+                residuals.append(schoenfeld_long(result).assign(model=spec.name))
+    return {
+        "cox": labelled(coefficients, endpoint, ["model", *COX_COLUMNS]),
+        "cox_models": labelled([pd.DataFrame(models)], endpoint),
+        "ph_test": labelled(ph_tables, endpoint, ["model", "term", "chi2", "df", "p"]),
+        "schoenfeld": labelled(
+            residuals, endpoint, ["model", "term", "time", "transformed_time", "residual"]
+        ),
+    }
+
+
+def labelled(parts: list[pd.DataFrame], endpoint: str, columns: list[str] | None = None):
+    """Stack tables and put the endpoint first (then ``columns``, when given)."""
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    columns = columns or [c for c in table.columns if c != "endpoint"]
+    return table.assign(endpoint=endpoint)[["endpoint", *columns]]
+
+
+def rmst_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
+    """RMST per Mg group and contrasts against the reference group, at tau (config, or
+    survRM2's default per grouping)."""
+    time, event = f"{endpoint}_months", f"{endpoint}_event"
+    parts = []
+    for grouping in GROUPINGS:
+        table = rmst_table(
+            data[time], data[event], data[grouping], GROUP_ORDER[grouping], settings.rmst_tau_months
+        )
+        parts.append(table.assign(grouping=grouping))
+    return labelled(parts, endpoint, ["grouping", *RMST_COLUMNS])
 
 
 def analyse_endpoint(
     data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
 ) -> dict[str, pd.DataFrame]:
     """The km_curves, km_summary, logrank and cox tables of one endpoint."""
-    cox, models = cox_models(data, endpoint, settings)
     return {
         **kaplan_meier(data, endpoint, settings),
         "followup": median_followup(data, endpoint, settings),
-        "logrank": logrank_tests(data, endpoint),
-        "cox": cox,
-        "cox_models": models,
+        "rmst": rmst_tables(data, endpoint, settings),
+        **cox_models(data, endpoint, settings),
+        "logrank": logrank_tests(data, endpoint, settings),
     }

@@ -16,6 +16,9 @@ TABLES = [
     "logrank",
     "cox",
     "cox_models",
+    "ph_test",
+    "schoenfeld",
+    "rmst",
 ]
 
 
@@ -71,6 +74,9 @@ ANALYSIS_KEYS = [
     "strata",
     "conf_type",
     "landmark_months",
+    "rmst_tau_months",
+    "ph_transform",
+    "pairwise_adjust",
 ]
 
 
