@@ -1,6 +1,6 @@
 """Rule prepare_cohort: validate the cohort CSV and write the analysis-ready cohort."""
 
-from mgsurv.prepare import prepare
+from mgsurv.prepare import CutpointSettings, prepare
 from mgsurv.runner import run_step
 from mgsurv.tables import write_json, write_parquet, write_tsv
 
@@ -12,10 +12,13 @@ def main(smk) -> None:
         covariates=smk.params.covariates,
         threshold_mmol_l=smk.params.threshold,
         origin=smk.params.origin,
+        cutpoint=CutpointSettings(**smk.params.cutpoint),
     )
     write_tsv(result.flow, smk.output.flow)
     write_tsv(result.excluded, smk.output.excluded)
     write_tsv(result.groups, smk.output.groups)
+    write_tsv(result.cutpoint, smk.output.cutpoint)
+    write_tsv(result.cutpoint_candidates, smk.output.cutpoint_candidates)
     write_json(result.provenance, smk.output.provenance)
     write_parquet(result.cohort, smk.output.cohort)
 

@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint
+from mgsurv.analysis import AnalysisSettings, analyse_endpoint, spline_tables
 from mgsurv.cohort import read_cohort
 from mgsurv.cox import Term, fit_cox
 from mgsurv.grouping import add_groupings
 from mgsurv.km import km_table, median_with_ci
 from mgsurv.logrank import logrank
 from mgsurv.mapping import load_mapping
+from mgsurv.prepare import CutpointSettings, prepare
 
 REFERENCE = Path(__file__).parent / "reference"
 ROOT = Path(__file__).resolve().parents[1]
@@ -299,4 +300,51 @@ def test_rmst_by_clinical_mg_group_at_default_tau(synthetic_tables, endpoint):
     for column in ("estimate", "se", "lower", "upper", "p"):
         np.testing.assert_allclose(
             rows[column], as_array(case["rows"][column]), rtol=1e-12, equal_nan=True, err_msg=column
+        )
+
+
+def test_cutpoint_of_the_prepared_cohort_equals_maxstat():
+    """The prepare stage's cut-point (PFS, minprop 0.1) and its Lau92 p, as
+    maxstat.test(smethod = "LogRank", pmethod = "Lau92") in tests/reference/cutpoint.R."""
+    prepared = prepare(
+        source=str(REFERENCE / "data" / "synthetic_400.csv"),
+        mapping_path=str(ROOT / "config" / "mapping.yaml"),
+        covariates=list(COVARIATES),
+        threshold_mmol_l=0.70,
+        origin="synthetic_400",
+        cutpoint=CutpointSettings(endpoint="pfs", minprop=0.1),
+    )
+    expected = fixture("cutpoint_synthetic_400")["pfs"]
+    row = prepared.cutpoint.iloc[0]
+    assert row["cutpoint_mmol_l"] == expected["cutpoint"]
+    assert (row["n_low"], row["n_high"]) == (expected["n_low"], expected["n_high"])
+    for key in ("statistic", "p_lau92", "p_naive"):
+        np.testing.assert_allclose(row[key], expected[key], rtol=1e-12, err_msg=key)
+    low = prepared.cohort["mg_cutpoint"] == "low"
+    assert low.sum() == expected["n_low"]
+    assert (prepared.cohort.loc[low, "mg_mmol_l"] <= expected["cutpoint"]).all()
+
+
+def test_spline_of_the_endpoint_tables_equals_rms():
+    """The workflow's spline step on OS, adjusted for arm, age, sex and ECOG, against
+    cph(Surv ~ rcs(mg, 4) + ...) / Predict (tests/reference/spline.R); the curve's x grid
+    and HR limits, and the LR test of non-linearity."""
+    expected = fixture("spline_synthetic_400_os")["adjusted"]
+    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
+    covariates = COVARIATES[:3]
+    data = add_groupings(
+        read_cohort(REFERENCE / "data" / "synthetic_400.csv", mapping, list(covariates)).data, 0.7
+    )
+    settings = AnalysisSettings(covariates=covariates, reference_arm="chemotherapy")
+    tables = spline_tables(data, "os", settings)
+    test = tables["nonlinearity"].iloc[0]
+    assert test["df"] == expected["lr_df"]
+    np.testing.assert_allclose(
+        [test["statistic"], test["p"]], [expected["lr_statistic"], expected["lr_p"]], rtol=1e-8
+    )
+    curve = tables["spline"]
+    np.testing.assert_allclose(curve["mg_mmol_l"], expected["curve"]["x"], rtol=1e-12)
+    for column in ("hr", "hr_lower", "hr_upper"):
+        np.testing.assert_allclose(
+            curve[column], expected["curve"][column], rtol=1e-8, err_msg=column
         )

@@ -55,6 +55,8 @@ CONTRACT = {
         "n",
         "events",
     ],
+    "ph_test": ["endpoint", "model", "term", "chi2", "df", "p"],
+    "rmst": ["endpoint", "grouping", "group", "tau", "estimate", "se", "lower", "upper", "p"],
 }
 pytestmark = pytest.mark.workflow
 

@@ -22,14 +22,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from mgsurv.cox import COX_COLUMNS, CoxFit, Interaction, Term, fit_cox, linear_combination
+from mgsurv.cox import (
+    COX_COLUMNS,
+    CoxFit,
+    Interaction,
+    Term,
+    coefficient_rows,
+    design_matrix,
+    fit_cox,
+    linear_combination,
+)
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
 from mgsurv.logrank import TABLE_COLUMNS as LOGRANK_COLUMNS
 from mgsurv.logrank import logrank_table
 from mgsurv.rmst import RMST_COLUMNS, rmst_table
+from mgsurv.spline import spline_cox
 from mgsurv.zph import ZphResult, cox_zph
 
 MG_PER = 0.1
@@ -48,6 +59,7 @@ class AnalysisSettings:
     rmst_tau_months: float | None = None
     ph_transform: str = "km"
     pairwise_adjust: str = "holm"
+    spline_reference_mmol_l: float = 0.85
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:
@@ -61,6 +73,7 @@ class AnalysisSettings:
             rmst_tau_months=config["rmst_tau_months"],
             ph_transform=config["ph_transform"],
             pairwise_adjust=config["pairwise_adjust"],
+            spline_reference_mmol_l=config["spline_reference_mmol_l"],
         )
 
 
@@ -80,6 +93,11 @@ def covariate_terms(settings: AnalysisSettings) -> list[Term]:
         else Term(spec["name"], "categorical", reference=spec.get("reference"))
         for spec in settings.covariates
     ]
+
+
+def present_groupings(data: pd.DataFrame) -> list[str]:
+    """The groupings that place at least one patient (the cut-point may be missing)."""
+    return [grouping for grouping in GROUPINGS if data[grouping].notna().any()]
 
 
 def groups_of(data: pd.DataFrame):
@@ -164,7 +182,7 @@ def logrank_tests(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings)
             strata=strata,
             adjust=settings.pairwise_adjust,
         ).assign(grouping=grouping)
-        for grouping in GROUPINGS
+        for grouping in present_groupings(data)
     ]
     return labelled(parts, endpoint, ["grouping", *LOGRANK_COLUMNS])
 
@@ -205,7 +223,12 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
     arm = Term("arm", "categorical", reference=reference_arm(data, settings))
     arm_terms = [arm] if several_arms else []
     mg_clinical = grouping_term("mg_clinical")
-    univariable = [grouping_term(g) for g in GROUPINGS] + [MG_CONTINUOUS] + arm_terms + covariates
+    univariable = (
+        [grouping_term(g) for g in present_groupings(data)]
+        + [MG_CONTINUOUS]
+        + arm_terms
+        + covariates
+    )
     specs = [ModelSpec("univariable", data, [term]) for term in univariable]
     specs += [
         ModelSpec("multivariable", data, [mg_clinical, *arm_terms, *covariates]),
@@ -317,9 +340,55 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
 
 def labelled(parts: list[pd.DataFrame], endpoint: str, columns: list[str] | None = None):
     """Stack tables and put the endpoint first (then ``columns``, when given)."""
+    parts = [part for part in parts if not part.empty]
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     columns = columns or [c for c in table.columns if c != "endpoint"]
     return table.assign(endpoint=endpoint)[["endpoint", *columns]]
+
+
+SPLINE_CURVE_COLUMNS = ["mg_mmol_l", "hr", "hr_lower", "hr_upper"]
+NONLINEARITY_COLUMNS = ["model", "knots", "reference_mmol_l", "statistic", "df", "p", "n", "events"]
+
+
+def spline_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
+    """Mg as a restricted cubic spline (4 knots, rms) adjusted like the multivariable model:
+    its coefficients (cox, model "spline"), the HR curve against the reference Mg (spline)
+    and the likelihood-ratio test of non-linearity (nonlinearity)."""
+    time, event = f"{endpoint}_months", f"{endpoint}_event"
+    several_arms = data["arm"].nunique() > 1
+    adjusters = [Term("arm", "categorical", reference=reference_arm(data, settings))] * several_arms
+    adjusters += covariate_terms(settings)
+    # Dummies of a missing category would read 0: blank the rows with a missing adjuster
+    # so that the spline model, like every other, uses complete cases.
+    adjust = design_matrix(data, adjusters)
+    adjust.loc[data[[t.column for t in adjusters]].isna().any(axis=1)] = np.nan
+    result = spline_cox(
+        data[time],
+        data[event],
+        data["mg_mmol_l"],
+        adjust=adjust if adjusters else None,
+        reference=settings.spline_reference_mmol_l,
+        label="mg_mmol_l",
+    )
+    rows = result.coefficients
+    coefficients = coefficient_rows(
+        rows["coef"], rows["se"], rows["term"], result.n, result.events
+    ).assign(model="spline")
+    test = {
+        "model": "spline",
+        "knots": ", ".join(f"{k:.4g}" for k in result.knots),
+        "reference_mmol_l": result.reference,
+        "statistic": result.lr_statistic,
+        "df": result.lr_df,
+        "p": result.lr_p,
+        "n": result.n,
+        "events": result.events,
+    }
+    return {
+        "spline_cox": coefficients,
+        "spline": labelled([result.curve[SPLINE_CURVE_COLUMNS]], endpoint),
+        "nonlinearity": labelled([pd.DataFrame([test])], endpoint, NONLINEARITY_COLUMNS),
+    }
 
 
 def rmst_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
@@ -327,7 +396,7 @@ def rmst_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -
     survRM2's default per grouping)."""
     time, event = f"{endpoint}_months", f"{endpoint}_event"
     parts = []
-    for grouping in GROUPINGS:
+    for grouping in present_groupings(data):
         table = rmst_table(
             data[time], data[event], data[grouping], GROUP_ORDER[grouping], settings.rmst_tau_months
         )
@@ -339,10 +408,18 @@ def analyse_endpoint(
     data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
 ) -> dict[str, pd.DataFrame]:
     """The km_curves, km_summary, logrank and cox tables of one endpoint."""
+    cox = cox_models(data, endpoint, settings)
+    spline = spline_tables(data, endpoint, settings)
+    cox["cox"] = labelled(
+        [cox["cox"].drop(columns="endpoint"), spline.pop("spline_cox")],
+        endpoint,
+        ["model", *COX_COLUMNS],
+    )
     return {
         **kaplan_meier(data, endpoint, settings),
         "followup": median_followup(data, endpoint, settings),
         "rmst": rmst_tables(data, endpoint, settings),
-        **cox_models(data, endpoint, settings),
+        **cox,
+        **spline,
         "logrank": logrank_tests(data, endpoint, settings),
     }

@@ -139,7 +139,7 @@ def design_matrix(data: pd.DataFrame, terms: list[Term | Interaction]) -> pd.Dat
     return pd.DataFrame(columns, index=data.index)
 
 
-def _coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
+def coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
     """COX_COLUMNS rows from coefficients and SEs (Wald z, normal p and CI, as R)."""
     coef, se = np.asarray(coef, dtype=float), np.asarray(se, dtype=float)
     z = coef / se
@@ -219,13 +219,13 @@ def fit_cox(
         log.warning("Cox model on %s did not converge: %s", list(design.columns), err)
         nan = np.full(design.shape[1], np.nan)
         return CoxFit(
-            _coefficient_rows(nan, nan, design.columns, n, events),
+            coefficient_rows(nan, nan, design.columns, n, events),
             _model_stats(n, events, design.shape[1], None),
             pd.DataFrame(),
         )
     params = fitter.params_
     covariance = fitter.variance_matrix_.loc[params.index, params.index]
-    rows = _coefficient_rows(
+    rows = coefficient_rows(
         params.to_numpy(), np.sqrt(np.diag(covariance)), params.index, n, events
     )
     return CoxFit(
@@ -270,8 +270,8 @@ def linear_combination(fit: CoxFit, weights: dict[str, float], label: str) -> pd
     main effect + interaction), with SE from the covariance: sqrt(w' V w)."""
     names = list(weights)
     if fit.covariance.empty or not set(names) <= set(fit.covariance.index):
-        return _coefficient_rows([np.nan], [np.nan], [label], fit.stats["n"], fit.stats["events"])
+        return coefficient_rows([np.nan], [np.nan], [label], fit.stats["n"], fit.stats["events"])
     w = np.array([weights[name] for name in names])
     coef = float(fit.coefficients.set_index("term").loc[names, "coef"].to_numpy() @ w)
     se = float(np.sqrt(w @ fit.covariance.loc[names, names].to_numpy() @ w))
-    return _coefficient_rows([coef], [se], [label], fit.stats["n"], fit.stats["events"])
+    return coefficient_rows([coef], [se], [label], fit.stats["n"], fit.stats["events"])

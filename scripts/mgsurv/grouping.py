@@ -5,6 +5,10 @@
 * ``mg_quartile``: ``Q1``..``Q4`` split at the sample quartiles (R's default quantile type 7),
   intervals closed on the right as R's ``cut(..., include.lowest = TRUE)``, so patients
   sharing a boundary value fall in the lower quartile.
+* ``mg_cutpoint`` (exploratory): ``low`` when Mg <= the data-driven cut-point of
+  :mod:`mgsurv.cutpoint` (maximally selected log-rank statistic), else ``high``. Its
+  p-value must be the Lausen-Schumacher corrected one; reported beside, never instead of,
+  the pre-specified threshold.
 
 ``mg_groups`` records the boundaries and sizes so the report can state how each group was
 defined (REMARK item 11).
@@ -15,10 +19,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-GROUPINGS = ("mg_clinical", "mg_quartile")
-GROUP_ORDER = {"mg_clinical": ["normal", "low"], "mg_quartile": ["Q1", "Q2", "Q3", "Q4"]}
+GROUPINGS = ("mg_clinical", "mg_quartile", "mg_cutpoint")
+GROUP_ORDER = {
+    "mg_clinical": ["normal", "low"],
+    "mg_quartile": ["Q1", "Q2", "Q3", "Q4"],
+    "mg_cutpoint": ["high", "low"],
+}
 # Reference group of each grouping in Cox models and in "low vs normal" contrasts.
-REFERENCE_GROUP = {"mg_clinical": "normal", "mg_quartile": "Q1"}
+REFERENCE_GROUP = {"mg_clinical": "normal", "mg_quartile": "Q1", "mg_cutpoint": "high"}
 
 
 def quartile_edges(mg: pd.Series) -> np.ndarray:
@@ -26,9 +34,16 @@ def quartile_edges(mg: pd.Series) -> np.ndarray:
     return np.quantile(mg.to_numpy(dtype=float), [0.0, 0.25, 0.5, 0.75, 1.0])
 
 
-def add_groupings(data: pd.DataFrame, threshold_mmol_l: float) -> pd.DataFrame:
-    """Return a copy of data with the mg_clinical and mg_quartile columns."""
+def add_groupings(
+    data: pd.DataFrame, threshold_mmol_l: float, cutpoint_mmol_l: float = np.nan
+) -> pd.DataFrame:
+    """Return a copy of data with the mg_clinical, mg_quartile and mg_cutpoint columns
+    (mg_cutpoint missing for everyone when no cut-point could be estimated)."""
     out = data.copy()
+    if np.isnan(cutpoint_mmol_l):
+        out["mg_cutpoint"] = pd.Series(None, index=out.index, dtype=object)
+    else:
+        out["mg_cutpoint"] = np.where(out["mg_mmol_l"] <= cutpoint_mmol_l, "low", "high")
     out["mg_clinical"] = np.where(out["mg_mmol_l"] < threshold_mmol_l, "low", "normal")
     edges = quartile_edges(out["mg_mmol_l"])
     index = np.searchsorted(edges[1:4], out["mg_mmol_l"].to_numpy(), side="left")
@@ -36,13 +51,20 @@ def add_groupings(data: pd.DataFrame, threshold_mmol_l: float) -> pd.DataFrame:
     return out
 
 
-def group_definitions(data: pd.DataFrame, threshold_mmol_l: float) -> pd.DataFrame:
+def group_definitions(
+    data: pd.DataFrame, threshold_mmol_l: float, cutpoint_mmol_l: float = np.nan
+) -> pd.DataFrame:
     """One row per group: its Mg interval in mmol/L (as text and bounds) and its size."""
     edges = quartile_edges(data["mg_mmol_l"])
     rows = [
         ("mg_clinical", "low", np.nan, threshold_mmol_l, f"< {threshold_mmol_l:g}"),
         ("mg_clinical", "normal", threshold_mmol_l, np.nan, f">= {threshold_mmol_l:g}"),
     ]
+    if not np.isnan(cutpoint_mmol_l):
+        rows += [
+            ("mg_cutpoint", "low", np.nan, cutpoint_mmol_l, f"<= {cutpoint_mmol_l:g}"),
+            ("mg_cutpoint", "high", cutpoint_mmol_l, np.nan, f"> {cutpoint_mmol_l:g}"),
+        ]
     for i, label in enumerate(GROUP_ORDER["mg_quartile"]):
         opening = "[" if i == 0 else "("
         rows.append(

@@ -7,15 +7,34 @@ Composes reading/validation (:mod:`mgsurv.cohort`) and the Mg groupings
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from mgsurv.cohort import read_cohort
+from mgsurv.cutpoint import CANDIDATE_COLUMNS, CutpointResult, maxstat_cutpoint
 from mgsurv.errors import InputError
 from mgsurv.grouping import add_groupings, group_definitions
 from mgsurv.mapping import load_mapping
+
+CUTPOINT_COLUMNS = [
+    "endpoint",
+    "cutpoint_mmol_l",
+    "statistic",
+    "p_lau92",
+    "p_lau94",
+    "p_naive",
+    "minprop",
+    "maxprop",
+    "n_low",
+    "n_high",
+    "events_low",
+    "events_high",
+]
+
+log = logging.getLogger(__name__)
 
 RESERVED_COLUMNS = frozenset(
     {
@@ -39,6 +58,8 @@ class PreparedOutputs:
     flow: pd.DataFrame
     excluded: pd.DataFrame
     groups: pd.DataFrame
+    cutpoint: pd.DataFrame
+    cutpoint_candidates: pd.DataFrame
     provenance: dict
 
 
@@ -60,10 +81,55 @@ def check_covariate_names(covariates: list[dict], config_file: str) -> None:
             )
 
 
+@dataclass(frozen=True)
+class CutpointSettings:
+    """Which endpoint the exploratory cut-point is searched on, and the trimming."""
+
+    endpoint: str = "pfs"
+    minprop: float = 0.1
+
+
+def find_cutpoint(data: pd.DataFrame, settings: CutpointSettings) -> CutpointResult | None:
+    """The maxstat cut-point on the chosen endpoint; None when it is not estimable (no
+    events, or too few distinct Mg values inside the trimmed range)."""
+    time, event = f"{settings.endpoint}_months", f"{settings.endpoint}_event"
+    try:
+        return maxstat_cutpoint(
+            data[time],
+            data[event],
+            data["mg_mmol_l"],
+            minprop=settings.minprop,
+            maxprop=1 - settings.minprop,
+        )
+    except ValueError as err:
+        log.warning("no data-driven cut-point: %s", err)
+        return None
+
+
+def cutpoint_tables(
+    result: CutpointResult | None, settings: CutpointSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One summary row (cutpoint.tsv) and every candidate cut with its statistic."""
+    if result is None:
+        return pd.DataFrame(columns=CUTPOINT_COLUMNS), pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    row = {
+        "endpoint": settings.endpoint,
+        "cutpoint_mmol_l": result.cutpoint,
+        **{k: getattr(result, k) for k in CUTPOINT_COLUMNS[2:]},
+    }
+    return pd.DataFrame([row], columns=CUTPOINT_COLUMNS), result.candidates
+
+
 def prepare(
-    source: str, mapping_path: str, covariates: list[dict], threshold_mmol_l: float, origin: str
+    source: str,
+    mapping_path: str,
+    covariates: list[dict],
+    threshold_mmol_l: float,
+    origin: str,
+    cutpoint: CutpointSettings,
 ) -> PreparedOutputs:
-    """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings.
+    """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings
+    (including the exploratory data-driven cut-point).
 
     ``origin`` is what the report names as the data source ("synthetic" or the CSV path).
     """
@@ -76,7 +142,10 @@ def prepare(
             file=source,
             fix="see excluded patients and reasons in the flow; fill in Mg, times and events",
         )
-    cohort = add_groupings(prepared.data, threshold_mmol_l)
+    found = find_cutpoint(prepared.data, cutpoint)
+    cut = found.cutpoint if found is not None else float("nan")
+    cohort = add_groupings(prepared.data, threshold_mmol_l, cut)
+    summary, candidates = cutpoint_tables(found, cutpoint)
     provenance = {
         "source": origin,
         "input_sha256": sha256_of(source),
@@ -88,6 +157,8 @@ def prepare(
         cohort=cohort,
         flow=prepared.flow,
         excluded=prepared.excluded,
-        groups=group_definitions(cohort, threshold_mmol_l),
+        groups=group_definitions(cohort, threshold_mmol_l, cut),
+        cutpoint=summary,
+        cutpoint_candidates=candidates,
         provenance=provenance,
     )

@@ -19,6 +19,8 @@ TABLES = [
     "ph_test",
     "schoenfeld",
     "rmst",
+    "spline",
+    "nonlinearity",
 ]
 
 
@@ -77,6 +79,7 @@ ANALYSIS_KEYS = [
     "rmst_tau_months",
     "ph_transform",
     "pairwise_adjust",
+    "spline_reference_mmol_l",
 ]
 
 

@@ -10,6 +10,8 @@ rule prepare_cohort:
         flow="results/{cohort}/flow.tsv",
         excluded="results/{cohort}/excluded.tsv",
         groups="results/{cohort}/tables/mg_groups.tsv",
+        cutpoint="results/{cohort}/tables/cutpoint.tsv",
+        cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
         provenance="results/{cohort}/provenance.json",
     log:
         "logs/{cohort}/prepare_cohort.log",
@@ -18,6 +20,7 @@ rule prepare_cohort:
     params:
         covariates=config["covariates"],
         threshold=config["mg_threshold_mmol_l"],
+        cutpoint=config["cutpoint"],
         origin=cohort_origin,
     script:
         "../../scripts/prepare_cohort.py"
