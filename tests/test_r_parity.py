@@ -348,3 +348,29 @@ def test_spline_of_the_endpoint_tables_equals_rms():
         np.testing.assert_allclose(
             curve[column], expected["curve"][column], rtol=1e-8, err_msg=column
         )
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+@pytest.mark.parametrize("group", ["low", "normal"])
+def test_landmarks_and_followup_per_clinical_group(synthetic_tables, endpoint, group):
+    """summary(survfit, times = c(6, 12, 24)) per group (R drops a time beyond follow-up;
+    the table keeps it as NA by convention) and the reverse-KM median follow-up."""
+    expected = fixture("synthetic_400")[endpoint]
+    landmarks = synthetic_tables[endpoint]["landmarks"]
+    rows = landmarks[(landmarks["grouping"] == "mg_clinical") & (landmarks["group"] == group)]
+    wanted = expected["landmarks"][group]
+    kept = rows[rows["time"].isin(wanted["time"])]
+    assert kept["time"].tolist() == wanted["time"]
+    for column in ("surv", "lower", "upper"):
+        np.testing.assert_allclose(kept[column], wanted[column], rtol=SURV_RTOL, err_msg=column)
+    assert rows[~rows["time"].isin(wanted["time"])][["surv", "lower", "upper"]].isna().all().all()
+    followup = synthetic_tables[endpoint]["followup"].set_index("group").loc[group]
+    reverse = expected["followup"][group]
+    assert_median_equal(
+        (followup["median_followup"], followup["lower"], followup["upper"]),
+        {
+            "median": reverse["median"],
+            "median_lower": reverse["lower"],
+            "median_upper": reverse["upper"],
+        },
+    )

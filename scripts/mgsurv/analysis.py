@@ -20,6 +20,7 @@ log-likelihood and LR test) go to ``cox_models``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,8 @@ from mgsurv.logrank import logrank_table
 from mgsurv.rmst import RMST_COLUMNS, rmst_table
 from mgsurv.spline import spline_cox
 from mgsurv.zph import ZphResult, cox_zph
+
+log = logging.getLogger(__name__)
 
 MG_PER = 0.1
 MG_CONTINUOUS = Term("mg_mmol_l", "numeric", per=MG_PER, label="mg_per_0.1_mmol_l")
@@ -322,6 +325,13 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
                 **fit.stats,
             }
         )
+        if fit.stats["epv_below_10"]:
+            log.warning(
+                "%s %s model: %.1f events per parameter (below 10: estimates may be unreliable)",
+                endpoint,
+                spec.name,
+                fit.stats["events_per_parameter"],
+            )
         tested = spec.name in PH_TESTED_MODELS or spec.name.startswith("arm=")
         result = ph_test(fit, settings.ph_transform) if tested else None
         if result is not None:

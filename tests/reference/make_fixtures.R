@@ -114,7 +114,18 @@ endpoint_fixture <- function(endpoint) {
   d$status <- status
   interaction <- fit_r(
     Surv(time, status) ~ mg_clinical * arm + age + sex + ecog + histology + pdl1, d)
+  by_group <- split(seq_len(nrow(d)), as.character(d$mg_clinical))
   list(
+    landmarks = lapply(by_group, function(rows) {
+      s <- summary(survfit(Surv(time[rows], status[rows]) ~ 1, conf.type = "log-log"),
+                   times = c(6, 12, 24))
+      list(time = s$time, surv = s$surv, lower = s$lower, upper = s$upper)
+    }),
+    followup = lapply(by_group, function(rows) {
+      q <- quantile(survfit(Surv(time[rows], 1 - status[rows]) ~ 1, conf.type = "log-log"),
+                    0.5)
+      list(median = unname(q$quantile), lower = unname(q$lower), upper = unname(q$upper))
+    }),
     model_stats = list(
       multivariable = model_stats(fit_r(
         Surv(time, status) ~ mg_clinical + arm + age + sex + ecog + histology + pdl1, d)),
