@@ -18,16 +18,18 @@ include: "workflow/rules/simulate.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/overview.smk"
 
 
 rule all:
     default_target: True
     input:
-        report_path(),
+        final_outputs(),
 
 
 onsuccess:
-    print(f"mgsurv: report written to {report_path()}")
+    for path in final_outputs():
+        print(f"mgsurv: report written to {path}")
 
 
 onerror:

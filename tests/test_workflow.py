@@ -61,7 +61,7 @@ CONTRACT = {
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(workdir: Path, **overrides) -> subprocess.CompletedProcess:
+def snakemake(workdir: Path, *options: str, **overrides) -> subprocess.CompletedProcess:
     """Run the workflow in workdir with the shipped config plus overrides; capture output."""
     overrides_file = workdir / "overrides.yaml"
     overrides_file.write_text(yaml.safe_dump(overrides), encoding="utf-8")
@@ -79,6 +79,7 @@ def snakemake(workdir: Path, **overrides) -> subprocess.CompletedProcess:
             "--configfile",
             str(ROOT / "config" / "config.yaml"),
             str(overrides_file),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -277,3 +278,59 @@ def test_missing_mapping_file_is_named_before_any_job(tmp_path):
     assert run.returncode != 0
     assert "mapping file not found: config/mapping_mine.yaml" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
+
+
+def write_sheet(workdir: Path, rows: list[str]) -> Path:
+    sheet = workdir / "cohorts.tsv"
+    sheet.write_text("cohort\tsource\tn\tseed\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return sheet
+
+
+def test_several_cohorts_one_failing_then_fixed(tmp_path):
+    """A bad CSV fails its own cohort only (--keep-going); after the fix a rerun redoes just
+    that cohort and the overview, which then pools all three."""
+    broken = bad_copy(tmp_path, lambda lines: replace_field(lines, 9, "mg_mmol_l", "n/d?"))
+    sheet = write_sheet(
+        tmp_path, ["alpha\tsynthetic\t250\t1", "beta\tsynthetic\t250\t2", f"gamma\t{broken}\t\t"]
+    )
+    run = snakemake(
+        tmp_path,
+        "--keep-going",
+        cohorts_sheet=str(sheet),
+        mapping=str(ROOT / "config" / "mapping.yaml"),
+    )
+    assert run.returncode != 0
+    output = run.stdout + run.stderr
+    assert "serum Mg is not a number" in output and "rows:   9" in output
+    for good in ("alpha", "beta"):
+        assert (tmp_path / "results" / good / "report.html").exists()
+    assert result_files(tmp_path, "gamma") == []
+    assert not (tmp_path / "results" / "index.html").exists()
+    before = {
+        good: (tmp_path / "results" / good / "report.html").stat().st_mtime_ns
+        for good in ("alpha", "beta")
+    }
+
+    fixed = bad_copy(tmp_path, lambda lines: lines)
+    assert fixed == broken  # same path, now valid
+    rerun = snakemake(
+        tmp_path, cohorts_sheet=str(sheet), mapping=str(ROOT / "config" / "mapping.yaml")
+    )
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    for good in ("alpha", "beta"):
+        assert (tmp_path / "results" / good / "report.html").stat().st_mtime_ns == before[good]
+    assert (tmp_path / "results" / "gamma" / "report.html").exists()
+    pooled = read_tsv(tmp_path / "results" / "overview" / "pooled.tsv")
+    assert set(pooled["k"]) == {3}
+    html = (tmp_path / "results" / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{name}/report.html"' in html for name in ("alpha", "beta", "gamma"))
+
+
+def test_cohorts_sheet_is_validated(tmp_path):
+    sheet = write_sheet(tmp_path, ["alpha\tsynthetic\t250\t1", "alpha\tsynthetic\t250\t2"])
+    run = snakemake(tmp_path, cohorts_sheet=str(sheet))
+    assert run.returncode != 0
+    assert "cohort names repeat: ['alpha']" in run.stdout + run.stderr
+    bad_name = write_sheet(tmp_path, ["al pha\tsynthetic\t250\t1"])
+    run = snakemake(tmp_path, cohorts_sheet=str(bad_name))
+    assert run.returncode != 0 and "does not match" in run.stdout + run.stderr

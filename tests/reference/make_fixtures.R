@@ -177,3 +177,25 @@ endpoint_fixture <- function(endpoint) {
 }
 save(list(versions = versions, pfs = endpoint_fixture("pfs"), os = endpoint_fixture("os")),
      "synthetic_400")
+
+# Two cohorts pooled in one Cox model stratified by cohort (the multi-cohort overview).
+read_cohort <- function(file, name) {
+  d <- read.csv(file.path(data_dir, file), stringsAsFactors = FALSE)
+  d$cohort <- name
+  d
+}
+pooled <- rbind(read_cohort("synthetic_400.csv", "a"), read_cohort("synthetic_untied_300.csv", "b"))
+pooled$mg_clinical <- factor(ifelse(pooled$mg_mmol_l < 0.70, "low", "normal"),
+                             levels = c("normal", "low"))
+pooled$arm <- factor(pooled$arm, levels = c("chemotherapy", "immunotherapy"))
+pooled$sex <- factor(pooled$sex, levels = c("male", "female"))
+pooled$ecog <- factor(pooled$ecog, levels = c(0, 1))
+pooled$histology <- factor(pooled$histology, levels = c("non-squamous", "squamous"))
+pooled$pdl1 <- factor(pooled$pdl1, levels = c("<1%", "1-49%", ">=50%"))
+save(list(
+  versions = versions,
+  os = cox_rows(Surv(os_months, os_event) ~ mg_clinical + arm + age + sex + ecog + histology +
+                  pdl1 + strata(cohort), pooled,
+                c("mg_clinical[low vs normal]", "arm[immunotherapy vs chemotherapy]",
+                  covariate_terms))
+), "pooled_by_cohort")

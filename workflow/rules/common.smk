@@ -1,10 +1,12 @@
-# Helpers shared by the rules: the cohort's name and source, and the final outputs.
+# Helpers shared by the rules: the cohorts (sheet or single), their sources, the outputs.
 
 import re
 import time
 from pathlib import Path
 
+import pandas as pd
 from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
 
 SYNTHETIC = "synthetic"
 ENDPOINTS = ["pfs", "os"]
@@ -24,7 +26,15 @@ TABLES = [
 ]
 
 
-def cohort_name():
+SHEET_SYNTHETIC_KEYS = [
+    "n",
+    "seed",
+    "hr_low_mg_immunotherapy",
+    "hr_low_mg_chemotherapy",
+]
+
+
+def single_cohort_name():
     """results/<name>/: the configured name, 'synthetic', or the CSV's file stem."""
     if config["cohort_name"]:
         return config["cohort_name"]
@@ -33,41 +43,96 @@ def cohort_name():
     return re.sub(r"[^A-Za-z0-9._-]", "_", Path(config["cohort"]).stem)
 
 
-def check_input_files():
-    """Fail before any job runs when the configured CSV or its mapping does not exist."""
-    path = config["cohort"]
-    if path == SYNTHETIC:
-        return
+def read_cohorts_sheet(path):
+    """The cohorts sheet (TSV, one row per cohort), validated by its schema."""
     if not Path(path).is_file():
         raise WorkflowError(
-            f"mgsurv: cohort file not found: {path}\n"
-            "  fix: give an existing CSV as cohort=path/to/cohort.csv"
-            " (relative to the working directory), or cohort=synthetic"
+            f"mgsurv: cohorts sheet not found: {path}\n"
+            "  fix: give an existing TSV as cohorts_sheet=path (see config/cohorts.tsv)"
         )
-    if not Path(config["mapping"]).is_file():
+    sheet = pd.read_csv(
+        path,
+        sep="\t",
+        comment="#",
+        dtype={"cohort": str, "source": str, "mapping": str},
+    )
+    validate(sheet, "../schemas/cohorts.schema.yaml")
+    repeated = sheet["cohort"][sheet["cohort"].duplicated()].tolist()
+    if repeated:
         raise WorkflowError(
-            f"mgsurv: mapping file not found: {config['mapping']}\n"
-            "  fix: copy config/mapping.yaml, edit it for your CSV and pass it as"
-            " mapping=path/to/mapping.yaml (relative to the working directory)"
+            f"mgsurv: cohorts sheet {path}: cohort names repeat: {repeated}\n"
+            "  fix: give each row its own name in the 'cohort' column"
         )
+    return sheet
+
+
+def load_cohorts():
+    """Every cohort of this run, indexed by name: its source (synthetic or a CSV), its
+    mapping and, for synthetic ones, generator settings. From the cohorts sheet when one
+    is configured, else the single configured cohort."""
+    if config["cohorts_sheet"]:
+        sheet = read_cohorts_sheet(config["cohorts_sheet"])
+    else:
+        sheet = pd.DataFrame(
+            [{"cohort": single_cohort_name(), "source": config["cohort"]}]
+        )
+    if "mapping" not in sheet:
+        sheet["mapping"] = None
+    sheet["mapping"] = sheet["mapping"].fillna(config["mapping"])
+    return sheet.set_index("cohort", drop=False)
+
+
+def check_input_files():
+    """Fail before any job runs when a configured CSV or its mapping does not exist."""
+    for row in COHORTS.itertuples():
+        if row.source == SYNTHETIC:
+            continue
+        if not Path(row.source).is_file():
+            raise WorkflowError(
+                f"mgsurv: cohort file not found: {row.source} (cohort {row.cohort})\n"
+                "  fix: give an existing CSV as cohort=path/to/cohort.csv or in the cohorts"
+                " sheet (relative to the working directory), or use synthetic"
+            )
+        if not Path(row.mapping).is_file():
+            raise WorkflowError(
+                f"mgsurv: mapping file not found: {row.mapping} (cohort {row.cohort})\n"
+                "  fix: copy config/mapping.yaml, edit it for your CSV and pass it as"
+                " mapping=path/to/mapping.yaml or in the sheet's mapping column"
+            )
+
+
+def is_synthetic(cohort):
+    return COHORTS.loc[cohort, "source"] == SYNTHETIC
 
 
 def cohort_source(wildcards):
     """The CSV that prepare_cohort reads: the generator's output or the user's file."""
-    if config["cohort"] == SYNTHETIC:
+    if is_synthetic(wildcards.cohort):
         return f"results/{wildcards.cohort}/input/synthetic_cohort.csv"
-    return config["cohort"]
+    return COHORTS.loc[wildcards.cohort, "source"]
 
 
-def mapping_path():
-    """The synthetic cohort is read with the shipped mapping; a CSV with the configured one."""
-    if config["cohort"] == SYNTHETIC:
+def mapping_path(wildcards):
+    """The synthetic cohort is read with the shipped mapping; a CSV with its own."""
+    if is_synthetic(wildcards.cohort):
         return str(Path(workflow.basedir) / "config" / "mapping.yaml")
-    return config["mapping"]
+    return COHORTS.loc[wildcards.cohort, "mapping"]
 
 
 def cohort_origin(wildcards):
-    return config["cohort"]
+    return COHORTS.loc[wildcards.cohort, "source"]
+
+
+def synthetic_params(wildcards):
+    """The generator's settings: the config's, with the sheet's per-cohort values."""
+    row = COHORTS.loc[wildcards.cohort]
+    overrides = {
+        key: row[key]
+        for key in SHEET_SYNTHETIC_KEYS
+        if key in row and pd.notna(row[key])
+    }
+    params = {**config["synthetic"], **overrides}
+    return {**params, "n": int(params["n"]), "seed": int(params["seed"])}
 
 
 ANALYSIS_KEYS = [
@@ -88,8 +153,10 @@ def analysis_settings():
     return {key: config[key] for key in ANALYSIS_KEYS}
 
 
-def report_path():
-    return f"results/{cohort_name()}/report.html"
+def final_outputs():
+    """Each cohort's report, and the overview of all cohorts when there are several."""
+    reports = [f"results/{cohort}/report.html" for cohort in COHORTS.index]
+    return reports + (["results/index.html"] if len(COHORTS) > 1 else [])
 
 
 RUN_STARTED = time.time()
@@ -99,7 +166,7 @@ INPUT_ERROR_MARK = "mgsurv: input error:"
 def input_errors_of_this_run():
     """The input-error messages that failed jobs of this run wrote to their logs."""
     messages = []
-    for log in sorted(Path("logs", cohort_name()).glob("*.log")):
+    for log in sorted(Path("logs").glob("*/*.log")):
         if log.stat().st_mtime < RUN_STARTED:
             continue
         text = log.read_text(encoding="utf-8", errors="replace")
@@ -121,6 +188,7 @@ def check_strata():
         )
 
 
+COHORTS = load_cohorts()
 check_input_files()
 check_strata()
 

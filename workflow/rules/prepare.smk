@@ -4,7 +4,7 @@
 rule prepare_cohort:
     input:
         source=cohort_source,
-        mapping=mapping_path(),
+        mapping=mapping_path,
     output:
         cohort="results/{cohort}/cohort.parquet",
         flow="results/{cohort}/flow.tsv",

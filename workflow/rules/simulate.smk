@@ -11,6 +11,6 @@ rule simulate_cohort:
     conda:
         "../../environment.yml"
     params:
-        synthetic=config["synthetic"],
+        synthetic=synthetic_params,
     script:
         "../../scripts/simulate_cohort.py"

@@ -1,0 +1,75 @@
+"""The multi-cohort overview: pooled estimates against R (coxph with strata(cohort)) and
+against the meta-analysis module, and the page itself."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mgsurv.analysis import AnalysisSettings, analyse_endpoint
+from mgsurv.cohort import read_cohort
+from mgsurv.grouping import add_groupings
+from mgsurv.mapping import load_mapping
+from mgsurv.meta import pool
+from mgsurv.overview import render_overview, stratified_row
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "tests" / "reference"
+COVARIATES = (
+    {"name": "age", "type": "numeric"},
+    {"name": "sex", "type": "categorical", "reference": "male"},
+    {"name": "ecog", "type": "categorical", "reference": "0"},
+    {"name": "histology", "type": "categorical", "reference": "non-squamous"},
+    {"name": "pdl1", "type": "categorical", "reference": "<1%"},
+)
+SETTINGS = AnalysisSettings(covariates=COVARIATES, reference_arm="chemotherapy")
+
+
+def cohort(file: str) -> pd.DataFrame:
+    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
+    return add_groupings(
+        read_cohort(REFERENCE / "data" / file, mapping, list(COVARIATES)).data, 0.70
+    )
+
+
+COHORTS = {"a": cohort("synthetic_400.csv"), "b": cohort("synthetic_untied_300.csv")}
+
+
+def test_cox_stratified_by_cohort_equals_r():
+    expected = json.loads((REFERENCE / "fixtures" / "pooled_by_cohort.json").read_text())["os"]
+    row = stratified_row(COHORTS, "os", SETTINGS)
+    assert row["n"] == expected["n"] and row["events"] == expected["events"]
+    for key in ("hr", "hr_lower", "hr_upper"):
+        np.testing.assert_allclose(row[key], expected[key][0], rtol=1e-8, err_msg=key)
+    np.testing.assert_allclose(row["p"], expected["p"][0], rtol=1e-7)
+
+
+def test_overview_pools_the_cohorts_multivariable_estimates():
+    cox = {name: analyse_endpoint(data, "os", SETTINGS)["cox"] for name, data in COHORTS.items()}
+    summaries = {
+        name: pd.DataFrame(
+            {
+                "endpoint": ["os", "os"],
+                "grouping": "mg_clinical",
+                "group": ["low", "normal"],
+                "n": [10, 20],
+            }
+        )
+        for name in COHORTS
+    }
+    flows = {name: pd.DataFrame({"n_before": [len(d)]}) for name, d in COHORTS.items()}
+    html, tables = render_overview(cox, summaries, flows, COHORTS, SETTINGS, "2026-01-01")
+    key = pd.concat(cox.values())
+    key = key[(key["model"] == "multivariable") & (key["term"] == "mg_clinical[low vs normal]")]
+    fixed, _ = pool(key["coef"], key["se"])
+    pooled = tables["pooled"].set_index(["endpoint", "method"])
+    np.testing.assert_allclose(
+        pooled.loc[("os", "meta-analysis, fixed"), "hr"], np.exp(fixed.estimate), rtol=1e-12
+    )
+    assert pooled.loc[("os", "meta-analysis, fixed"), "k"] == 2
+    assert "<svg" in html and 'href="a/report.html"' in html
+    for marker in ('src="http', 'href="http', "<script", "<link"):
+        assert marker not in html
