@@ -13,6 +13,10 @@ rule analyse_endpoint:
         "logs/{cohort}/analyse_endpoint_{endpoint}.log",
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=60,
     params:
         settings=analysis_settings(),
     script:

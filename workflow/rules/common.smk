@@ -153,6 +153,11 @@ def analysis_settings():
     return {key: config[key] for key in ANALYSIS_KEYS}
 
 
+def memory_mb(wildcards, input):
+    """Memory to request: 2 GB, plus 20 MB per MB of input for large cohorts."""
+    return max(2000, int(20 * input.size_mb))
+
+
 def final_outputs():
     """Each cohort's report, and the overview of all cohorts when there are several."""
     reports = [f"results/{cohort}/report.html" for cohort in COHORTS.index]

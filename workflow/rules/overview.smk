@@ -17,6 +17,10 @@ rule render_overview:
         "logs/overview/render_overview.log",
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=30,
     params:
         cohorts=list(COHORTS.index),
         settings=analysis_settings(),

@@ -17,6 +17,10 @@ rule prepare_cohort:
         "logs/{cohort}/prepare_cohort.log",
     conda:
         "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=memory_mb,
+        runtime=30,
     params:
         covariates=config["covariates"],
         threshold=config["mg_threshold_mmol_l"],
