@@ -35,6 +35,7 @@ from mgsurv.cox import (
     design_matrix,
     fit_cox,
     linear_combination,
+    strata_labels,
 )
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
@@ -164,18 +165,15 @@ def median_followup(data: pd.DataFrame, endpoint: str, settings: AnalysisSetting
     return pd.DataFrame(rows)
 
 
-def strata_labels(data: pd.DataFrame, settings: AnalysisSettings) -> pd.Series | None:
-    """The configured strata combined into one label per patient (None without strata)."""
-    columns = [s for s in settings.strata if data[s].nunique() > 1]
-    if not columns:
-        return None
-    return data[columns].astype(str).agg(" / ".join, axis=1)
+def varying_strata(data: pd.DataFrame, settings: AnalysisSettings) -> tuple[str, ...]:
+    """The configured strata that have more than one level in this cohort."""
+    return tuple(s for s in settings.strata if data[s].nunique() > 1)
 
 
 def logrank_tests(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
     """Per grouping: the log-rank test, stratified (config strata), for trend across ordered
     groups and pairwise with multiplicity adjustment (three or more groups)."""
-    strata = strata_labels(data, settings)
+    strata = strata_labels(data, varying_strata(data, settings))
     parts = [
         logrank_table(
             data[f"{endpoint}_months"],
@@ -198,19 +196,6 @@ class ModelSpec:
     data: pd.DataFrame
     terms: list[Term | Interaction]
     strata: tuple[str, ...] = ()
-    conf_type: str = "log-log"
-    landmark_months: tuple[float, ...] = (6.0, 12.0, 24.0)
-
-    @classmethod
-    def from_config(cls, config: dict) -> AnalysisSettings:
-        """From the validated workflow config (see config/config.yaml)."""
-        return cls(
-            covariates=tuple(config["covariates"]),
-            reference_arm=config["reference_arm"],
-            strata=tuple(config["strata"]),
-            conf_type=config["conf_type"],
-            landmark_months=tuple(config["landmark_months"]),
-        )
 
 
 def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
@@ -237,7 +222,7 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
         ModelSpec("multivariable", data, [mg_clinical, *arm_terms, *covariates]),
         ModelSpec("continuous", data, [MG_CONTINUOUS, *arm_terms, *covariates]),
     ]
-    strata = tuple(s for s in settings.strata if data[s].nunique() > 1)
+    strata = varying_strata(data, settings)
     if strata:
         adjusters = [t for t in arm_terms + covariates if t.column not in strata]
         specs.append(ModelSpec("stratified", data, [mg_clinical, *adjusters], strata))

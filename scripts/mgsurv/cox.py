@@ -235,16 +235,16 @@ def fit_cox(
         design=design[list(params.index)],
         time=used[time].to_numpy(dtype=float),
         event=used[event].to_numpy(dtype=int),
-        strata=_strata_labels(used, strata),
+        strata=strata_labels(used, strata),
         term_columns=_columns_by_term(terms, list(params.index)),
     )
 
 
-def _strata_labels(used: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | None:
+def strata_labels(data: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | None:
     """One label per patient combining the strata columns (None when not stratified)."""
     if not strata:
         return None
-    return used[list(strata)].astype(str).agg(" / ".join, axis=1).to_numpy()
+    return data[list(strata)].astype(str).agg(" / ".join, axis=1).to_numpy()
 
 
 def _columns_by_term(terms: list[Term | Interaction], columns: list[str]) -> dict[str, list[str]]:
