@@ -2,6 +2,7 @@
 ``snakemake``).
 
     mgsurv simulate --n 1200 --seed 2022 --out cohort.csv --truth truth.json
+    mgsurv init my_cohort.csv [--out config/mapping_my_cohort.yaml]
 """
 
 from __future__ import annotations
@@ -9,8 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from mgsurv.errors import InputError
+from mgsurv.onboard import unsure, write_proposal
 from mgsurv.simulate import SyntheticParams, simulate_cohort, write_cohort
 
 
@@ -41,10 +44,37 @@ def _run_simulate(args: argparse.Namespace) -> None:
     print(f"wrote {len(cohort)} patients to {args.out} and the truth to {args.truth}")
 
 
+def _add_init(commands) -> None:
+    parser = commands.add_parser(
+        "init",
+        help="propose a column mapping for a new cohort CSV",
+        description="Read a cohort CSV and write a commented column mapping (columns, units,"
+        " event codes) proposed from its headers and values, for you to review: nothing is"
+        " guessed when the workflow runs.",
+    )
+    parser.add_argument("csv", help="the cohort CSV")
+    parser.add_argument(
+        "--out", help="mapping file to write (default config/mapping_<csv name>.yaml)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.set_defaults(run=_run_init)
+
+
+def _run_init(args: argparse.Namespace) -> None:
+    out = args.out or f"config/mapping_{Path(args.csv).stem}.yaml"
+    proposal = write_proposal(args.csv, out, force=args.force)
+    print(f"wrote the proposed mapping to {out}")
+    check = unsure(proposal)
+    if check:
+        print(f"review especially: {', '.join(check)} (marked CHECK in the file)")
+    print(f"then run: snakemake --cores all --config cohort={args.csv} mapping={out}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mgsurv", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_simulate(commands)
+    _add_init(commands)
     args = parser.parse_args(argv)
     try:
         args.run(args)

@@ -107,8 +107,16 @@ def load_mapping(path: str | Path) -> Mapping:
     columns = {key: raw["columns"].get(key) for key in ("patient_id", "mg", "arm")}
     columns.update({key: raw["columns"].get(key) for key in TIME_KEYS + DATE_KEYS})
     _check_time_or_dates(columns, path)
-    event_values = _codes(raw["event_codes"]["event"])
-    censored_values = _codes(raw["event_codes"]["censored"])
+    if raw.get("event_codes") is None and not columns.get("start_date"):
+        raise InputError(
+            "the mapping has no event_codes, needed to read the event columns",
+            file=path,
+            fix="add event_codes with the values meaning event and censored"
+            " (see config/mapping.yaml)",
+        )
+    codes = raw.get("event_codes") or {"event": ["1"], "censored": ["0"]}
+    event_values = _codes(codes["event"])
+    censored_values = _codes(codes["censored"])
     if event_values & censored_values:
         raise InputError(
             f"event codes {sorted(event_values & censored_values)} mean both event and censored",
