@@ -1,8 +1,9 @@
-"""The HTML report and its Kaplan-Meier figures, built from small but realistic tables.
+"""The HTML report and its figures, built from small but realistic tables.
 
 The km tables come from a seeded toy cohort through lifelines (survfit-like rows, no
-time-0 row); the test and Cox tables are hand-made with distinctive values so the test
-can look for each one, formatted, in the page.
+time-0 row); the other tables (tests, Cox, landmarks, follow-up, RMST, PH tests, spline,
+cut-point) are hand-made with distinctive values so the test can look for each one,
+formatted, in the page.
 """
 
 from __future__ import annotations
@@ -10,22 +11,45 @@ from __future__ import annotations
 import math
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from mgsurv.figures import km_figure_svg, number_at_risk
-from mgsurv.report import format_ci, format_hr, format_median, format_p, render_report
+from mgsurv.figures import MAX_SCATTER_POINTS, km_figure_svg, number_at_risk
+from mgsurv.report import (
+    PH_FLAG,
+    format_ci,
+    format_hr,
+    format_median,
+    format_p,
+    render_report,
+    report_settings,
+)
+from mgsurv.report import (
+    followup_groupings as followup_groupings_of,
+)
 
-SECTION_IDS = ("summary", "flow", "km", "cox", "methods")
+ROOT = Path(__file__).resolve().parents[1]
+SECTION_IDS = ("summary", "flow", "km", "rmst", "cox", "continuous", "ph", "methods")
+SUBSECTION_IDS = ("followup", "spline", "cutpoint")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}
 N_PATIENTS = 48
 KEY_TERM = "mg_clinical[low vs normal]"
-GROUPS_TESTED = {"mg_clinical": "low vs normal", "mg_quartile": "Q1, Q2, Q3, Q4"}
+GROUPS_TESTED = {
+    "mg_clinical": "low vs normal",
+    "mg_quartile": "Q1 vs Q2 vs Q3 vs Q4",
+    "mg_cutpoint": "high vs low",
+}
+GROUPINGS = tuple(GROUPS_TESTED)
+CUT_MMOL_L = 0.66
+# Enough residuals of the flagged term that the plot must thin them.
+N_RESIDUALS = MAX_SCATTER_POINTS + 500
 
 
 def toy_cohort() -> pd.DataFrame:
@@ -39,6 +63,7 @@ def toy_cohort() -> pd.DataFrame:
         {
             "mg_clinical": np.where(low, "low", "normal"),
             "mg_quartile": pd.qcut(mg, 4, labels=["Q1", "Q2", "Q3", "Q4"]).astype(str),
+            "mg_cutpoint": np.where(mg <= CUT_MMOL_L, "low", "high"),
             "pfs_months": pfs,
             "pfs_event": (pfs < 36.0) & (rng.random(N_PATIENTS) < 0.85),
             "os_months": os_months,
@@ -52,7 +77,7 @@ def km_tables(cohort: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     """km_curves, km_summary and logrank tables in the results-contract shape."""
     curves, summary, tests = [], [], []
     for endpoint in ("pfs", "os"):
-        for grouping in ("mg_clinical", "mg_quartile"):
+        for grouping in GROUPINGS:
             key = {"endpoint": endpoint, "grouping": grouping}
             time, event = cohort[f"{endpoint}_months"], cohort[f"{endpoint}_event"]
             for group, rows in cohort.groupby(grouping):
@@ -144,6 +169,12 @@ def cox_table() -> pd.DataFrame:
         ("os", "univariable", KEY_TERM, 3.3312, 1.5012, 7.3921, 0.00312, 48, 22),
         ("os", "multivariable", KEY_TERM, 3.0188, 1.2999, 7.0111, 0.0101, 48, 22),
         ("os", "continuous", "mg_per_0.1_mmol_l", 0.7612, 0.6101, 0.9498, 0.0155, 48, 22),
+        ("pfs", "univariable", "mg_cutpoint[low vs high]", 2.3456, 1.3021, 4.2255, 0.00456, 48, 39),
+        # Spline coefficients: never shown as hazard ratios.
+        ("pfs", "spline", "mg_mmol_l", 7.6543, 0.1234, 474.77, 0.3321, 48, 39),
+        ("pfs", "spline", "mg_mmol_l'", 0.0432, 0.0001, 18.66, 0.3123, 48, 39),
+        ("pfs", "spline", "mg_mmol_l''", 98.765, 0.0102, 956354.0, 0.3333, 48, 39),
+        ("pfs", "spline", "sex[female vs male]", 0.8234, 0.4567, 1.4845, 0.5189, 48, 39),
     ]
     columns = ["endpoint", "model", "term", "hr", "hr_lower", "hr_upper", "p", "n", "events"]
     table = pd.DataFrame(rows, columns=columns)
@@ -172,6 +203,169 @@ def cox_models_table() -> pd.DataFrame:
     )
 
 
+def logrank_extra_rows() -> pd.DataFrame:
+    """Stratified, trend and pairwise rows of the quartiles (PFS), as logrank.tsv has them."""
+    rows = [
+        ("stratified", "Q1 vs Q2 vs Q3 vs Q4", 5.4321, 3, 0.1428, math.nan),
+        ("trend", "Q1 vs Q2 vs Q3 vs Q4", 3.2109, 1, 0.0732, math.nan),
+        ("pairwise", "Q1 vs Q2", 6.2468, 1, 0.01244, 0.07464),
+        ("pairwise", "Q3 vs Q4", 0.1357, 1, 0.7126, 1.0),
+    ]
+    columns = ["test", "groups", "statistic", "df", "p", "p_adjusted"]
+    return pd.DataFrame(rows, columns=columns).assign(endpoint="pfs", grouping="mg_quartile")
+
+
+def landmarks_table() -> pd.DataFrame:
+    """Survival at 6, 12 and 24 months; nobody with low Mg is followed to 24 months."""
+    rows = [
+        ("normal", 6, 0.6543, 0.5432, 0.7654),
+        ("normal", 12, 0.4321, 0.3012, 0.5598),
+        ("normal", 24, 0.2109, 0.1044, 0.3421),
+        ("low", 6, 0.3876, 0.2101, 0.5612),
+        ("low", 12, 0.1523, 0.0489, 0.3167),
+        ("low", 24, math.nan, math.nan, math.nan),
+    ]
+    table = pd.DataFrame(rows, columns=["group", "time", "surv", "lower", "upper"])
+    pfs = table.assign(endpoint="pfs", grouping="mg_clinical")
+    return pd.concat([pfs, pfs.assign(endpoint="os")], ignore_index=True)
+
+
+def followup_table() -> pd.DataFrame:
+    """Median follow-up: all patients, then the groups in km_summary order ('low' twice)."""
+    rows = [
+        ("all", 17.43, 15.21, math.nan),
+        ("low", 13.87, 10.02, math.nan),
+        ("normal", 18.12, 15.55, 21.98),
+        ("Q1", 16.61, 12.34, 20.02),
+        ("high", 18.12, 15.55, 21.98),
+        ("low", 14.91, 11.08, math.nan),
+    ]
+    table = pd.DataFrame(rows, columns=["group", "median_followup", "lower", "upper"])
+    return pd.concat(
+        [table.assign(endpoint="pfs"), table.assign(endpoint="os", median_followup=25.67)],
+        ignore_index=True,
+    )
+
+
+def rmst_table() -> pd.DataFrame:
+    """RMST per clinical group and the three contrasts, PFS and OS."""
+    rows = [
+        ("normal", 8.7654, 0.5123, 7.7613, 9.7695, math.nan),
+        ("low", 6.5432, 0.6234, 5.3214, 7.7650, math.nan),
+        ("low - normal", -2.2222, 0.8069, -3.4567, -0.9877, 0.000412),
+        ("low / normal", 0.7465, 0.0823, 0.6353, 0.8772, 0.00389),
+        ("RMTL low / normal", 1.2345, 0.0456, 1.1289, 1.3500, 0.00521),
+    ]
+    table = pd.DataFrame(rows, columns=["group", "estimate", "se", "lower", "upper", "p"])
+    return pd.concat(
+        [
+            table.assign(endpoint="pfs", grouping="mg_clinical", tau=23.7),
+            table.assign(endpoint="os", grouping="mg_clinical", tau=31.2),
+        ],
+        ignore_index=True,
+    )
+
+
+def ph_test_table() -> pd.DataFrame:
+    """cox.zph rows: in PFS the arm term and the global test have p < 0.05."""
+    rows = [
+        ("pfs", "multivariable", "mg_clinical", 0.5523, 1, 0.4574),
+        ("pfs", "multivariable", "arm", 6.2841, 1, 0.01218),
+        ("pfs", "multivariable", "sex", 0.0712, 1, 0.7896),
+        ("pfs", "multivariable", "GLOBAL", 8.0123, 3, 0.04571),
+        ("pfs", "continuous", "mg_per_0.1_mmol_l", 0.4012, 1, 0.5265),
+        ("pfs", "interaction", "mg_clinical:arm", 4.4321, 1, 0.03527),
+        ("pfs", "arm=immunotherapy", "mg_clinical", 0.3456, 1, 0.5566),
+        ("os", "multivariable", "mg_clinical", 0.1234, 1, 0.7254),
+        ("os", "multivariable", "GLOBAL", 1.2345, 3, 0.7448),
+    ]
+    return pd.DataFrame(rows, columns=["endpoint", "model", "term", "chi2", "df", "p"])
+
+
+def schoenfeld_table() -> pd.DataFrame:
+    """Scaled Schoenfeld residuals of the PFS multivariable model: many for the flagged
+    arm term (more than a plot keeps), a few for the unflagged Mg term."""
+    rng = np.random.default_rng(11)
+
+    def term_rows(term: str, n: int) -> pd.DataFrame:
+        time = np.sort(np.round(rng.uniform(0.1, 36.0, n), 1))
+        return pd.DataFrame(
+            {
+                "endpoint": "pfs",
+                "model": "multivariable",
+                "term": term,
+                "time": time,
+                "transformed_time": np.searchsorted(time, time) / n,
+                "residual": rng.normal(0.3, 1.0, n) - 0.02 * time,
+            }
+        )
+
+    return pd.concat([term_rows("arm", N_RESIDUALS), term_rows("mg_clinical", 40)])
+
+
+def spline_table() -> pd.DataFrame:
+    """HR curves against 0.85 mmol/L for both endpoints."""
+    mg = np.linspace(0.5, 1.05, 23)
+    log_hr = 2.0 * (mg - 0.85) ** 2 - 0.8 * (mg - 0.85)
+    band = 0.1 + 2.0 * np.abs(mg - 0.85)
+    curve = pd.DataFrame(
+        {
+            "mg_mmol_l": mg,
+            "hr": np.exp(log_hr),
+            "hr_lower": np.exp(log_hr - band),
+            "hr_upper": np.exp(log_hr + band),
+        }
+    )
+    return pd.concat([curve.assign(endpoint="pfs"), curve.assign(endpoint="os")])
+
+
+def nonlinearity_table() -> pd.DataFrame:
+    """LR tests of non-linearity with distinctive statistics."""
+    return pd.DataFrame(
+        {
+            "endpoint": ["pfs", "os"],
+            "model": ["spline", "spline"],
+            "knots": ["0.61, 0.74, 0.83, 0.95", "0.61, 0.74, 0.83, 0.95"],
+            "reference_mmol_l": [0.85, 0.85],
+            "statistic": [6.7891, 0.4321],
+            "df": [2, 2],
+            "p": [0.03358, 0.8057],
+            "n": [48, 48],
+            "events": [39, 22],
+        }
+    )
+
+
+def cutpoint_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The maxstat result on PFS and its candidate cuts."""
+    cutpoint = pd.DataFrame(
+        {
+            "endpoint": ["pfs"],
+            "cutpoint_mmol_l": [CUT_MMOL_L],
+            "statistic": [3.1234],
+            "p_lau92": [0.04213],
+            "p_lau94": [0.03887],
+            "p_naive": [0.001788],
+            "minprop": [0.1],
+            "maxprop": [0.9],
+            "n_low": [14],
+            "n_high": [34],
+            "events_low": [13],
+            "events_high": [26],
+        }
+    )
+    cuts = np.round(np.linspace(0.55, 0.9, 15), 2)
+    candidates = pd.DataFrame(
+        {
+            "cut": cuts,
+            "statistic": 3.1234 - 12 * (cuts - CUT_MMOL_L) ** 2,
+            "n_low": np.arange(5, 20),
+            "n_high": 48 - np.arange(5, 20),
+        }
+    )
+    return cutpoint, candidates
+
+
 def flow_table() -> pd.DataFrame:
     """Two exclusion steps ending at the toy cohort's size; one reason needs escaping."""
     return pd.DataFrame(
@@ -197,6 +391,13 @@ def meta() -> dict:
         "versions": {"python": "3.12.1", "lifelines": "0.30.3"},
         "endpoints_label": {"pfs": "Progression-free survival", "os": "Overall survival"},
         "risk_table_times": [0, 6, 12, 18, 24, 30, 36],
+        "landmark_months": [6, 12, 24],
+        "strata": ["arm"],
+        "pairwise_adjust": "holm",
+        "rmst_tau_months": None,
+        "ph_transform": "km",
+        "spline_reference_mmol_l": 0.85,
+        "cutpoint": {"endpoint": "pfs", "minprop": 0.1},
     }
 
 
@@ -204,36 +405,69 @@ def groups_table() -> pd.DataFrame:
     """Mg group definitions as the prepare step writes them."""
     return pd.DataFrame(
         {
-            "grouping": ["mg_clinical", "mg_clinical", "mg_quartile"],
-            "group": ["low", "normal", "Q1"],
-            "mg_from": [np.nan, 0.7, 0.41],
-            "mg_to": [0.7, np.nan, 0.734],
-            "definition": ["< 0.7", ">= 0.7", "[0.41, 0.734]"],
-            "n": [17, 31, 12],
+            "grouping": ["mg_clinical", "mg_clinical", "mg_cutpoint", "mg_cutpoint", "mg_quartile"],
+            "group": ["low", "normal", "low", "high", "Q1"],
+            "mg_from": [np.nan, 0.7, np.nan, CUT_MMOL_L, 0.41],
+            "mg_to": [0.7, np.nan, CUT_MMOL_L, np.nan, 0.734],
+            "definition": [
+                "< 0.7",
+                ">= 0.7",
+                f"<= {CUT_MMOL_L}",
+                f"> {CUT_MMOL_L}",
+                "[0.41, 0.734]",
+            ],
+            "n": [17, 31, 14, 34, 12],
         }
     )
 
 
 @pytest.fixture(scope="module")
-def inputs() -> dict:
-    """All report inputs, built once for the module."""
+def tables() -> dict[str, pd.DataFrame]:
+    """Every input table keyed by file stem, built once for the module."""
     curves, summary, logrank = km_tables(toy_cohort())
+    cutpoint, candidates = cutpoint_tables()
     return {
         "flow": flow_table(),
-        "groups": groups_table(),
+        "mg_groups": groups_table(),
         "km_summary": summary,
         "km_curves": curves,
-        "logrank": logrank,
+        "landmarks": landmarks_table(),
+        "followup": followup_table(),
+        "logrank": pd.concat([logrank, logrank_extra_rows()], ignore_index=True),
+        "rmst": rmst_table(),
         "cox": cox_table(),
         "cox_models": cox_models_table(),
-        "meta": meta(),
+        "ph_test": ph_test_table(),
+        "schoenfeld": schoenfeld_table(),
+        "spline": spline_table(),
+        "nonlinearity": nonlinearity_table(),
+        "cutpoint": cutpoint,
+        "cutpoint_candidates": candidates,
     }
 
 
 @pytest.fixture(scope="module")
-def html(inputs: dict) -> str:
+def html(tables: dict) -> str:
     """The rendered report."""
-    return render_report(**inputs)
+    return render_report(tables, meta())
+
+
+def part(html: str, start: str, end: str | None = None) -> str:
+    """The page from the element with id `start` up to the one with id `end` (or the end)."""
+    begin = html.index(f'id="{start}"')
+    return html[begin : html.index(f'id="{end}"', begin) if end else None]
+
+
+def without_svg(html: str) -> str:
+    """The page without its inline figures (their path data holds arbitrary numbers)."""
+    return re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+
+
+def row_with(html: str, first_cell: str) -> str:
+    """The first table row whose first cell is exactly `first_cell`."""
+    match = re.search(rf"<tr>\s*<td>{re.escape(first_cell)}</td>.*?</tr>", html, re.S)
+    assert match, first_cell
+    return match[0]
 
 
 class TagBalance(HTMLParser):
@@ -286,6 +520,7 @@ def test_formatters_follow_the_report_conventions() -> None:
     assert format_median(12.345) == "12.3"
     assert format_ci(1.1211, 3.1302) == "(1.12–3.13)"
     assert format_ci(5.0, math.nan, format_median) == "(5.0–NR)"
+    assert format_ci(-3.4567, -0.9877) == "(-3.46 to -0.99)"
 
 
 def test_number_at_risk_uses_first_time_at_or_after_t() -> None:
@@ -301,6 +536,9 @@ def test_html_is_balanced_with_all_sections_and_unique_ids(html: str) -> None:
     for section in SECTION_IDS:
         assert f'<section id="{section}">' in html
         assert f'href="#{section}"' in html
+    for subsection in SUBSECTION_IDS:
+        assert f'id="{subsection}"' in html
+        assert f'href="#{subsection}"' in html
     assert len(parser.ids) == len(set(parser.ids))
 
 
@@ -317,32 +555,169 @@ def test_report_is_self_contained(html: str) -> None:
 
 
 def test_figures_are_inlined_with_risk_tables(html: str) -> None:
-    assert html.count("<svg") == 4
+    # Per endpoint one KM figure per grouping and a spline curve; the cut-point search;
+    # the residuals of the one flagged PH term.
+    assert html.count("<svg") == 2 * (len(GROUPINGS) + 1) + 1 + 1
     assert "<?xml" not in html
     assert "<!DOCTYPE svg" not in html
     assert 'id="km-pfs-mg_quartile-risk-table"' in html
-    for group in ("low", "normal", "Q1", "Q2", "Q3", "Q4"):
+    for group in ("low", "normal", "Q1", "Q2", "Q3", "Q4", "high"):
         assert f"<!-- {group} -->" in html
 
 
-def test_median_and_test_tables_show_the_input_numbers(inputs: dict, html: str) -> None:
-    summary = inputs["km_summary"]
+def test_median_and_test_tables_show_the_input_numbers(tables: dict, html: str) -> None:
+    summary = tables["km_summary"]
     assert summary["median"].isna().any()
     for _, row in summary.iterrows():
         assert f'<td class="num">{format_median(row["median"])}</td>' in html
         ci = format_ci(row["median_lower"], row["median_upper"], format_median)
         assert f'<td class="num">{ci}</td>' in html
     assert '<td class="num">NR</td>' in html
-    for _, row in inputs["logrank"].iterrows():
+    for _, row in tables["logrank"].iterrows():
         assert f'<td class="num">{row["statistic"]:.2f}</td>' in html
 
 
-def test_cox_tables_and_summary_show_the_input_numbers(inputs: dict, html: str) -> None:
-    for _, row in inputs["cox"].iterrows():
+def test_logrank_rows_say_how_each_test_was_done(html: str) -> None:
+    km = part(html, "km-pfs", "km-os")
+    assert "<td>Log-rank stratified by arm</td>" in km
+    assert "<td>Trend (scores 1–4 in the order listed)</td>" in km
+    assert km.count("<td>Pairwise log-rank (Holm-adjusted p)</td>") == 2
+    # The adjusted p next to the raw one.
+    assert re.search(r'0\.0124</td>\s*<td class="num">0\.0746</td>', km)
+
+
+def test_landmark_rates_are_percentages_with_ne_when_not_estimable(html: str) -> None:
+    km = part(html, "km-pfs", "km-os")
+    assert '<td class="num">65.4 (54.3–76.5)</td>' in km
+    assert '<td class="num">15.2 (4.9–31.7)</td>' in km
+    assert '<td class="num">NE</td>' in km
+    for months in (6, 12, 24):
+        assert f'<th scope="col" class="num">{months} months</th>' in km
+
+
+def test_followup_subsection_per_endpoint(html: str) -> None:
+    followup = part(html, "followup", "km")
+    assert "Progression-free survival: median follow-up" in followup
+    assert "Overall survival: median follow-up" in followup
+    assert '<td class="num">17.4</td>' in followup
+    assert '<td class="num">(15.2–NE)</td>' in followup
+    assert '<td class="num">25.7</td>' in followup
+    summary = part(html, "summary", "flow")
+    assert "Median follow-up (reverse Kaplan-Meier): 17.4 months (15.2–NE)." in summary
+
+
+def test_followup_rows_are_matched_to_their_grouping_in_summary_order() -> None:
+    summary = pd.DataFrame(
+        {
+            "grouping": ["mg_clinical", "mg_clinical", "mg_cutpoint"],
+            "group": ["low", "normal", "low"],
+        }
+    )
+    followup = pd.DataFrame({"group": ["all", "low", "normal", "low"]})
+    assert followup_groupings_of(followup, summary) == [
+        "",
+        "mg_clinical",
+        "mg_clinical",
+        "mg_cutpoint",
+    ]
+
+
+def test_rmst_tables_state_tau_and_each_contrast(html: str) -> None:
+    rmst = part(html, "rmst", "cox")
+    assert "Progression-free survival: restricted mean survival time" in rmst
+    assert "Overall survival: restricted mean survival time" in rmst
+    assert '<td class="num">23.7</td>' in rmst and '<td class="num">31.2</td>' in rmst
+    assert re.search(
+        r"<td>low - normal</td>\s*<td>Difference</td>\s*"
+        r'<td class="num">23\.7</td>\s*<td class="num">-2\.22</td>\s*'
+        r'<td class="num">\(-3\.46 to -0\.99\)</td>\s*<td class="num">&lt;0\.001</td>',
+        rmst,
+    )
+    assert re.search(r"<td>low / normal</td>\s*<td>RMST\N{NO-BREAK SPACE}ratio</td>", rmst)
+    assert re.search(r"<td>low / normal</td>\s*<td>RMTL\N{NO-BREAK SPACE}ratio</td>", rmst)
+    assert '<td class="num">8.77</td>' in rmst and '<td class="num">1.23</td>' in rmst
+    summary = part(html, "summary", "flow")
+    assert "difference -2.22 months (-3.46 to -0.99), p &lt; 0.001" in summary
+
+
+def test_proportional_hazards_flags_only_terms_with_p_below_005(html: str) -> None:
+    pfs = part(html, "ph-pfs", "ph-os")
+    main_table = pfs[: pfs.index("<details>")]
+    assert PH_FLAG in row_with(main_table, "arm")
+    assert PH_FLAG in row_with(main_table, "Global test (all terms)")
+    for term in ("Serum Mg group", "sex"):
+        assert PH_FLAG not in row_with(main_table, term)
+    assert '<td class="num">6.28</td>' in main_table
+    # The other models are folded away under a count of their flagged tests.
+    assert "1 of 3 tests with p &lt; 0.05</summary>" in pfs
+    assert PH_FLAG in row_with(pfs, "interaction")
+    os = part(html, "ph-os", "methods")
+    assert PH_FLAG not in os
+
+
+def test_residual_plots_only_for_flagged_terms_and_thinned(html: str) -> None:
+    pfs = part(html, "ph-pfs", "ph-os")
+    assert pfs.count("<svg") == 1
+    assert f"{MAX_SCATTER_POINTS} of {N_RESIDUALS} residuals are drawn" in pfs
+    assert "<!-- Progression-free survival: arm -->" in pfs
+    assert "<svg" not in part(html, "ph-os", "methods")
+
+
+def test_spline_is_a_figure_with_its_test_not_a_table_of_coefficients(
+    tables: dict, html: str
+) -> None:
+    spline = part(html, "spline-pfs", "spline-os")
+    assert spline.count("<svg") == 1
+    assert "<!-- Clinical threshold 0.7 mmol/L -->" in spline
+    assert '<td class="num">6.79</td>' in spline and '<td class="num">0.0336</td>' in spline
+    assert "4 knots (0.61, 0.74, 0.83, 0.95 mmol/L), adjusted for sex" in spline
+    cells = without_svg(html)
+    for _, row in rows_of_model(tables["cox"], "spline").iterrows():
+        assert f'<td class="num">{format_hr(row["hr"])}</td>' not in cells
+
+
+def rows_of_model(cox: pd.DataFrame, model: str) -> pd.DataFrame:
+    """The spline model's Mg terms (the covariate also appears in other models)."""
+    return cox[(cox["model"] == model) & cox["term"].str.startswith("mg_")]
+
+
+def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
+    section = part(html, "cutpoint", "ph")
+    assert re.search(r"the p-value to report</td>\s*<td>0\.0421</td>", section)
+    assert re.search(
+        r"inflated by the search, not a valid p-value</td>\s*<td>0\.00179</td>", section
+    )
+    text = " ".join(section.split())
+    assert "corrected for the search, p = 0.0421 (the naive p = 0.00179 is inflated" in text
+    assert "threshold (low: below 0.7 mmol/L) is the primary analysis" in text
+    assert section.count("<svg") == 1
+    assert "<!-- Chosen cut 0.66 mmol/L -->" in section
+    # Elsewhere the grouping is labelled and its uncorrected p-values marked.
+    km = part(html, "km-pfs", "km-os")
+    assert "exploratory, data-driven cut-point (low: ≤ 0.66 mmol/L)" in km
+    assert "uncorrected for the cut search" in km
+    assert "not corrected for the search over cut-points" in km
+    assert "the corrected p (Lausen-Schumacher) for progression-free survival" in km
+    assert '<td class="num">0.00456 †</td>' in part(html, "cox-pfs", "cox-os")
+
+
+def test_missing_cutpoint_is_said_plainly(tables: dict) -> None:
+    empty = {
+        "cutpoint": tables["cutpoint"].iloc[0:0],
+        "cutpoint_candidates": tables["cutpoint_candidates"].iloc[0:0],
+    }
+    section = part(render_report(tables | empty, meta()), "cutpoint", "ph")
+    assert "No data-driven cut-point could be estimated" in section
+    assert "<svg" not in section
+
+
+def test_cox_tables_and_summary_show_the_input_numbers(tables: dict, html: str) -> None:
+    shown = tables["cox"][tables["cox"]["model"] != "spline"]
+    for _, row in shown.iterrows():
         assert f'<td class="num">{format_hr(row["hr"])}</td>' in html
         ci = format_ci(row["hr_lower"], row["hr_upper"])
         assert f'<td class="num">{ci}</td>' in html
-    summary = html[html.index('<section id="summary">') : html.index('<section id="flow">')]
+    summary = part(html, "summary", "flow")
     assert "HR 1.87 (1.12–3.13), p = 0.0123" in summary
     assert "HR 1.75 (1.03–2.95), p = 0.0377" in summary
     assert "Within the immunotherapy arm: HR 2.46 (1.22–4.94), p &lt; 0.001" in summary
@@ -354,7 +729,7 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
     assert "follow-up &lt;0 or missing" in html
     assert "toy &lt;cohort&gt;" in html
     assert "toy <cohort>" not in html
-    methods = html[html.index('<section id="methods">') :]
+    methods = " ".join(html[html.index('<section id="methods">') :].split())
     for text in (
         "ab" * 32,
         "2026-01-02T03:04:05+00:00",
@@ -362,16 +737,35 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
         "adjusted for sex;",
         "0.30.3",
         "0.7",
+        "reverse Kaplan-Meier",
+        "Survival at 6, 12 and 24 months",
+        "stratified by arm",
+        "Holm-adjusted",
+        "survRM2",
+        "smallest of the groups",
+        "cox.zph",
+        "&ldquo;km&rdquo;",
+        "4 knots at the 5th, 35th, 65th and 95th percentiles",
+        "between the 0.1 and 0.9",
+        "searched on progression-free survival",
+        "Lausen-Schumacher",
     ):
-        assert text in methods
+        assert text in methods, text
 
 
-def test_rendering_is_deterministic(inputs: dict, html: str) -> None:
-    assert render_report(**inputs) == html
+def test_report_settings_are_keys_of_the_shipped_config() -> None:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    settings = report_settings(config)
+    assert settings["cutpoint"] == config["cutpoint"]
+    assert settings.keys() <= config.keys()
 
 
-def test_figure_alone_is_deterministic_svg(inputs: dict) -> None:
-    curves, summary = inputs["km_curves"], inputs["km_summary"]
+def test_rendering_is_deterministic(tables: dict, html: str) -> None:
+    assert render_report(tables, meta()) == html
+
+
+def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
+    curves, summary = tables["km_curves"], tables["km_summary"]
     mask_c = (curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")
     mask_s = (summary["endpoint"] == "os") & (summary["grouping"] == "mg_clinical")
     args = (curves[mask_c], summary[mask_s], 0.0004, "OS", [0, 12, 24, 36])
@@ -383,6 +777,7 @@ def test_figure_alone_is_deterministic_svg(inputs: dict) -> None:
 
 def test_mg_group_definitions_and_adjustment_set_come_from_the_tables(html: str):
     assert "[0.41, 0.734]" in html
+    assert "<td>≤ 0.66</td>" in html
     # The multivariable model's own terms name what it adjusts for (here: sex only).
     assert "adjusted for: sex)" in html
 

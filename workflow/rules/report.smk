@@ -6,6 +6,8 @@ rule render_report:
         **{table: f"results/{{cohort}}/tables/{table}.tsv" for table in TABLES},
         flow="results/{cohort}/flow.tsv",
         groups="results/{cohort}/tables/mg_groups.tsv",
+        cutpoint="results/{cohort}/tables/cutpoint.tsv",
+        cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
         provenance="results/{cohort}/provenance.json",
     output:
         report(
