@@ -232,7 +232,9 @@ def test_median_followup_of_all_patients(synthetic_tables, endpoint):
         and e["group"] == "all"
         and e["conf_type"] == "log-log"
     )
-    row = synthetic_tables[endpoint]["followup"].set_index("group").loc["all"]
+    row = (
+        synthetic_tables[endpoint]["followup"].set_index(["grouping", "group"]).loc[("all", "all")]
+    )
     assert_median_equal(
         (row["median_followup"], row["lower"], row["upper"]),
         {
@@ -364,7 +366,11 @@ def test_landmarks_and_followup_per_clinical_group(synthetic_tables, endpoint, g
     for column in ("surv", "lower", "upper"):
         np.testing.assert_allclose(kept[column], wanted[column], rtol=SURV_RTOL, err_msg=column)
     assert rows[~rows["time"].isin(wanted["time"])][["surv", "lower", "upper"]].isna().all().all()
-    followup = synthetic_tables[endpoint]["followup"].set_index("group").loc[group]
+    followup = (
+        synthetic_tables[endpoint]["followup"]
+        .set_index(["grouping", "group"])
+        .loc[("mg_clinical", group)]
+    )
     reverse = expected["followup"][group]
     assert_median_equal(
         (followup["median_followup"], followup["lower"], followup["upper"]),

@@ -31,9 +31,6 @@ from mgsurv.report import (
     render_report,
     report_settings,
 )
-from mgsurv.report import (
-    followup_groupings as followup_groupings_of,
-)
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION_IDS = ("summary", "flow", "km", "rmst", "cox", "continuous", "ph", "methods")
@@ -231,16 +228,17 @@ def landmarks_table() -> pd.DataFrame:
 
 
 def followup_table() -> pd.DataFrame:
-    """Median follow-up: all patients, then the groups in km_summary order ('low' twice)."""
+    """Median follow-up: all patients, then each grouping's groups ('low' twice)."""
     rows = [
-        ("all", 17.43, 15.21, math.nan),
-        ("low", 13.87, 10.02, math.nan),
-        ("normal", 18.12, 15.55, 21.98),
-        ("Q1", 16.61, 12.34, 20.02),
-        ("high", 18.12, 15.55, 21.98),
-        ("low", 14.91, 11.08, math.nan),
+        ("all", "all", 17.43, 15.21, math.nan),
+        ("mg_clinical", "low", 13.87, 10.02, math.nan),
+        ("mg_clinical", "normal", 18.12, 15.55, 21.98),
+        ("mg_quartile", "Q1", 16.61, 12.34, 20.02),
+        ("mg_cutpoint", "high", 18.12, 15.55, 21.98),
+        ("mg_cutpoint", "low", 14.91, 11.08, math.nan),
     ]
-    table = pd.DataFrame(rows, columns=["group", "median_followup", "lower", "upper"])
+    columns = ["grouping", "group", "median_followup", "lower", "upper"]
+    table = pd.DataFrame(rows, columns=columns)
     return pd.concat(
         [table.assign(endpoint="pfs"), table.assign(endpoint="os", median_followup=25.67)],
         ignore_index=True,
@@ -606,20 +604,10 @@ def test_followup_subsection_per_endpoint(html: str) -> None:
     assert "Median follow-up (reverse Kaplan-Meier): 17.4 months (15.2–NE)." in summary
 
 
-def test_followup_rows_are_matched_to_their_grouping_in_summary_order() -> None:
-    summary = pd.DataFrame(
-        {
-            "grouping": ["mg_clinical", "mg_clinical", "mg_cutpoint"],
-            "group": ["low", "normal", "low"],
-        }
-    )
-    followup = pd.DataFrame({"group": ["all", "low", "normal", "low"]})
-    assert followup_groupings_of(followup, summary) == [
-        "",
-        "mg_clinical",
-        "mg_clinical",
-        "mg_cutpoint",
-    ]
+def test_followup_rows_name_their_grouping(html: str) -> None:
+    followup = part(html, "followup", "km")
+    assert "All patients" in followup
+    assert "data-driven" in followup  # the cut-point's "low" is labelled as such
 
 
 def test_rmst_tables_state_tau_and_each_contrast(html: str) -> None:

@@ -39,7 +39,7 @@ CONTRACT = {
         "upper",
     ],
     "landmarks": ["endpoint", "grouping", "group", "time", "surv", "lower", "upper"],
-    "followup": ["endpoint", "group", "median_followup", "lower", "upper"],
+    "followup": ["endpoint", "grouping", "group", "median_followup", "lower", "upper"],
     "logrank": ["endpoint", "grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
     "cox": [
         "endpoint",

@@ -145,17 +145,18 @@ def kaplan_meier(
 
 def median_followup(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
     """Median potential follow-up by reverse Kaplan-Meier (censoring as the event), for all
-    patients and per Mg group (group labels are unique across groupings)."""
+    patients (grouping and group "all") and per Mg group."""
     time, event = f"{endpoint}_months", f"{endpoint}_event"
-    parts = [("all", data)] + [(group, subset) for _, group, subset in groups_of(data)]
+    parts = [("all", "all", data), *groups_of(data)]
     rows = []
-    for group, subset in parts:
+    for grouping, group, subset in parts:
         median, lower, upper = reverse_km_median(
             subset[time].to_numpy(), subset[event].to_numpy(), settings.conf_type
         )
         rows.append(
             {
                 "endpoint": endpoint,
+                "grouping": grouping,
                 "group": group,
                 "median_followup": median,
                 "lower": lower,

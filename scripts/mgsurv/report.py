@@ -564,43 +564,19 @@ def km_section(endpoint: str, label: str, tables: Tables, meta: dict) -> dict[st
     }
 
 
-def followup_groupings(
-    endpoint_followup: pd.DataFrame, endpoint_summary: pd.DataFrame
-) -> list[str]:
-    """The grouping of each follow-up row ('' for all patients).
-
-    followup.tsv has no grouping column and a label such as 'low' can belong to two
-    groupings, but its group rows come in km_summary's order: each is matched to the next
-    km_summary row with the same group.
-    """
-    pending = list(
-        zip(
-            endpoint_summary["grouping"].astype(str),
-            endpoint_summary["group"].astype(str),
-            strict=True,
-        )
-    )
-    groupings = []
-    for group in endpoint_followup["group"].astype(str):
-        index = next((i for i, (_, g) in enumerate(pending) if g == group), None)
-        groupings.append("" if index is None else pending[index][0])
-        pending = pending if index is None else pending[index + 1 :]
-    return groupings
-
-
 def followup_table(endpoint: str, label: str, tables: Tables) -> Table:
     """Median follow-up of all patients and of each Mg group of one endpoint."""
     followup = rows_of(tables["followup"], endpoint=endpoint)
-    summary = rows_of(tables["km_summary"], endpoint=endpoint)
-    groupings = followup_groupings(followup, summary)
     rows = [
         [
-            grouping_label(grouping, tables["mg_groups"]) if grouping else "All patients",
+            "All patients"
+            if str(row["grouping"]) == FOLLOWUP_ALL
+            else grouping_label(str(row["grouping"]), tables["mg_groups"]),
             "" if str(row["group"]) == FOLLOWUP_ALL else str(row["group"]),
             format_estimable(row["median_followup"]),
             format_ci(row["lower"], row["upper"], format_estimable),
         ]
-        for grouping, (_, row) in zip(groupings, followup.iterrows(), strict=True)
+        for _, row in followup.iterrows()
     ]
     return table(
         f"{label}: median follow-up by reverse Kaplan-Meier (NE: not estimable)",

@@ -18,6 +18,7 @@ rule analyse_endpoint:
         mem_mb=memory_mb,
         runtime=60,
     params:
+        code=CODE_VERSION,
         settings=analysis_settings(),
     script:
         "../../scripts/analyse_endpoint.py"

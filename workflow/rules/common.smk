@@ -1,5 +1,6 @@
 # Helpers shared by the rules: the cohorts (sheet or single), their sources, the outputs.
 
+import hashlib
 import re
 import time
 from pathlib import Path
@@ -156,6 +157,22 @@ def analysis_settings():
 def memory_mb(wildcards, input):
     """Memory to request: 2 GB, plus 20 MB per MB of input for large cohorts."""
     return max(2000, int(20 * input.size_mb))
+
+
+def code_version():
+    """A digest of the mgsurv package's sources and templates. Rules pass it as a param,
+    so a change to the code (not only to the thin rule scripts, which Snakemake tracks
+    itself) reruns the jobs it may affect."""
+    digest = hashlib.sha256()
+    package = Path(workflow.basedir) / "scripts" / "mgsurv"
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".j2"):
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+CODE_VERSION = code_version()
 
 
 def final_outputs():

@@ -22,6 +22,7 @@ rule render_overview:
         mem_mb=memory_mb,
         runtime=30,
     params:
+        code=CODE_VERSION,
         cohorts=list(COHORTS.index),
         settings=analysis_settings(),
     script:

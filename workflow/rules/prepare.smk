@@ -22,6 +22,7 @@ rule prepare_cohort:
         mem_mb=memory_mb,
         runtime=30,
     params:
+        code=CODE_VERSION,
         covariates=config["covariates"],
         threshold=config["mg_threshold_mmol_l"],
         cutpoint=config["cutpoint"],

@@ -20,6 +20,7 @@ rule render_report:
     conda:
         "../../environment.yml"
     params:
+        code=CODE_VERSION,
         settings=config,
     script:
         "../../scripts/render_report.py"

@@ -11,6 +11,7 @@ rule simulate_cohort:
     conda:
         "../../environment.yml"
     params:
+        code=CODE_VERSION,
         synthetic=synthetic_params,
     script:
         "../../scripts/simulate_cohort.py"
