@@ -18,6 +18,8 @@ def main(smk) -> None:
     write_tsv(result.excluded, smk.output.excluded)
     write_tsv(result.groups, smk.output.groups)
     write_tsv(result.cutpoint, smk.output.cutpoint)
+    write_tsv(result.baseline, smk.output.baseline)
+    write_tsv(result.mg_distribution, smk.output.mg_distribution)
     write_tsv(result.cutpoint_candidates, smk.output.cutpoint_candidates)
     write_json(result.provenance, smk.output.provenance)
     write_parquet(result.cohort, smk.output.cohort)

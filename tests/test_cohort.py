@@ -137,7 +137,9 @@ def test_survival_derived_from_dates(tmp_path):
             covariate_columns={},
         )
     )
-    data = read_cohort(csv, mapping, []).data.set_index("patient_id")
+    cohort = read_cohort(csv, mapping, [])
+    assert cohort.data_cutoff == "2021-01-01"
+    data = cohort.data.set_index("patient_id")
     days = 365.25 / 12
     assert data.loc["A", "pfs_months"] == pytest.approx(60 / days)
     assert data.loc["A", "os_months"] == pytest.approx(182 / days)

@@ -51,6 +51,7 @@ class PreparedCohort:
     data: pd.DataFrame
     flow: pd.DataFrame
     excluded: pd.DataFrame
+    data_cutoff: str | None = None
 
 
 def _line_numbers(mask: pd.Series) -> list[int]:
@@ -297,6 +298,17 @@ def survival_from_dates(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
     ]
 
 
+def latest_date(table: pd.DataFrame, path: str, mapping: Mapping) -> str | None:
+    """The data cut-off as the data show it: the latest event or follow-up date (ISO)."""
+    latest = [
+        parse_dates(table[column], path=path, column=column, mapping=mapping).max()
+        for key in ("progression_date", "death_date", "last_followup_date")
+        if (column := mapping.columns.get(key))
+    ]
+    latest = [d for d in latest if pd.notna(d)]
+    return max(latest).date().isoformat() if latest else None
+
+
 def mg_in_mmol_l(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.Series:
     """Serum Mg converted to mmol/L, with unit and plausibility checks."""
     column = mapping.columns["mg"]
@@ -453,4 +465,6 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
         column=id_column,
         fix="give every row a unique ID",
     )
-    return apply_exclusions(data)
+    prepared = apply_exclusions(data)
+    cutoff = latest_date(table, path, mapping) if mapping.uses_dates else None
+    return PreparedCohort(prepared.data, prepared.flow, prepared.excluded, cutoff)

@@ -11,8 +11,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from mgsurv.baseline import baseline_table
 from mgsurv.cohort import read_cohort
 from mgsurv.cutpoint import CANDIDATE_COLUMNS, CutpointResult, maxstat_cutpoint
 from mgsurv.errors import InputError
@@ -60,6 +62,8 @@ class PreparedOutputs:
     groups: pd.DataFrame
     cutpoint: pd.DataFrame
     cutpoint_candidates: pd.DataFrame
+    baseline: pd.DataFrame
+    mg_distribution: pd.DataFrame
     provenance: dict
 
 
@@ -120,6 +124,28 @@ def cutpoint_tables(
     return pd.DataFrame([row], columns=CUTPOINT_COLUMNS), result.candidates
 
 
+MG_BIN_MMOL_L = 0.02
+
+
+def mg_distribution(mg: pd.Series) -> pd.DataFrame:
+    """Serum Mg binned (0.02 mmol/L wide): the distribution the report draws as a rug,
+    without any patient-level value."""
+    bins = np.floor(mg.to_numpy(dtype=float) / MG_BIN_MMOL_L + 1e-9).astype(int)
+    counts = pd.Series(bins).value_counts().sort_index()
+    return pd.DataFrame(
+        {"mg_mmol_l": ((counts.index + 0.5) * MG_BIN_MMOL_L).round(6), "n": counts.to_numpy()}
+    )
+
+
+def describe_cutoff(latest: str | None, origin: str) -> str:
+    """The data cut-off for the report: the latest date in the data, when dates were given."""
+    if latest:
+        return f"{latest} (latest event or follow-up date in the data)"
+    if origin == "synthetic":
+        return "synthetic cohort: no calendar dates"
+    return "not in the data (survival given as durations)"
+
+
 def prepare(
     source: str,
     mapping_path: str,
@@ -152,6 +178,7 @@ def prepare(
         "mapping": mapping_path,
         "rows_read": int(prepared.flow["n_before"].iloc[0]),
         "patients_analysed": len(cohort),
+        "data_cutoff": describe_cutoff(prepared.data_cutoff, origin),
     }
     return PreparedOutputs(
         cohort=cohort,
@@ -160,5 +187,7 @@ def prepare(
         groups=group_definitions(cohort, threshold_mmol_l, cut),
         cutpoint=summary,
         cutpoint_candidates=candidates,
+        baseline=baseline_table(cohort, covariates),
+        mg_distribution=mg_distribution(cohort["mg_mmol_l"]),
         provenance=provenance,
     )

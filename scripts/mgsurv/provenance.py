@@ -37,6 +37,7 @@ def report_meta(cohort: str, provenance: dict, settings: dict) -> dict:
         "source": provenance["source"],
         "input_sha256": provenance["input_sha256"],
         "rows_read": provenance["rows_read"],
+        "data_cutoff": provenance["data_cutoff"],
         "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
         "mg_threshold_mmol_l": settings["mg_threshold_mmol_l"],
         "conf_type": "log-log",

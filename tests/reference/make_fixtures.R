@@ -199,3 +199,31 @@ save(list(
                 c("mg_clinical[low vs normal]", "arm[immunotherapy vs chemotherapy]",
                   covariate_terms))
 ), "pooled_by_cohort")
+
+# Table 1 (mgsurv.baseline): quartiles (quantile type 7) and standardized mean differences
+# between low and normal Mg, written out here from their definitions: numeric
+# |mean difference| / sqrt((var1 + var2) / 2); categorical Yang & Dalton (2012), as
+# tableone's ExtractSmd, on all levels but the first.
+smd_numeric <- function(x, g) {
+  a <- x[g == "low"]; b <- x[g == "normal"]
+  abs(mean(a, na.rm = TRUE) - mean(b, na.rm = TRUE)) /
+    sqrt((var(a, na.rm = TRUE) + var(b, na.rm = TRUE)) / 2)
+}
+smd_categorical <- function(x, g) {
+  levels <- sort(unique(as.character(x[!is.na(x)])))
+  p <- function(v) as.numeric(table(factor(v[!is.na(v)], levels = levels)) / sum(!is.na(v)))[-1]
+  p1 <- p(x[g == "low"]); p2 <- p(x[g == "normal"])
+  s <- (diag(p1, length(p1)) - p1 %o% p1 + diag(p2, length(p2)) - p2 %o% p2) / 2
+  sqrt(drop(t(p1 - p2) %*% solve(s) %*% (p1 - p2)))
+}
+table1 <- read.csv(file.path(data_dir, "synthetic_400.csv"), stringsAsFactors = FALSE)
+mg_group <- ifelse(table1$mg_mmol_l < 0.70, "low", "normal")
+save(list(
+  versions = versions,
+  age = list(quartiles_low = unname(quantile(table1$age[mg_group == "low"], c(0.25, 0.5, 0.75))),
+             smd = smd_numeric(table1$age, mg_group)),
+  mg_mmol_l = list(smd = smd_numeric(table1$mg_mmol_l, mg_group)),
+  sex = list(smd = smd_categorical(table1$sex, mg_group)),
+  pdl1 = list(smd = smd_categorical(table1$pdl1, mg_group)),
+  arm = list(smd = smd_categorical(table1$arm, mg_group))
+), "baseline")

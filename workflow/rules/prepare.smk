@@ -11,6 +11,8 @@ rule prepare_cohort:
         excluded="results/{cohort}/excluded.tsv",
         groups="results/{cohort}/tables/mg_groups.tsv",
         cutpoint="results/{cohort}/tables/cutpoint.tsv",
+        baseline="results/{cohort}/tables/baseline.tsv",
+        mg_distribution="results/{cohort}/tables/mg_distribution.tsv",
         cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
         provenance="results/{cohort}/provenance.json",
     log:
