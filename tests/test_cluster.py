@@ -1,0 +1,295 @@
+"""The workflow on a real SLURM cluster, through workflow/profiles/slurm, as a cluster user runs
+it: three cohorts from a cohorts sheet, then a cohort whose CSV is broken (--keep-going) and
+its rerun after the fix.
+
+tests/cluster/start_slurm.sh starts a single-node SLURM cluster on this machine (Debian, as
+root; it installs the packages if needed). Where that cannot work the tests are skipped with
+the script's reason; set MGSURV_REQUIRE_SLURM=1 to make that a failure instead (e.g. in CI on
+a machine where it must work). A cluster that was already up is used and left running; one
+that this module started is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CLUSTER_SCRIPTS = ROOT / "tests" / "cluster"
+PROFILE = ROOT / "workflow" / "profiles" / "slurm"
+COHORTS = {"north": (250, 11), "south": (200, 12), "east": (220, 13)}
+SLURM_OPTIONS = (
+    "--profile",
+    str(PROFILE),
+    "--jobs",
+    "4",
+    "--slurm-init-seconds-before-status-checks",
+    "2",
+)
+pytestmark = pytest.mark.cluster
+
+
+def unavailable(reason: str) -> None:
+    """Skip, or fail when MGSURV_REQUIRE_SLURM is set."""
+    if os.environ.get("MGSURV_REQUIRE_SLURM"):
+        pytest.fail(f"SLURM is required (MGSURV_REQUIRE_SLURM) but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    """A running single-node SLURM cluster; stopped afterwards only if started here."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        unavailable("the SLURM test cluster needs Linux and root (tests/cluster/start_slurm.sh)")
+    if shutil.which("apt-get") is None:
+        unavailable("the SLURM test cluster needs a Debian-like system with apt-get")
+    try:
+        import snakemake_executor_plugin_slurm  # noqa: F401
+    except ImportError:
+        unavailable("snakemake-executor-plugin-slurm is not installed in this environment")
+    start = subprocess.run(
+        ["bash", str(CLUSTER_SCRIPTS / "start_slurm.sh")],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1200,
+    )
+    started_here = "already up" not in start.stdout
+    if start.returncode != 0:
+        if started_here:
+            stop_cluster()
+        message = (start.stderr.strip() or start.stdout.strip()).splitlines()
+        unavailable(
+            f"SLURM could not be started (start_slurm.sh exit {start.returncode}): "
+            + " | ".join(message[-12:])
+        )
+    yield
+    if started_here:
+        stop_cluster()
+
+
+def stop_cluster() -> None:
+    subprocess.run(
+        ["bash", str(CLUSTER_SCRIPTS / "stop_slurm.sh")],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+
+
+def write_sheet(workdir: Path, extra_rows: tuple[str, ...] = ()) -> Path:
+    """A cohorts sheet with the synthetic COHORTS (and any extra rows)."""
+    rows = [f"{name}\tsynthetic\t{n}\t{seed}" for name, (n, seed) in COHORTS.items()]
+    sheet = workdir / "cohorts.tsv"
+    sheet.write_text(
+        "cohort\tsource\tn\tseed\n" + "\n".join([*rows, *extra_rows]) + "\n", encoding="utf-8"
+    )
+    return sheet
+
+
+def snakemake(workdir: Path, *options: str) -> subprocess.CompletedProcess:
+    """Run the workflow in workdir with the shipped config and workdir's cohorts sheet."""
+    overrides = workdir / "overrides.yaml"
+    overrides.write_text(
+        yaml.safe_dump(
+            {
+                "cohorts_sheet": str(workdir / "cohorts.tsv"),
+                "mapping": str(ROOT / "config" / "mapping.yaml"),
+            }
+        ),
+        encoding="utf-8",
+    )
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(ROOT / "config" / "config.yaml"),
+            str(overrides),
+            *options,
+        ],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=1200,
+    )
+
+
+def remote_jobs(output: str) -> list[str]:
+    """From Snakemake's output, the SLURM comment of each job it sent to the cluster.
+
+    Snakemake announces a job run on the submit node as 'localrule NAME:' and one sent to the
+    executor as 'rule NAME:'; the plugin comments each SLURM job rule_NAME_wildcards_VALUES.
+    """
+    comments = []
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        match = re.fullmatch(r"rule (\w+):", line.strip())
+        if not match:
+            continue
+        values = ""
+        for detail in lines[index + 1 :]:
+            if not detail.startswith("    "):
+                break
+            if detail.strip().startswith("wildcards: "):
+                pairs = detail.strip().removeprefix("wildcards: ").split(", ")
+                values = "_".join(pair.split("=", 1)[1] for pair in pairs)
+        name = match.group(1)
+        comments.append(f"rule_{name}_wildcards_{values}" if values else f"rule_{name}")
+    return comments
+
+
+def sacct_jobs(run_id: str, since: str) -> list[dict[str, str]]:
+    fields = ["JobID", "JobName", "State", "ExitCode", "Comment", "SubmitLine"]
+    result = subprocess.run(
+        [
+            "sacct",
+            "--allusers",
+            "--allocations",
+            "--parsable2",
+            "--noheader",
+            "--starttime",
+            since,
+            "--name",
+            run_id,
+            f"--format={','.join(fields)}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return [
+        dict(zip(fields, line.split("|", len(fields) - 1), strict=True))
+        for line in result.stdout.splitlines()
+        if line.strip()
+    ]
+
+
+@pytest.fixture(scope="module")
+def slurm_run(slurm_cluster, tmp_path_factory):
+    """The workflow run through the SLURM profile; its output and its SLURM jobs."""
+    workdir = tmp_path_factory.mktemp("slurm")
+    write_sheet(workdir)
+    run, jobs = run_on_slurm(workdir)
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    return workdir, output, jobs
+
+
+def run_on_slurm(workdir: Path, *options: str) -> tuple[subprocess.CompletedProcess, list]:
+    """One run through the SLURM profile and the SLURM jobs it submitted (from sacct)."""
+    since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 120))
+    run = snakemake(workdir, *SLURM_OPTIONS, *options)
+    output = run.stdout + run.stderr
+    run_id = re.search(r"SLURM run ID: (\S+)", output)
+    assert run_id, "the SLURM executor did not report its run ID:\n" + output[-3000:]
+    return run, sacct_jobs(run_id.group(1), since)
+
+
+def test_every_non_local_job_ran_as_a_completed_slurm_job(slurm_run):
+    _, output, jobs = slurm_run
+    expected = remote_jobs(output)
+    assert expected, "Snakemake sent no job to SLURM:\n" + output[-3000:]
+    assert collections.Counter(job["Comment"] for job in jobs) == collections.Counter(expected)
+    not_completed = [job for job in jobs if (job["State"], job["ExitCode"]) != ("COMPLETED", "0:0")]
+    assert not not_completed, not_completed
+    local = set(re.findall(r"^localrule (\w+):", output, flags=re.MULTILINE))
+    assert not any(job["Comment"].startswith(f"rule_{name}_") for job in jobs for name in local)
+
+
+def test_slurm_jobs_run_snakemake_with_this_python(slurm_run):
+    _, _, jobs = slurm_run
+    for job in jobs:
+        assert f"{sys.executable} -m snakemake" in job["SubmitLine"], job["SubmitLine"][:500]
+
+
+def result_tables(workdir: Path) -> dict[str, Path]:
+    """Every result table of a run (each cohort's and the overview's), by relative path."""
+    results = workdir / "results"
+    return {
+        str(p.relative_to(results)): p
+        for p in sorted(results.rglob("*.tsv"))
+        if "/endpoints/" not in str(p)
+    }
+
+
+def assert_same_table(left: Path, right: Path, name: str) -> None:
+    if left.read_bytes() == right.read_bytes():
+        return
+    pd.testing.assert_frame_equal(
+        pd.read_csv(left, sep="\t"),
+        pd.read_csv(right, sep="\t"),
+        check_exact=False,
+        rtol=0,
+        atol=1e-12,
+        obj=name,
+    )
+
+
+def test_results_equal_those_of_a_local_run(slurm_run, tmp_path_factory):
+    slurm_dir, _, _ = slurm_run
+    local_dir = tmp_path_factory.mktemp("local")
+    write_sheet(local_dir)
+    run = snakemake(local_dir, "--cores", "2")
+    assert run.returncode == 0, run.stderr[-5000:]
+    local, remote = result_tables(local_dir), result_tables(slurm_dir)
+    assert set(remote) == set(local)
+    assert {name.split("/")[0] for name in local} == {*COHORTS, "overview"}
+    for name in local:
+        assert_same_table(remote[name], local[name], name)
+    assert (slurm_dir / "results" / "index.html").exists()
+
+
+def test_a_failing_cohort_on_the_cluster_then_its_fix(slurm_cluster, tmp_path_factory):
+    """With --keep-going the broken cohort's job fails as a SLURM job, is named with its
+    input error, and the other cohorts complete; after the fix only that cohort (and the
+    overview) is redone."""
+    workdir = tmp_path_factory.mktemp("slurm-failure")
+    good = (ROOT / "tests" / "reference" / "data" / "synthetic_400.csv").read_text()
+    header, *rows = good.splitlines()
+    broken = workdir / "west.csv"
+    broken.write_text("\n".join([header.replace("os_event", "os_status"), *rows]) + "\n")
+    write_sheet(workdir, (f"west\t{broken}\t\t",))
+    run, jobs = run_on_slurm(workdir, "--keep-going")
+    output = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "column 'os_event' (mapped as os_event) is not in the file" in output
+    failed = [job for job in jobs if job["State"] != "COMPLETED"]
+    assert [job["Comment"] for job in failed] == ["rule_prepare_cohort_wildcards_west"], jobs
+    for name in COHORTS:
+        assert (workdir / "results" / name / "report.html").exists()
+    assert not (workdir / "results" / "west" / "report.html").exists()
+    before = {
+        name: (workdir / "results" / name / "report.html").stat().st_mtime_ns for name in COHORTS
+    }
+
+    broken.write_text(good)
+    rerun, rerun_jobs = run_on_slurm(workdir)
+    assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
+    assert all(job["State"] == "COMPLETED" for job in rerun_jobs)
+    assert {
+        job["Comment"].split("_wildcards_")[-1].split("_")[0]
+        for job in rerun_jobs
+        if "_wildcards_" in job["Comment"]
+    } == {"west"}
+    for name in COHORTS:
+        assert (workdir / "results" / name / "report.html").stat().st_mtime_ns == before[name]
+    assert (workdir / "results" / "west" / "report.html").exists()
+    assert (workdir / "results" / "index.html").exists()
