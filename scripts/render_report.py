@@ -1,4 +1,5 @@
-"""Rule render_report: the self-contained HTML report from the result tables."""
+"""Rule render_report: the self-contained HTML report from the result tables, and every
+figure of it as PNG and PDF."""
 
 import json
 from pathlib import Path
@@ -11,10 +12,19 @@ from mgsurv.tables import read_tsv, write_text
 
 def main(smk) -> None:
     provenance = json.loads(Path(smk.input.provenance).read_text(encoding="utf-8"))
-    settings = smk.params.settings
-    meta = report_meta(smk.wildcards.cohort, provenance, settings) | report_settings(settings)
+    settings = dict(smk.params.settings)
+    meta = (
+        report_meta(smk.wildcards.cohort, provenance, settings)
+        | report_settings(settings)
+        | {
+            "settings": settings,
+            "rulegraph": Path(smk.input.rulegraph).read_text(encoding="utf-8"),
+        }
+    )
+    meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
     tables = {Path(path).stem: read_tsv(path) for path in smk.input if path.endswith(".tsv")}
-    write_text(render_report(tables, meta), smk.output[0])
+    html = render_report(tables, meta, figures_dir=smk.output.figures)
+    write_text(html, smk.output.html)
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

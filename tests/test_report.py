@@ -2,12 +2,16 @@
 
 The km tables come from a seeded toy cohort through lifelines (survfit-like rows, no
 time-0 row); the other tables (tests, Cox, landmarks, follow-up, RMST, PH tests, spline,
-cut-point) are hand-made with distinctive values so the test can look for each one,
-formatted, in the page.
+cut-point, Table 1, Mg distribution) are hand-made with distinctive values so the test can
+look for each one, formatted, in the page. The report is rendered once with its figure
+files (module fixture) and once more to check that output is byte-for-byte reproducible.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import io
 import math
 import re
 from html.parser import HTMLParser
@@ -21,7 +25,16 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from mgsurv.figures import MAX_SCATTER_POINTS, km_figure_svg, number_at_risk
+from mgsurv.figures import (
+    MAX_SCATTER_POINTS,
+    cumulative_counts,
+    km_figure,
+    km_figure_svg,
+    layered_layout,
+    longest_path_layers,
+    number_at_risk,
+    truncation_time,
+)
 from mgsurv.report import (
     PH_FLAG,
     format_ci,
@@ -31,10 +44,26 @@ from mgsurv.report import (
     render_report,
     report_settings,
 )
+from mgsurv.report_appendix import parse_rulegraph
+from mgsurv.report_cox import forest_rows
+from mgsurv.report_survival import followup_section
 
 ROOT = Path(__file__).resolve().parents[1]
-SECTION_IDS = ("summary", "flow", "km", "rmst", "cox", "continuous", "ph", "methods")
-SUBSECTION_IDS = ("followup", "spline", "cutpoint")
+SECTION_IDS = (
+    "summary",
+    "flow",
+    "baseline",
+    "followup",
+    "km",
+    "rmst",
+    "cox",
+    "ph",
+    "continuous",
+    "methods",
+    "appendix",
+    "remark",
+)
+SUBSECTION_IDS = ("spline", "cutpoint", "km-pfs", "km-os", "cox-pfs", "cox-os", "ph-pfs")
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}
 N_PATIENTS = 48
 KEY_TERM = "mg_clinical[low vs normal]"
@@ -47,6 +76,24 @@ GROUPINGS = tuple(GROUPS_TESTED)
 CUT_MMOL_L = 0.66
 # Enough residuals of the flagged term that the plot must thin them.
 N_RESIDUALS = MAX_SCATTER_POINTS + 500
+MIN_AT_RISK = 5
+DATA_CUTOFF = "2025-06-30"
+RULEGRAPH = """digraph snakemake_dag {
+    graph[bgcolor=white, margin=0];
+    node[shape=box, style=rounded, fontname=sans,                 fontsize=10, penwidth=2];
+\t0[label = "all", color = "0.00 0.6 0.85", style="rounded"];
+\t1[label = "render_report", color = "0.42 0.6 0.85", style="rounded"];
+\t2[label = "analyse_endpoint", color = "0.17 0.6 0.85", style="rounded"];
+\t3[label = "prepare_cohort", color = "0.25 0.6 0.85", style="rounded"];
+\t1 -> 0
+\t2 -> 1
+\t3 -> 1
+\t3 -> 2
+}
+"""
+# Figures: per endpoint a KM figure per grouping, a spline curve and a forest plot; the
+# cut-point search; the residuals of the one flagged PH term; the rule graph.
+N_FIGURES = 2 * (len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1
 
 
 def toy_cohort() -> pd.DataFrame:
@@ -396,7 +443,49 @@ def meta() -> dict:
         "ph_transform": "km",
         "spline_reference_mmol_l": 0.85,
         "cutpoint": {"endpoint": "pfs", "minprop": 0.1},
+        "km_min_at_risk": MIN_AT_RISK,
+        "data_cutoff": DATA_CUTOFF,
+        "rulegraph": RULEGRAPH,
+        "settings": {
+            "cohort": "synthetic",
+            "mg_threshold_mmol_l": 0.7,
+            "covariates": [{"name": "sex", "type": "categorical", "reference": "male"}],
+            "km_min_at_risk": MIN_AT_RISK,
+        },
     }
+
+
+def baseline_table() -> pd.DataFrame:
+    """Table 1 rows as the prepare step writes them: numeric Mg and age (age missing for
+    two patients), categorical arm and sex; SMDs repeated per variable, NaN for 'all'."""
+    rows = [
+        ("mg_mmol_l", "numeric", "", "all", 48, math.nan, 0.7512, 0.6311, 0.8844, 0, math.nan),
+        ("mg_mmol_l", "numeric", "", "normal", 31, math.nan, 0.8123, 0.7533, 0.9012, 0, 2.4567),
+        ("mg_mmol_l", "numeric", "", "low", 17, math.nan, 0.6122, 0.5644, 0.6655, 0, 2.4567),
+        ("arm", "categorical", "chemotherapy", "all", 23, 47.9167, *[math.nan] * 3, 0, math.nan),
+        ("arm", "categorical", "immunotherapy", "all", 25, 52.0833, *[math.nan] * 3, 0, math.nan),
+        ("arm", "categorical", "chemotherapy", "normal", 15, 48.3871, *[math.nan] * 3, 0, 0.0456),
+        ("arm", "categorical", "immunotherapy", "normal", 16, 51.6129, *[math.nan] * 3, 0, 0.0456),
+        ("arm", "categorical", "chemotherapy", "low", 8, 47.0588, *[math.nan] * 3, 0, 0.0456),
+        ("arm", "categorical", "immunotherapy", "low", 9, 52.9412, *[math.nan] * 3, 0, 0.0456),
+        ("age", "numeric", "", "all", 46, math.nan, 64.4, 57.2, 71.6, 2, math.nan),
+        ("age", "numeric", "", "normal", 30, math.nan, 63.1, 56.0, 70.2, 1, 0.1789),
+        ("age", "numeric", "", "low", 16, math.nan, 66.9, 60.3, 73.8, 1, 0.1789),
+        ("sex", "categorical", "female", "all", 20, 41.6667, *[math.nan] * 3, 0, math.nan),
+        ("sex", "categorical", "male", "all", 28, 58.3333, *[math.nan] * 3, 0, math.nan),
+        ("sex", "categorical", "female", "normal", 12, 38.7097, *[math.nan] * 3, 0, 0.0923),
+        ("sex", "categorical", "male", "normal", 19, 61.2903, *[math.nan] * 3, 0, 0.0923),
+        ("sex", "categorical", "female", "low", 8, 47.0588, *[math.nan] * 3, 0, 0.0923),
+        ("sex", "categorical", "male", "low", 9, 52.9412, *[math.nan] * 3, 0, 0.0923),
+    ]
+    columns = ["variable", "kind", "level", "group", "n", "percent", "median", "q1", "q3"]
+    return pd.DataFrame(rows, columns=[*columns, "missing", "smd"])
+
+
+def mg_distribution_table() -> pd.DataFrame:
+    """Serum Mg in 0.02 mmol/L bins (centre, count), summing to the cohort's size."""
+    centres = np.round(np.arange(0.51, 0.99, 0.02), 2)
+    return pd.DataFrame({"mg_mmol_l": centres, "n": 2})
 
 
 def groups_table() -> pd.DataFrame:
@@ -441,13 +530,21 @@ def tables() -> dict[str, pd.DataFrame]:
         "nonlinearity": nonlinearity_table(),
         "cutpoint": cutpoint,
         "cutpoint_candidates": candidates,
+        "baseline": baseline_table(),
+        "mg_distribution": mg_distribution_table(),
     }
 
 
 @pytest.fixture(scope="module")
-def html(tables: dict) -> str:
-    """The rendered report."""
-    return render_report(tables, meta())
+def figures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the module's rendering writes its figure files."""
+    return tmp_path_factory.mktemp("report") / "figures"
+
+
+@pytest.fixture(scope="module")
+def html(tables: dict, figures_dir: Path) -> str:
+    """The rendered report (its figures also written as PNG and PDF)."""
+    return render_report(tables, meta(), figures_dir)
 
 
 def part(html: str, start: str, end: str | None = None) -> str:
@@ -501,6 +598,68 @@ class TagBalance(HTMLParser):
                 self.links.append(value or "")
 
 
+class Tables(HTMLParser):
+    """Every table of a page as shown (caption, header cells, body rows as text) with the
+    CSV download link that follows it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict] = []
+        self.cell: list[str] | None = None
+        self.row: list[str] | None = None
+        self.in_caption = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "table":
+            self.tables.append({"caption": "", "columns": [], "rows": [], "csv": None})
+        elif tag == "caption":
+            self.in_caption = True
+        elif tag == "tr":
+            self.row = []
+        elif tag in {"td", "th"}:
+            self.cell = []
+        elif tag == "a" and values.get("download") and self.tables:
+            self.tables[-1]["csv"] = (values["href"], values["download"])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "caption":
+            self.in_caption = False
+        elif tag in {"td", "th"} and self.cell is not None and self.row is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "tr" and self.row is not None:
+            table = self.tables[-1]
+            if table["columns"]:
+                table["rows"].append(self.row)
+            else:
+                table["columns"] = self.row
+            self.row = None
+
+    def handle_data(self, data: str) -> None:
+        if self.in_caption:
+            self.tables[-1]["caption"] += data
+        elif self.cell is not None:
+            self.cell.append(data)
+
+
+def parse_tables(html: str) -> list[dict]:
+    """The tables of a page (see :class:`Tables`), captions with whitespace collapsed."""
+    parser = Tables()
+    parser.feed(html)
+    for table in parser.tables:
+        table["caption"] = " ".join(table["caption"].split())
+    return parser.tables
+
+
+def decoded_csv(href: str) -> list[list[str]]:
+    """The rows of a CSV data URI."""
+    header, payload = href.split(",", 1)
+    assert header == "data:text/csv;charset=utf-8;base64"
+    text = base64.b64decode(payload).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
 def parse(html: str) -> TagBalance:
     """Parse a document and return the parser with its findings."""
     parser = TagBalance()
@@ -542,25 +701,100 @@ def test_html_is_balanced_with_all_sections_and_unique_ids(html: str) -> None:
 
 def test_report_is_self_contained(html: str) -> None:
     parser = parse(html)
-    assert all(link.startswith("#") for link in parser.links)
+    # In-page anchors and the tables' CSV downloads (data: URIs are no network request).
+    assert parser.links
+    for link in parser.links:
+        assert link.startswith(("#", "data:text/csv;charset=utf-8;base64,")), link[:60]
+        assert not link.lower().startswith(("http:", "https:", "//"))
     assert "<script" not in html.lower()
     assert "<link" not in html.lower()
+    assert "<img" not in html.lower()
     assert "@import" not in html
+    assert "url(http" not in html
     # The only URLs left are XML namespace names, which are never fetched.
     without_namespaces = re.sub(r'xmlns(:\w+)?="[^"]*"', "", html)
     assert "http://" not in without_namespaces
     assert "https://" not in without_namespaces
 
 
+def test_internal_links_point_to_ids_of_the_page(html: str) -> None:
+    parser = parse(html)
+    anchors = {link[1:] for link in parser.links if link.startswith("#")}
+    assert anchors <= set(parser.ids)
+
+
 def test_figures_are_inlined_with_risk_tables(html: str) -> None:
-    # Per endpoint one KM figure per grouping and a spline curve; the cut-point search;
-    # the residuals of the one flagged PH term.
-    assert html.count("<svg") == 2 * (len(GROUPINGS) + 1) + 1 + 1
+    assert html.count("<svg") == N_FIGURES
     assert "<?xml" not in html
     assert "<!DOCTYPE svg" not in html
     assert 'id="km-pfs-mg_quartile-risk-table"' in html
     for group in ("low", "normal", "Q1", "Q2", "Q3", "Q4", "high"):
-        assert f"<!-- {group} -->" in html
+        assert f"<!-- {group}: at risk -->" in html
+    for measure in ("events", "censored"):
+        assert f"<!-- {measure} -->" in html
+
+
+def risk_rows(curves: pd.DataFrame, group: str, times: list[float]) -> dict[str, list[str]]:
+    """At risk, events and censored of one group, counted here from the curve rows."""
+    rows = curves[curves["group"] == group].sort_values("time")
+    counts = [(number_at_risk(rows, t), *cumulative_counts(rows, t)) for t in times]
+    return {
+        measure: [str(c[i]) for c in counts]
+        for i, measure in enumerate(("At risk", "Events", "Censored"))
+    }
+
+
+def test_numbers_under_each_km_figure_are_at_risk_events_and_censored(
+    tables: dict, html: str
+) -> None:
+    times = meta()["risk_table_times"]
+    curves = tables["km_curves"]
+    clinical = curves[(curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")]
+    caption = "Numbers under the figure: at risk at each time, and events and censored before it"
+    os_part = part(html, "figure-km-os-mg_clinical", "figure-km-os-mg_quartile")
+    table = next(t for t in parse_tables(os_part) if t["caption"] == caption)
+    assert table["columns"][2:] == [f"{t:g} months" for t in times]
+    group = None
+    for row in table["rows"]:
+        group = row[0] or group
+        assert row[2:] == risk_rows(clinical, group, times)[row[1]]
+    assert html.count(caption) == len(GROUPINGS) * 2  # every KM figure has its table
+    # At risk + events + censored = the group's size, at every time.
+    for group, size in clinical.groupby("group")["n_risk"].max().items():
+        counts = risk_rows(clinical, group, times)
+        for i in range(len(times)):
+            assert sum(int(counts[m][i]) for m in counts) == size
+
+
+def test_curves_stop_where_fewer_than_the_minimum_remain_at_risk(tables: dict, html: str):
+    curves = tables["km_curves"]
+    key = (curves["endpoint"] == "pfs") & (curves["grouping"] == "mg_clinical")
+    summary = tables["km_summary"]
+    clinical = curves[key]
+    figure = km_figure(
+        clinical,
+        summary[(summary["endpoint"] == "pfs") & (summary["grouping"] == "mg_clinical")],
+        0.01,
+        "PFS",
+        [0, 12, 24, 36],
+        min_at_risk=MIN_AT_RISK,
+    )
+    for group in ("low", "normal"):
+        rows = clinical[clinical["group"] == group]
+        stop = truncation_time(rows, MIN_AT_RISK)
+        assert stop == rows.loc[rows["n_risk"] >= MIN_AT_RISK, "time"].max()
+        assert stop < rows["time"].max()  # the toy curves do get cut
+        step = next(
+            line for line in figure.axes[0].lines if str(line.get_label()).startswith(group)
+        )
+        assert max(step.get_xdata()) == pytest.approx(stop)
+        caption = part(html, "figure-km-pfs-mg_clinical", "figure-km-pfs-mg_quartile")
+        assert f"{group} at {stop:g} months" in caption
+    assert f"at least {MIN_AT_RISK} patients remained at risk" in html
+    assert truncation_time(clinical[clinical["group"] == "low"], 10_000) is None
+    assert truncation_time(clinical[clinical["group"] == "low"], 0) == pytest.approx(
+        clinical.loc[clinical["group"] == "low", "time"].max()
+    )
 
 
 def test_median_and_test_tables_show_the_input_numbers(tables: dict, html: str) -> None:
@@ -593,8 +827,13 @@ def test_landmark_rates_are_percentages_with_ne_when_not_estimable(html: str) ->
         assert f'<th scope="col" class="num">{months} months</th>' in km
 
 
-def test_followup_subsection_per_endpoint(html: str) -> None:
+def test_followup_section_per_endpoint_with_the_data_cutoff(tables: dict, html: str) -> None:
     followup = part(html, "followup", "km")
+    assert f"<strong>Data cut-off:</strong> {DATA_CUTOFF}." in followup
+    assert f"data cut-off: {DATA_CUTOFF}" in part(html, "summary", "flow")
+    unrecorded = {k: v for k, v in meta().items() if k != "data_cutoff"}
+    endpoints = {"pfs": "Progression-free survival"}
+    assert followup_section(endpoints, tables, unrecorded)["cutoff"] == "not recorded"
     assert "Progression-free survival: median follow-up" in followup
     assert "Overall survival: median follow-up" in followup
     assert '<td class="num">17.4</td>' in followup
@@ -639,7 +878,7 @@ def test_proportional_hazards_flags_only_terms_with_p_below_005(html: str) -> No
     # The other models are folded away under a count of their flagged tests.
     assert "1 of 3 tests with p &lt; 0.05</summary>" in pfs
     assert PH_FLAG in row_with(pfs, "interaction")
-    os = part(html, "ph-os", "methods")
+    os = part(html, "ph-os", "continuous")
     assert PH_FLAG not in os
 
 
@@ -648,7 +887,7 @@ def test_residual_plots_only_for_flagged_terms_and_thinned(html: str) -> None:
     assert pfs.count("<svg") == 1
     assert f"{MAX_SCATTER_POINTS} of {N_RESIDUALS} residuals are drawn" in pfs
     assert "<!-- Progression-free survival: arm -->" in pfs
-    assert "<svg" not in part(html, "ph-os", "methods")
+    assert "<svg" not in part(html, "ph-os", "continuous")
 
 
 def test_spline_is_a_figure_with_its_test_not_a_table_of_coefficients(
@@ -670,7 +909,7 @@ def rows_of_model(cox: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
-    section = part(html, "cutpoint", "ph")
+    section = part(html, "cutpoint", "methods")
     assert re.search(r"the p-value to report</td>\s*<td>0\.0421</td>", section)
     assert re.search(
         r"inflated by the search, not a valid p-value</td>\s*<td>0\.00179</td>", section
@@ -694,7 +933,7 @@ def test_missing_cutpoint_is_said_plainly(tables: dict) -> None:
         "cutpoint": tables["cutpoint"].iloc[0:0],
         "cutpoint_candidates": tables["cutpoint_candidates"].iloc[0:0],
     }
-    section = part(render_report(tables | empty, meta()), "cutpoint", "ph")
+    section = part(render_report(tables | empty, meta()), "cutpoint", "methods")
     assert "No data-driven cut-point could be estimated" in section
     assert "<svg" not in section
 
@@ -722,7 +961,12 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
         "ab" * 32,
         "2026-01-02T03:04:05+00:00",
         "log-log",
-        "adjusted for sex;",
+        "adjusted for sex, every covariate pre-specified",
+        f"at least {MIN_AT_RISK} patients were at risk",
+        "cumulative events and censored at 0, 6, 12, 18, 24, 30 and 36 months",
+        "standardized mean difference",
+        f"data cut-off: {DATA_CUTOFF}",
+        "with Python 3.12.1 and lifelines 0.30.3",
         "0.30.3",
         "0.7",
         "reverse Kaplan-Meier",
@@ -748,10 +992,6 @@ def test_report_settings_are_keys_of_the_shipped_config() -> None:
     assert settings.keys() <= config.keys()
 
 
-def test_rendering_is_deterministic(tables: dict, html: str) -> None:
-    assert render_report(tables, meta()) == html
-
-
 def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
     curves, summary = tables["km_curves"], tables["km_summary"]
     mask_c = (curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")
@@ -774,3 +1014,153 @@ def test_interaction_and_model_statistics_are_shown(html: str):
     assert "Interaction ratio of HRs 2.20 (0.81–5.94), p = 0.121" in html
     assert "low vs normal, in the immunotherapy arm" in html
     assert "7.3 (below 10)" in html and "19.5" in html and "0.612" in html
+
+
+def test_every_table_has_a_csv_download_equal_to_the_table_shown(html: str) -> None:
+    tables = parse_tables(html)
+    assert len(tables) > 30
+    names = []
+    for table in tables:
+        assert table["csv"], table["caption"]
+        href, name = table["csv"]
+        names.append(name)
+        assert re.fullmatch(r"[a-z0-9_-]+\.csv", name), name
+        cells = [[" ".join(cell.split()) for cell in row] for row in decoded_csv(href)]
+        assert cells == [table["columns"], *table["rows"]], table["caption"]
+    assert len(names) == len(set(names))
+
+
+def test_baseline_table_shows_the_input_numbers(tables: dict, html: str) -> None:
+    section = part(html, "baseline", "followup")
+    table = next(t for t in parse_tables(section) if t["caption"].startswith("Baseline"))
+    assert table["columns"] == [
+        "Characteristic",
+        "All (n = 48)",
+        "normal (n = 31)",
+        "low (n = 17)",
+        "SMD (low vs normal)",
+    ]
+    rows = {row[0]: row[1:] for row in table["rows"]}
+    assert rows["Serum Mg (mmol/L), median [Q1, Q3]"] == [
+        "0.75 [0.63, 0.88]",
+        "0.81 [0.75, 0.90]",
+        "0.61 [0.56, 0.67]",
+        "2.46",
+    ]
+    assert rows["age, median [Q1, Q3]"] == ["64 [57, 72]", "63 [56, 70]", "67 [60, 74]", "0.18"]
+    assert rows["Treatment arm, n (%)"] == ["", "", "", "0.05"]
+    assert rows["immunotherapy"] == ["25 (52.1%)", "16 (51.6%)", "9 (52.9%)", ""]
+    assert rows["female"] == ["20 (41.7%)", "12 (38.7%)", "8 (47.1%)", ""]
+    # A Missing line only for the variable with missing values, right after it.
+    labels = [row[0] for row in table["rows"]]
+    assert labels.count("Missing") == 1
+    assert labels[labels.index("Missing") - 1] == "age, median [Q1, Q3]"
+    assert rows["Missing"] == ["2", "1", "1", ""]
+    assert '<tr class="level">' in section
+    # Balance: the covariates above an SMD of 0.1, not the marker itself.
+    assert "Standardized mean difference above 0.1 between the groups: age (0.18);" in section
+
+
+def test_forest_plot_of_every_multivariable_term_with_reference_rows(
+    tables: dict, html: str
+) -> None:
+    cox = tables["cox"]
+    model = cox[(cox["endpoint"] == "pfs") & (cox["model"] == "multivariable")]
+    rows = forest_rows(model)
+    assert list(rows["label"]) == ["normal", "low", "male", "female"]
+    assert list(rows["kind"]) == ["reference", "estimate", "reference", "estimate"]
+    assert list(rows["variable"]) == ["Serum Mg group"] * 2 + ["sex"] * 2
+    estimates = rows[rows["kind"] == "estimate"]
+    assert list(estimates["hr"]) == list(model["hr"])
+    assert rows.loc[rows["kind"] == "reference", "hr"].isna().all()
+    figure = part(html, "figure-forest-pfs", "cox-os")
+    assert figure.count("<svg") == 1
+    for text in ("<!-- reference -->", "<!-- 1.75 (1.03–2.95) -->", "<!-- 0.0377 -->"):
+        assert text in figure
+    assert "(48 patients, 39 events)" in figure
+    assert 'id="figure-forest-os"' in html
+
+
+def test_spline_figure_has_the_mg_distribution_under_it(html: str) -> None:
+    spline = part(html, "spline-pfs", "spline-os")
+    assert "<!-- Patients per 0.02 mmol/L of serum Mg -->" in spline
+    total = int(mg_distribution_table()["n"].sum())
+    assert f"the {total} observed serum Mg values in bins of 0.02 mmol/L" in spline
+
+
+def test_appendix_has_config_checksum_versions_date_and_rule_graph(html: str) -> None:
+    appendix = part(html, "appendix", "remark")
+    config = re.search(r"<pre>(.*?)</pre>", appendix, re.S)
+    assert config
+    text = config[1].replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
+    assert yaml.safe_load(text) == meta()["settings"]
+    assert "ab" * 32 in appendix
+    assert "2026-01-02T03:04:05+00:00" in appendix
+    assert re.search(r"<td>lifelines</td>\s*<td>0\.30\.3</td>", appendix)
+    graph = part(appendix, "figure-rulegraph")
+    assert graph.count("<svg") == 1
+    for rule in ("all", "render_report", "analyse_endpoint", "prepare_cohort"):
+        assert f"<!-- {rule} -->" in graph
+    assert "4 rules and their dependencies" in graph
+
+
+def test_rule_graph_is_parsed_and_laid_out_in_longest_path_layers() -> None:
+    labels, edges = parse_rulegraph(RULEGRAPH)
+    assert labels == {
+        "0": "all",
+        "1": "render_report",
+        "2": "analyse_endpoint",
+        "3": "prepare_cohort",
+    }
+    assert edges == [("1", "0"), ("2", "1"), ("3", "1"), ("3", "2")]
+    assert longest_path_layers(list(labels), edges) == {"3": 0, "2": 1, "1": 2, "0": 3}
+    positions, paths = layered_layout(list(labels), edges)
+    # The edge that skips a layer gets a waypoint beside the box it would cross.
+    long_edge = paths[edges.index(("3", "1"))]
+    assert len(long_edge) == 3 and long_edge[1][0] != positions["2"][0]
+
+
+def test_remark_checklist_has_every_item_linked_or_explained(tables: dict, html: str) -> None:
+    parser = parse(html)
+    section = part(html, "remark")
+    table = next(t for t in parse_tables(section) if t["caption"].startswith("REMARK"))
+    assert [row[0] for row in table["rows"]] == [str(i) for i in range(1, 21)]
+    statuses = {"Addressed", "Partly", "Not in the data", "For the manuscript"}
+    for row in table["rows"]:
+        assert row[2] in statuses
+        assert row[3]
+    rows = {row[0]: row for row in table["rows"]}
+    assert rows["4"][2] == rows["5"][2] == "Not in the data"
+    # Item 9 quotes the events and events per parameter from the tables.
+    assert (
+        "events per parameter of the multivariable model: progression-free survival 19.5,"
+        in (rows["9"][3])
+    )
+    assert "overall survival 7.3" in rows["9"][3]
+    assert rows["9"][2] == "For the manuscript"
+    assert f"Data cut-off: {DATA_CUTOFF}" in rows["6"][3]
+    links = re.findall(r'href="#([^"]+)"', section)
+    assert {"summary", "flow", "baseline", "followup", "cox", "ph", "methods"} <= set(links)
+    assert set(links) <= set(parser.ids)
+
+
+def test_every_figure_is_written_as_png_and_pdf(html: str, figures_dir: Path) -> None:
+    ids = re.findall(r'<figure id="figure-([^"]+)"', html)
+    assert len(ids) == N_FIGURES == len(set(ids))
+    assert {"km-pfs-mg_clinical", "forest-os", "spline-pfs", "rulegraph"} <= set(ids)
+    files = sorted(path.name for path in figures_dir.iterdir())
+    assert files == sorted(f"{i}.{ext}" for i in ids for ext in ("png", "pdf"))
+    for figure_id in ids:
+        assert (figures_dir / f"{figure_id}.png").read_bytes().startswith(b"\x89PNG")
+        pdf = (figures_dir / f"{figure_id}.pdf").read_bytes()
+        assert pdf.startswith(b"%PDF") and b"CreationDate" not in pdf
+        assert f"{figures_dir.name}/{figure_id}.png" in html
+
+
+def test_rendering_is_deterministic(
+    tables: dict, html: str, figures_dir: Path, tmp_path: Path
+) -> None:
+    again = tmp_path / figures_dir.name
+    assert render_report(tables, meta(), again) == html
+    for path in figures_dir.iterdir():
+        assert (again / path.name).read_bytes() == path.read_bytes(), path.name

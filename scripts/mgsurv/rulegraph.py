@@ -32,6 +32,7 @@ def rule_graph(snakefile: str, config: dict) -> str:
                 "--configfile",
                 str(configfile),
                 "--rulegraph",
+                "--forceall",
                 "--nolock",
                 "--quiet",
                 "all",
@@ -45,4 +46,13 @@ def rule_graph(snakefile: str, config: dict) -> str:
             "snakemake --rulegraph failed: " + result.stderr.strip()[-500:],
             fix="run `snakemake --rulegraph` by hand to see why",
         )
-    return result.stdout[result.stdout.index("digraph") :].rstrip() + "\n"
+    return canonical_dot(result.stdout[result.stdout.index("digraph") :])
+
+
+def canonical_dot(dot: str) -> str:
+    """The DOT text with its edges sorted: Snakemake lists them in varying order, and the
+    report's figure should be byte-identical between runs of the same workflow."""
+    lines = [line.rstrip() for line in dot.strip().splitlines()]
+    edges = sorted(line for line in lines if "->" in line)
+    others = [line for line in lines if "->" not in line and line != "}"]
+    return "\n".join([*others, *edges, "}"]) + "\n"

@@ -2,6 +2,9 @@
 
 
 rule rule_graph:
+    input:
+        # only for a cohort that passed validation: a failed cohort keeps no results
+        "results/{cohort}/provenance.json",
     output:
         "results/{cohort}/rulegraph.dot",
     log:

@@ -1,0 +1,317 @@
+"""The Cox parts of the report: univariable, multivariable, stratified, interaction, per
+arm and continuous models, the forest plot of the adjusted hazard ratios, and the
+proportional-hazards checks with scaled Schoenfeld residual plots of flagged terms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mgsurv.figures import (
+    MAX_SCATTER_POINTS,
+    format_p,
+    p_phrase,
+    schoenfeld_figure,
+    smoothing_window,
+)
+from mgsurv.forest import REFERENCE, forest_figure
+from mgsurv.report_common import (
+    ARM_MODEL_PREFIX,
+    CATEGORICAL_TERM,
+    COX_COLUMNS,
+    PH_ALPHA,
+    PH_FLAG,
+    PH_GLOBAL,
+    PH_MODEL,
+    Figures,
+    Table,
+    Tables,
+    adjusted_for,
+    arm_models,
+    cox_row,
+    cutpoint_caveat,
+    exploratory_notes,
+    format_count,
+    format_number,
+    is_missing,
+    model_label,
+    ph_term_label,
+    rows_of,
+    slug,
+    table,
+    term_parts,
+)
+
+FOREST_MODEL = "multivariable"
+
+
+def model_rows(endpoint_cox: pd.DataFrame, model: str) -> list[list[str]]:
+    """The Cox table rows of one model."""
+    return [cox_row(r) for _, r in rows_of(endpoint_cox, model=model).iterrows()]
+
+
+def model_statistics_table(endpoint_models: pd.DataFrame) -> Table:
+    """Per model: n, events, events per parameter (flagged below 10), concordance, LR test."""
+    rows = [
+        [
+            str(row["model"]),
+            str(row["terms"]),
+            format_count(row["n"]),
+            format_count(row["events"]),
+            format_number(row["events_per_parameter"], 1)
+            + (" (below 10)" if str(row["epv_below_10"]) == "True" else ""),
+            format_number(row["concordance"], 3),
+            format_p(row["lr_p"]),
+        ]
+        for _, row in endpoint_models.iterrows()
+    ]
+    return table(
+        "Model statistics (events per parameter below 10 risks overfitting: Peduzzi 1995)",
+        ["Model", "Terms", "n", "Events", "Events per parameter", "Concordance", "LR test p"],
+        rows,
+        2,
+    )
+
+
+def cox_tables(
+    endpoint_cox: pd.DataFrame, endpoint_models: pd.DataFrame, caveat: str
+) -> list[Table]:
+    """The Cox tables of one endpoint: univariable, multivariable, stratified, interaction,
+    per arm, continuous, and the model statistics. (The spline model is drawn, not
+    tabulated: its coefficients mean nothing one by one.)"""
+    covariates = adjusted_for(endpoint_cox) or "none"
+    strata = ", ".join(rows_of(endpoint_models, model="stratified")["strata"].astype(str))
+    arm_rows = [
+        [model.removeprefix(ARM_MODEL_PREFIX), *cox_row(row)]
+        for model in arm_models(endpoint_cox)
+        for _, row in rows_of(endpoint_cox, model=model).iterrows()
+    ]
+    univariable = rows_of(endpoint_cox, model="univariable")
+    return [
+        table(
+            "Univariable models (each variable fitted on its own)",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "univariable"),
+            2,
+            notes=exploratory_notes(univariable["term"], caveat),
+        ),
+        table(
+            f"Multivariable model (serum Mg group adjusted for: {covariates})",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "multivariable"),
+            2,
+        ),
+        table(
+            f"Stratified model (separate baseline hazards by: {strata or 'none'})",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "stratified"),
+            2,
+        ),
+        table(
+            "Serum Mg group × arm interaction model (the interaction row tests whether the"
+            " low-Mg effect differs between arms; the last rows give it within each arm)",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "interaction"),
+            2,
+        ),
+        table("Models within each treatment arm", ["Arm", *COX_COLUMNS], arm_rows, 3),
+        table(
+            "Serum Mg as a continuous variable",
+            COX_COLUMNS,
+            model_rows(endpoint_cox, "continuous"),
+            2,
+        ),
+        model_statistics_table(endpoint_models),
+    ]
+
+
+def ph_flag(p: float) -> str:
+    """The warning for a proportional-hazards test with p below PH_ALPHA, else ''."""
+    return PH_FLAG if not is_missing(p) and p < PH_ALPHA else ""
+
+
+def ph_rows(ph: pd.DataFrame, with_model: bool) -> list[list[str]]:
+    """PH test rows: (model,) term, chi-square, df, p and the flag."""
+    return [
+        [
+            *([model_label(str(row["model"]))] if with_model else []),
+            ph_term_label(str(row["term"])),
+            format_number(row["chi2"], 2),
+            format_count(row["df"]),
+            format_p(row["p"]),
+            ph_flag(row["p"]),
+        ]
+        for _, row in ph.iterrows()
+    ]
+
+
+def flagged_terms(model_ph: pd.DataFrame) -> list[str]:
+    """Terms (not the global test) of one model's PH tests with p below PH_ALPHA."""
+    terms = model_ph[model_ph["term"].astype(str) != PH_GLOBAL]
+    return [str(row["term"]) for _, row in terms.iterrows() if ph_flag(row["p"])]
+
+
+def schoenfeld_caption(name: str, n: int, p: float, meta: dict) -> str:
+    """What a residual plot shows, including any thinning of its points."""
+    shown = min(n, MAX_SCATTER_POINTS)
+    thinning = (
+        f" {shown} of {n} residuals are drawn, evenly spaced in time order;"
+        " the running mean uses all of them."
+        if shown < n
+        else ""
+    )
+    return (
+        f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {PH_MODEL} model at each"
+        f" event, against time spaced by the {meta['ph_transform']} transform; solid line:"
+        f" running mean of {smoothing_window(n)} residuals; dashed: the Cox estimate, which a"
+        f" flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
+        f" {p_phrase(p)}.{thinning}"
+    )
+
+
+def schoenfeld_figures(
+    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+) -> list[dict]:
+    """A residual plot for every term of the multivariable model flagged by its PH test."""
+    model_ph = rows_of(tables["ph_test"], endpoint=endpoint, model=PH_MODEL)
+    residuals = rows_of(tables["schoenfeld"], endpoint=endpoint, model=PH_MODEL)
+    shown = []
+    for term in flagged_terms(model_ph):
+        points = rows_of(residuals, term=term)
+        if points.empty:
+            continue
+        name = ph_term_label(term)
+        p = float(rows_of(model_ph, term=term)["p"].iloc[0])
+        figure = schoenfeld_figure(points, f"{label}: {name}", f"β(t) for {name}")
+        shown.append(
+            figures.add(f"zph-{endpoint}-{slug(term)}", figure)
+            | {"caption": schoenfeld_caption(name, len(points), p, meta)}
+        )
+    return shown
+
+
+def ph_verdict(model_ph: pd.DataFrame) -> str:
+    """One sentence on the multivariable model's PH tests: flagged terms and the global p."""
+    names = [ph_term_label(t) for t in flagged_terms(model_ph)]
+    overall = rows_of(model_ph, term=PH_GLOBAL)["p"]
+    global_text = f" Global test: {p_phrase(overall.iloc[0])}." if len(overall) else ""
+    if not names:
+        return (
+            f"No term had p < {PH_ALPHA:g} (no evidence against proportional hazards).{global_text}"
+        )
+    return (
+        f"Terms with p < {PH_ALPHA:g}, {PH_FLAG}: {', '.join(names)}; their residuals are"
+        f" plotted below, and the RMST and landmark rates do not rely on the assumption."
+        f"{global_text}"
+    )
+
+
+def ph_section(
+    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+) -> dict[str, Any]:
+    """PH tests of one endpoint: the multivariable model in full, the other models folded
+    away under a count of their flagged rows, and residual plots of the flagged terms."""
+    ph = rows_of(tables["ph_test"], endpoint=endpoint)
+    model_ph = rows_of(ph, model=PH_MODEL)
+    others = ph[ph["model"].astype(str) != PH_MODEL]
+    flagged = sum(bool(ph_flag(p)) for p in others["p"])
+    models = ", ".join(map(model_label, dict.fromkeys(others["model"].astype(str))))
+    columns = ["Term", "Chi-square", "df", "p", "Proportional hazards"]
+    return {
+        "id": f"ph-{slug(endpoint)}",
+        "label": label,
+        "verdict": ph_verdict(model_ph),
+        "table": table(
+            f"{PH_MODEL.capitalize()} model: test per term and global",
+            columns,
+            ph_rows(model_ph, with_model=False),
+            1,
+            trailing_text=1,
+        ),
+        "others_summary": f"Other models ({models}): {flagged} of {len(others)} tests with"
+        f" p < {PH_ALPHA:g}",
+        "others": table(
+            "Other models: test per term and global",
+            ["Model", *columns],
+            ph_rows(others, with_model=True),
+            2,
+            trailing_text=1,
+        ),
+        "figures": schoenfeld_figures(endpoint, label, tables, meta, figures),
+    }
+
+
+def forest_rows(model_cox: pd.DataFrame) -> pd.DataFrame:
+    """Every term of one model as forest rows (variable, label, hr, CI, p, kind); before the
+    first level of a categorical variable, its reference level as a "reference" row."""
+    rows = []
+    seen = set()
+    for _, row in model_cox.iterrows():
+        term = str(row["term"])
+        variable, comparison = term_parts(term)
+        if CATEGORICAL_TERM.match(term) and " vs " in comparison:
+            level, reference = comparison.split(" vs ", 1)
+            if variable not in seen:
+                rows.append(
+                    {"variable": variable, "label": reference, "kind": REFERENCE}
+                    | dict.fromkeys(["hr", "hr_lower", "hr_upper", "p"], float("nan"))
+                )
+        else:
+            level = comparison
+        seen.add(variable)
+        rows.append(
+            {
+                "variable": variable,
+                "label": level,
+                "kind": "estimate",
+                "hr": float(row["hr"]),
+                "hr_lower": float(row["hr_lower"]),
+                "hr_upper": float(row["hr_upper"]),
+                "p": float(row["p"]),
+            }
+        )
+    columns = ["variable", "label", "hr", "hr_lower", "hr_upper", "p", "kind"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def forest(endpoint: str, label: str, tables: Tables, figures: Figures) -> dict[str, Any] | None:
+    """The forest plot of the multivariable model's hazard ratios (None without the model)."""
+    endpoint_cox = rows_of(tables["cox"], endpoint=endpoint)
+    model_cox = rows_of(endpoint_cox, model=FOREST_MODEL)
+    if model_cox.empty:
+        return None
+    stats = rows_of(tables["cox_models"], endpoint=endpoint, model=FOREST_MODEL)
+    counts = (
+        f" ({format_count(stats['n'].iloc[0])} patients, {format_count(stats['events'].iloc[0])}"
+        " events)"
+        if len(stats)
+        else ""
+    )
+    figure = forest_figure(
+        forest_rows(model_cox),
+        f"{label}: adjusted hazard ratios, {FOREST_MODEL} Cox model",
+        xlabel="Hazard ratio (log scale); above 1: a higher rate of the event",
+    )
+    return figures.add(f"forest-{endpoint}", figure) | {
+        "caption": f"{label}: hazard ratios of every term of the {FOREST_MODEL} Cox model{counts},"
+        f" each adjusted for the others ({adjusted_for(endpoint_cox) or 'none'} besides"
+        " serum Mg). Squares and lines: HR and 95% CI; open circles: reference levels"
+        " (HR 1); log scale."
+    }
+
+
+def cox_section(
+    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+) -> dict[str, Any]:
+    """The forest plot and the Cox tables of one endpoint."""
+    return {
+        "id": f"cox-{slug(endpoint)}",
+        "label": label,
+        "forest": forest(endpoint, label, tables, figures),
+        "tables": cox_tables(
+            rows_of(tables["cox"], endpoint=endpoint),
+            rows_of(tables["cox_models"], endpoint=endpoint),
+            cutpoint_caveat(tables, meta),
+        ),
+    }
