@@ -102,7 +102,7 @@ def main(argv: list[str]) -> None:
     task, extra = argv[0], argv[1:]
     ensure_environment("run" if task == "run" else "test")
     if task == "run":
-        run(BIN / "snakemake", "--cores", "all", *extra)
+        run(BIN / "snakemake", "--cores", "all", "--rerun-incomplete", *extra)
     elif task == "test":
         ensure_browser()
         run(BIN / "python", "-m", "pytest", *extra)

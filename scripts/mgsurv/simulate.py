@@ -59,6 +59,7 @@ import pandas as pd
 from scipy.optimize import brentq
 
 from mgsurv.errors import InputError
+from mgsurv.tables import write_text
 
 IMMUNOTHERAPY = "immunotherapy"
 CHEMOTHERAPY = "chemotherapy"
@@ -404,8 +405,5 @@ def write_cohort(
         os_months=cohort["os_months"].map("{:.1f}".format),
         mg_mmol_l=cohort["mg_mmol_l"].map("{:.2f}".format),
     )
-    csv_path, truth_path = Path(csv_path), Path(truth_path)
-    for path in (csv_path, truth_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    formatted.to_csv(csv_path, index=False, lineterminator="\n")
-    truth_path.write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n")
+    write_text(formatted.to_csv(index=False, lineterminator="\n"), csv_path)
+    write_text(json.dumps(truth, indent=2, sort_keys=True) + "\n", truth_path)
