@@ -88,7 +88,7 @@ def test_killed_run_resumes_to_identical_results(uninterrupted, tmp_path_factory
     workdir = tmp_path_factory.mktemp("killed")
     kill_mid_run(workdir)
     assert not (workdir / "results" / "synthetic" / "report.html").exists()
-    for name, path in result_files(workdir).items():  # under its final name, complete
+    for path in result_files(workdir).values():  # under its final name, complete
         if path.suffix == ".tsv":
             read_tsv(path)
     run(workdir, "--unlock")
