@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -334,3 +335,16 @@ def test_cohorts_sheet_is_validated(tmp_path):
     bad_name = write_sheet(tmp_path, ["al pha\tsynthetic\t250\t1"])
     run = snakemake(tmp_path, cohorts_sheet=str(bad_name))
     assert run.returncode != 0 and "does not match" in run.stdout + run.stderr
+
+
+def test_snakemake_report_bundles_the_report_and_figures(large_synthetic_run):
+    """`snakemake --report report.zip` (Snakemake's provenance report) works and includes
+    the HTML report and the figures marked with report()."""
+    workdir = large_synthetic_run.parents[1]
+    archive = workdir / "snakemake-report.zip"
+    run = snakemake(workdir, "--report", str(archive), synthetic={"n": 6000, "seed": 11})
+    assert run.returncode == 0, run.stderr[-3000:]
+    with zipfile.ZipFile(archive) as bundle:
+        names = bundle.namelist()
+    assert any(name.endswith("/report.html") for name in names)
+    assert sum(name.endswith(".png") for name in names) >= 4
