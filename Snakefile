@@ -2,14 +2,26 @@
 # Entry point: settings, their validation, the rules, and the final target.
 
 
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from mgsurv.mapping import config_error
 
 
 configfile: "config/config.yaml"
 
 
+# A short message naming the key first; Snakemake's own validation fills in the defaults.
+if problem := config_error(
+    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+):
+    raise WorkflowError(problem)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -11,7 +11,7 @@ import yaml
 
 from mgsurv.cohort import read_cohort
 from mgsurv.errors import InputError
-from mgsurv.mapping import load_mapping
+from mgsurv.mapping import load_mapping, normalise_code
 
 ROOT = Path(__file__).resolve().parents[1]
 COVARIATES = [
@@ -239,3 +239,33 @@ def test_excel_file_named_csv_is_recognised(tmp_path):
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     with pytest.raises(InputError, match="Excel"):
         read_cohort(path, load_mapping(mapping_file(tmp_path)), COVARIATES)
+
+
+def test_unquoted_decimal_commas_are_an_error_not_a_silent_shift(tmp_path):
+    """pandas would read such rows one column to the right (the ID as the index)."""
+    csv = write(tmp_path, "c.csv", GOOD.replace("0.65,2.5,1,10.0", "0,65,2,5,1,10,0"))
+    with pytest.raises(InputError) as caught:
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+    assert caught.value.rows == [2]
+    assert "decimal commas" in caught.value.fix
+
+
+def test_line_numbers_count_quoted_line_breaks_and_blank_lines(tmp_path):
+    text = textwrap.dedent(GOOD).lstrip()
+    text = text.replace("P2,immunotherapy", '"P2\nsecond line",immunotherapy')
+    text = text.replace("P4,", "\nP4,").replace("0.90", "x.90")
+    csv = tmp_path / "c.csv"
+    csv.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+    # header 1, P1 2, P2 3-4, P3 5, blank 6, P4 7
+    assert caught.value.rows == [7]
+    assert text.splitlines()[6].startswith("P4,")
+
+
+@pytest.mark.parametrize(
+    ("code", "normalised"),
+    [("1", "1"), ("1.0", "1"), ("1,00", "1"), ("01", "1"), (" Dead ", "dead"), (2.0, "2")],
+)
+def test_event_codes_are_compared_as_spreadsheets_write_them(code, normalised):
+    assert normalise_code(code) == normalised

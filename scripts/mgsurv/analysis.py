@@ -16,18 +16,52 @@ Cox models (model names as in DESIGN.md):
 
 Model-level statistics (n, events, events per parameter with a flag below 10, concordance,
 log-likelihood and LR test) go to ``cox_models``.
+
+Degenerate but valid cohorts never raise here; what cannot be estimated is NaN in the
+tables, with the reason in ``cox_models.note`` (one row per model fitted, "" when there is
+nothing to say; the results-contract columns of the other tables are unchanged):
+
+* no events on the endpoint, or none in one Mg group: the HRs involving it are not
+  estimable (monotone likelihood, see :mod:`mgsurv.cox`); Kaplan-Meier medians stay NaN
+  (not reached), log-rank tests follow R (NaN without events);
+* an Mg group empty after the split (e.g. no patient below the threshold): the grouping's
+  Cox rows are NaN with "... left out: it does not vary", its log-rank test NaN, and
+  ``mg_groups.tsv`` shows n = 0;
+* a covariate constant or missing for everyone: left out of every model with the reason
+  in the note (a per-arm subset where a covariate does not vary likewise);
+* separation caused by an adjustment term (arm, covariates): the model is refitted without
+  it and the note says so; caused by the model's key term (the Mg term, or in the
+  interaction model Mg, arm and their product): not estimable;
+* the spline (too few patients or distinct Mg values, no events, no convergence): its
+  tables are empty or NaN and ``cox_models`` gets a row ``spline`` with the reason (only
+  then; the spline's own statistics are in ``nonlinearity``);
+* a PH test that cannot be computed is left out, its reason appended to the model's note.
+
+Proportional hazards: when the multivariable model's PH test of the Mg group has p < 0.05,
+a model ``time-split`` is added beside it (cheap, and what a reader then asks): the same
+model with the low-Mg effect split at the median event time t (episodes (0, t] and (t, ...)
+as R's ``survSplit``, fitted by lifelines' Efron start-stop Cox model), giving terms
+``mg_clinical[low vs normal] in (0, t] months`` and ``... after t months``; its
+cox_models note says why it is there. Covariates flagged by the PH test get a note on the
+multivariable model suggesting them as strata.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from lifelines import CoxTimeVaryingFitter
+from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 
 from mgsurv.cox import (
+    CONF_LEVEL,
     COX_COLUMNS,
+    MAX_ABS_STANDARDISED_COEF,
+    MIN_EVENTS_PER_PARAMETER,
+    R_LIKE_FIT,
     CoxFit,
     Interaction,
     Term,
@@ -35,7 +69,9 @@ from mgsurv.cox import (
     design_matrix,
     fit_cox,
     linear_combination,
+    monotone_columns,
     strata_labels,
+    strict_convergence,
 )
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
@@ -94,9 +130,14 @@ def covariate_terms(settings: AnalysisSettings) -> list[Term]:
     return [
         Term(spec["name"], "numeric")
         if spec["type"] == "numeric"
-        else Term(spec["name"], "categorical", reference=spec.get("reference"))
+        else Term(spec["name"], "categorical", reference=_text(spec.get("reference")))
         for spec in settings.covariates
     ]
+
+
+def _text(reference) -> str | None:
+    """A configured reference level as the text it is compared with (``reference: 0``)."""
+    return None if reference is None else str(reference)
 
 
 def present_groupings(data: pd.DataFrame) -> list[str]:
@@ -197,6 +238,8 @@ class ModelSpec:
     data: pd.DataFrame
     terms: list[Term | Interaction]
     strata: tuple[str, ...] = ()
+    # Adjustment terms that may be left out to remedy a separation (the rest are key).
+    droppable: tuple[str, ...] = field(default=())
 
 
 def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
@@ -218,23 +261,29 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
         + arm_terms
         + covariates
     )
+    adjusting = tuple(t.name for t in arm_terms + covariates)
+    covariate_names = tuple(t.name for t in covariates)
     specs = [ModelSpec("univariable", data, [term]) for term in univariable]
     specs += [
-        ModelSpec("multivariable", data, [mg_clinical, *arm_terms, *covariates]),
-        ModelSpec("continuous", data, [MG_CONTINUOUS, *arm_terms, *covariates]),
+        ModelSpec("multivariable", data, [mg_clinical, *arm_terms, *covariates], (), adjusting),
+        ModelSpec("continuous", data, [MG_CONTINUOUS, *arm_terms, *covariates], (), adjusting),
     ]
     strata = varying_strata(data, settings)
     if strata:
         adjusters = [t for t in arm_terms + covariates if t.column not in strata]
-        specs.append(ModelSpec("stratified", data, [mg_clinical, *adjusters], strata))
+        specs.append(ModelSpec("stratified", data, [mg_clinical, *adjusters], strata, adjusting))
     if several_arms:
         specs.append(
             ModelSpec(
-                "interaction", data, [mg_clinical, arm, *covariates, Interaction(mg_clinical, arm)]
+                "interaction",
+                data,
+                [mg_clinical, arm, *covariates, Interaction(mg_clinical, arm)],
+                (),
+                covariate_names,
             )
         )
         specs += [
-            ModelSpec(f"arm={name}", subset, [mg_clinical, *covariates])
+            ModelSpec(f"arm={name}", subset, [mg_clinical, *covariates], (), covariate_names)
             for name, subset in data.groupby("arm", sort=True)
         ]
     return specs
@@ -259,17 +308,125 @@ def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettin
 
 PH_TESTED_MODELS = ("multivariable", "continuous", "stratified", "interaction")
 RESIDUALS_MODEL = "multivariable"
+PH_ALPHA = 0.05
+TIME_SPLIT_MODEL = "time-split"
+KEY_COLUMN = "mg_clinical[low vs normal]"
+
+
+def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+    """The multivariable model with the low-Mg effect split at the median event time, when
+    the PH test of mg_clinical has p < PH_ALPHA (see the module docstring); else None."""
+    tested = ph[ph["term"] == "mg_clinical"]
+    if tested.empty or not tested["p"].iloc[0] < PH_ALPHA or KEY_COLUMN not in fit.design:
+        return None
+    p_value = float(tested["p"].iloc[0])
+    time, event = fit.time, fit.event
+    cut = float(np.round(np.median(time[event == 1]), 1))
+    if not (event[time <= cut].any() and event[time > cut].any()):
+        return None
+    design = fit.design.reset_index(drop=True)
+    ids = np.arange(len(design))
+    late = time > cut
+    early_name, late_name = (
+        f"{KEY_COLUMN} in (0, {cut:g}] months",
+        f"{KEY_COLUMN} after {cut:g} months",
+    )
+    episodes = pd.concat(
+        [
+            design.assign(
+                _start=0.0,
+                _stop=np.minimum(time, cut),
+                _event=np.where(late, 0, event),
+                _id=ids,
+                _late=0.0,
+            ),
+            design[late].assign(
+                _start=cut, _stop=time[late], _event=event[late], _id=ids[late], _late=1.0
+            ),
+        ],
+        ignore_index=True,
+    )
+    key = episodes.pop(KEY_COLUMN)
+    episodes.insert(0, late_name, key * episodes["_late"])
+    episodes.insert(0, early_name, key * (1 - episodes["_late"]))
+    episodes = episodes.drop(columns="_late")
+    n, events = len(design), int(event.sum())
+    columns = [c for c in episodes.columns if not c.startswith("_")]
+    why = (
+        f"beside the multivariable model, whose PH test of mg_clinical has p = {p_value:.2g}:"
+        f" the low-Mg HR before and after {cut:g} months (the median event time), adjusted"
+        " likewise"
+    )
+    stats = {
+        "model": TIME_SPLIT_MODEL,
+        "terms": f"mg_clinical x period (split at {cut:g} months), "
+        + ", ".join(t for t in fit.term_columns if t != "mg_clinical"),
+        "strata": "",
+        "n": n,
+        "events": events,
+        "parameters": len(columns),
+        "events_per_parameter": events / len(columns),
+        "epv_below_10": bool(events / len(columns) < MIN_EVENTS_PER_PARAMETER),
+        "converged": False,
+        "loglik": np.nan,
+        "lr_statistic": np.nan,
+        "lr_df": len(columns),
+        "lr_p": np.nan,
+        "concordance": np.nan,
+        "note": why,
+    }
+    try:
+        with strict_convergence():
+            fitter = CoxTimeVaryingFitter(alpha=1 - CONF_LEVEL).fit(
+                episodes,
+                event_col="_event",
+                start_col="_start",
+                stop_col="_stop",
+                id_col="_id",
+                fit_options=R_LIKE_FIT,
+            )
+        params = fitter.params_[columns]
+        se = fitter.standard_errors_[columns].to_numpy()
+        spread = episodes[columns].std(ddof=0).to_numpy()
+        if (np.abs(params.to_numpy()) * spread > MAX_ABS_STANDARDISED_COEF).any() or not (
+            np.isfinite(se).all() and (se > 0).all()
+        ):
+            raise ConvergenceError("the estimate diverges (monotone likelihood / separation)")
+    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError, ValueError) as err:
+        stats["note"] = f"{why}; not estimable ({_first_sentence(err)})"
+        nan = np.full(len(columns), np.nan)
+        return coefficient_rows(nan, nan, columns, n, events), stats
+    lr = fitter.log_likelihood_ratio_test()
+    stats |= {
+        "converged": True,
+        "loglik": float(fitter.log_likelihood_),
+        "lr_statistic": float(lr.test_statistic),
+        "lr_p": float(lr.p_value),
+    }
+    return coefficient_rows(params.to_numpy(), se, columns, n, events), stats
+
+
+def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """A suggestion for covariates whose PH test in the multivariable model has p < 0.05."""
+    categorical = {c["name"] for c in settings.covariates if c["type"] == "categorical"}
+    flagged = ph[(ph["p"] < PH_ALPHA) & ph["term"].isin(categorical - set(settings.strata))]
+    if flagged.empty:
+        return ""
+    names = ", ".join(flagged["term"])
+    return f"PH test p < {PH_ALPHA} for {names}: consider them as strata (config 'strata')"
 
 
 def ph_test(fit: CoxFit, transform: str) -> ZphResult | None:
-    """R's cox.zph of a fitted model; None when it could not be fitted."""
+    """R's cox.zph of a fitted model; None when it could not be fitted. Raises ValueError
+    or LinAlgError when the test is not defined (e.g. a singular information matrix)."""
     if fit.design.empty:
         return None
+    estimated = fit.coefficients.set_index("term").loc[list(fit.design.columns), "coef"]
     return cox_zph(
         fit.design,
         fit.time,
         fit.event,
-        fit.coefficients["coef"].to_numpy(),
+        estimated.to_numpy(),
         fit.term_columns,
         transform=transform,
         strata=fit.strata,
@@ -294,9 +451,9 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
     (cox_models), proportional-hazards tests (ph_test) and the multivariable model's scaled
     Schoenfeld residuals (schoenfeld)."""
     time, event = f"{endpoint}_months", f"{endpoint}_event"
-    coefficients, models, ph_tables, residuals = [], [], [], []
+    coefficients, models, ph_tables, residuals, extra = [], [], [], [], []
     for spec in model_specs(data, settings):
-        fit = fit_cox(spec.data, time, event, spec.terms, spec.strata)
+        fit = fit_cox(spec.data, time, event, spec.terms, spec.strata, spec.droppable)
         rows = fit.coefficients
         if spec.name == "interaction":
             rows = pd.concat(
@@ -319,11 +476,27 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
                 fit.stats["events_per_parameter"],
             )
         tested = spec.name in PH_TESTED_MODELS or spec.name.startswith("arm=")
-        result = ph_test(fit, settings.ph_transform) if tested else None
+        try:
+            result = ph_test(fit, settings.ph_transform) if tested else None
+        except (ValueError, np.linalg.LinAlgError) as err:
+            log.warning("%s %s model: no PH test: %s", endpoint, spec.name, err)
+            models[-1]["note"] = "; ".join(
+                filter(None, [models[-1]["note"], f"PH test not computed ({err})"])
+            )
+            result = None
         if result is not None:
             ph_tables.append(result.table.assign(model=spec.name))
             if spec.name == RESIDUALS_MODEL:
                 residuals.append(schoenfeld_long(result).assign(model=spec.name))
+                suggestion = ph_notes(result.table, settings)
+                models[-1]["note"] = "; ".join(filter(None, [models[-1]["note"], suggestion]))
+                split = time_split_model(fit, result.table)
+                if split is not None:
+                    extra_rows, extra_model = split
+                    extra.append((extra_rows.assign(model=TIME_SPLIT_MODEL), extra_model))
+    for rows, model in extra:
+        coefficients.append(rows)
+        models.append(model)
     return {
         "cox": labelled(coefficients, endpoint, ["model", *COX_COLUMNS]),
         "cox_models": labelled([pd.DataFrame(models)], endpoint),
@@ -349,23 +522,65 @@ NONLINEARITY_COLUMNS = ["model", "knots", "reference_mmol_l", "statistic", "df",
 def spline_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
     """Mg as a restricted cubic spline (4 knots, rms) adjusted like the multivariable model:
     its coefficients (cox, model "spline"), the HR curve against the reference Mg (spline)
-    and the likelihood-ratio test of non-linearity (nonlinearity)."""
+    and the likelihood-ratio test of non-linearity (nonlinearity).
+
+    Adjusters missing for everyone, constant, or separating (see :mod:`mgsurv.cox`) are left
+    out with a note. When the spline cannot be fitted (fewer than 6 patients or 3 distinct
+    knots, no events, no convergence) the tables are empty or NaN and ``spline_model`` holds
+    the cox_models row saying why (None otherwise).
+    """
     time, event = f"{endpoint}_months", f"{endpoint}_event"
     several_arms = data["arm"].nunique() > 1
     adjusters = [Term("arm", "categorical", reference=reference_arm(data, settings))] * several_arms
     adjusters += covariate_terms(settings)
+    notes = [
+        f"{t.name} left out: missing for every patient"
+        for t in adjusters
+        if data[t.column].isna().all()
+    ]
+    adjusters = [t for t in adjusters if not data[t.column].isna().all()]
     # Dummies of a missing category would read 0: blank the rows with a missing adjuster
     # so that the spline model, like every other, uses complete cases.
     adjust = design_matrix(data, adjusters)
     adjust.loc[data[[t.column for t in adjusters]].isna().any(axis=1)] = np.nan
-    result = spline_cox(
-        data[time],
-        data[event],
-        data["mg_mmol_l"],
-        adjust=adjust if adjusters else None,
-        reference=settings.spline_reference_mmol_l,
-        label="mg_mmol_l",
+    complete = adjust.notna().all(axis=1) & data[[time, event, "mg_mmol_l"]].notna().all(axis=1)
+    separating = (
+        monotone_columns(
+            adjust[complete],
+            data.loc[complete, time].to_numpy(),
+            data.loc[complete, event].to_numpy(),
+            None,
+        )
+        if complete.any() and not adjust.empty
+        else {}
     )
+    if separating:
+        notes.append(f"left out for separation: {', '.join(separating)}")
+        adjust = adjust.drop(columns=list(separating))
+    n, events = int(complete.sum()), int(data.loc[complete, event].sum())
+    try:
+        with strict_convergence():
+            result = spline_cox(
+                data[time],
+                data[event],
+                data["mg_mmol_l"],
+                adjust=adjust if not adjust.empty else None,
+                reference=settings.spline_reference_mmol_l,
+                label="mg_mmol_l",
+            )
+    except (
+        ValueError,
+        ConvergenceError,
+        ConvergenceWarning,
+        np.linalg.LinAlgError,
+        ZeroDivisionError,
+        FloatingPointError,
+    ) as err:
+        reason = f"not estimable: the spline fit failed ({_first_sentence(err)})"
+        if events == 0:
+            reason = f"not estimable: no events among the {n} patients"
+        log.warning("%s spline model: %s", endpoint, reason)
+        return not_estimable_spline(endpoint, settings, n, events, "; ".join([*notes, reason]))
     rows = result.coefficients
     coefficients = coefficient_rows(
         rows["coef"], rows["se"], rows["term"], result.n, result.events
@@ -380,9 +595,62 @@ def spline_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings)
         "n": result.n,
         "events": result.events,
     }
+    model = None
+    if notes:
+        model = spline_model_row(result.n, result.events, len(rows), "; ".join(notes))
     return {
         "spline_cox": coefficients,
+        "spline_model": model,
         "spline": labelled([result.curve[SPLINE_CURVE_COLUMNS]], endpoint),
+        "nonlinearity": labelled([pd.DataFrame([test])], endpoint, NONLINEARITY_COLUMNS),
+    }
+
+
+def _first_sentence(err: BaseException) -> str:
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text.split(". ")[0].rstrip(".")
+
+
+def spline_model_row(n: int, events: int, parameters: int, note: str) -> dict:
+    """The cox_models row of the spline model (written only when there is a note)."""
+    epv = events / parameters if parameters else np.nan
+    return {
+        "model": "spline",
+        "terms": "rcs(mg_mmol_l, 4) + adjusters of the multivariable model",
+        "strata": "",
+        "n": n,
+        "events": events,
+        "parameters": parameters,
+        "events_per_parameter": epv,
+        "epv_below_10": bool(epv < 10),
+        "converged": "not estimable" not in note,
+        "loglik": np.nan,
+        "lr_statistic": np.nan,
+        "lr_df": parameters,
+        "lr_p": np.nan,
+        "concordance": np.nan,
+        "note": note,
+    }
+
+
+def not_estimable_spline(
+    endpoint: str, settings: AnalysisSettings, n: int, events: int, note: str
+) -> dict:
+    """The spline tables when the spline cannot be fitted: no curve, a NaN test row."""
+    test = {
+        "model": "spline",
+        "knots": "",
+        "reference_mmol_l": settings.spline_reference_mmol_l,
+        "statistic": np.nan,
+        "df": np.nan,
+        "p": np.nan,
+        "n": n,
+        "events": events,
+    }
+    return {
+        "spline_cox": pd.DataFrame(columns=[*COX_COLUMNS, "model"]),
+        "spline_model": spline_model_row(n, events, 0, note),
+        "spline": labelled([], endpoint, SPLINE_CURVE_COLUMNS),
         "nonlinearity": labelled([pd.DataFrame([test])], endpoint, NONLINEARITY_COLUMNS),
     }
 
@@ -411,6 +679,11 @@ def analyse_endpoint(
         endpoint,
         ["model", *COX_COLUMNS],
     )
+    spline_model = spline.pop("spline_model")
+    if spline_model is not None:
+        cox["cox_models"] = labelled(
+            [cox["cox_models"].drop(columns="endpoint"), pd.DataFrame([spline_model])], endpoint
+        )
     return {
         **kaplan_meier(data, endpoint, settings),
         "followup": median_followup(data, endpoint, settings),

@@ -16,12 +16,41 @@ Model-level statistics (as R's ``summary(coxph)``): the partial log-likelihood, 
 likelihood-ratio test against the null model, Harrell's concordance (within strata when
 stratified, as R's ``concordance``), and events per parameter (EPV; Peduzzi et al. 1995
 advise at least 10).
+
+Degenerate data never raise: :func:`fit_cox` returns what could be estimated and says why
+the rest could not in ``stats["note"]`` (empty when there is nothing to say):
+
+* a term missing for every patient, or constant (one level) among the complete cases, is
+  left out ("left out: ..."); when it is one of the model's key terms (not ``droppable``)
+  its rows stay in the table with NaN, so the table shows what was not estimable;
+* no complete cases, no events, or no term left: the model is not estimable;
+* monotone likelihood (separation), e.g. no events in one Mg group, or every event in it:
+  the maximum-likelihood estimate is infinite (R's coxph warns "coefficient may be
+  infinite" and reports a huge coefficient). Detected exactly, per design column (and
+  per factor's reference level, so that any level without events is found) and within
+  strata, before fitting: every event has the highest (or every event the lowest)
+  value of the column among the patients then at risk. After fitting, a coefficient whose
+  absolute value times its column's SD exceeds 5 (for a balanced 0/1 column: beyond 10; an
+  HR of e^5 = 148 per SD is never real) or a non-finite SE is taken as the same problem in
+  a combination of columns. Remedy: when the separating column belongs to an adjustment
+  term (listed in ``droppable``) the model is refitted without that term and the note says
+  so; when it is a key term (e.g. the Mg group) the model is marked not estimable (a
+  Firth-penalised Cox model would be the next step; not implemented);
+* the optimiser fails (lifelines ConvergenceError, a Newton-Raphson ConvergenceWarning, a
+  singular matrix): not estimable, with lifelines' reason. lifelines' advisory checks of
+  the data before fitting ("very low variance when conditioned on death event") are only
+  logged: they flag possible separations that are not always real ones, and the exact
+  check above decides.
+
+A model that is not estimable keeps its coefficient rows with NaN, so the tables still
+say which model was attempted.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import product
 
@@ -32,6 +61,8 @@ from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from scipy.stats import norm
 
 R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}
+# A log-HR per SD of its column beyond this (HR 148 per SD) means the estimate diverged.
+MAX_ABS_STANDARDISED_COEF = 5.0
 CONF_LEVEL = 0.95
 COX_COLUMNS = ["term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"]
 MIN_EVENTS_PER_PARAMETER = 10
@@ -160,7 +191,9 @@ def coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
     )
 
 
-def _model_stats(n: int, events: int, parameters: int, fitter: CoxPHFitter | None) -> dict:
+def _model_stats(
+    n: int, events: int, parameters: int, fitter: CoxPHFitter | None, note: str = ""
+) -> dict:
     epv = events / parameters if parameters else np.nan
     stats = {
         "n": n,
@@ -181,9 +214,213 @@ def _model_stats(n: int, events: int, parameters: int, fitter: CoxPHFitter | Non
             "loglik": float(fitter.log_likelihood_),
             "lr_statistic": float(lr.test_statistic),
             "lr_p": float(lr.p_value),
-            "concordance": float(fitter.concordance_index_),
+            "concordance": _concordance(fitter),
         }
+    stats["note"] = note
     return stats
+
+
+def _concordance(fitter: CoxPHFitter) -> float:
+    """Harrell's C; NaN when no pair of patients is comparable (e.g. all times tied)."""
+    try:
+        return float(fitter.concordance_index_)
+    except ZeroDivisionError:
+        return float("nan")
+
+
+def expected_columns(term: Term | Interaction, data: pd.DataFrame) -> list[str]:
+    """The design column names of a term if every level were present (names of the NaN
+    rows of a key term that could not be estimated)."""
+    if isinstance(term, Interaction):
+        return [
+            f"{left}:{right}"
+            for left, right in product(
+                expected_columns(term.left, data), expected_columns(term.right, data)
+            )
+        ]
+    if term.kind == "numeric":
+        return [term.name]
+    if term.levels:
+        reference = term.reference if term.reference in term.levels else term.levels[0]
+        levels = [reference, *[lv for lv in term.levels if lv != reference]]
+    else:
+        levels = _level_order(data[term.column], term)
+    names = [f"{term.column}[{level} vs {levels[0]}]" for level in levels[1:]]
+    return names or [term.name]
+
+
+def _describe(column: str, values: pd.Series, event: pd.Series) -> str:
+    """Why a design column separates, in words (events by level for a dummy)."""
+    if set(values.unique()) <= {0.0, 1.0} and column.endswith("]") and "[" in column:
+        variable, _, rest = column.partition("[")
+        level = rest.rstrip("]").partition(" vs ")[0].removesuffix(" (reference)")
+        at_level, others = int(event[values == 1].sum()), int(event[values == 0].sum())
+        if at_level == 0:
+            return f"no events in {variable} = {level} (all {others} events elsewhere)"
+        if others == 0:
+            return f"all {at_level} events in {variable} = {level}, none elsewhere"
+    return "every event has the extreme value of this column among the patients then at risk"
+
+
+def monotone_columns(
+    design: pd.DataFrame, time: np.ndarray, event: np.ndarray, strata: np.ndarray | None
+) -> dict[str, str]:
+    """Design columns on which the partial likelihood is monotone (an infinite estimate):
+    direction "+inf" / "-inf", or "no information".
+
+    Within each stratum, with R(t) the patients still at risk at an event time t: the
+    log-likelihood grows for ever in beta_j when every event has the largest x_j of its
+    R(t) (falls: the smallest), whatever the other coefficients, and Efron's tie
+    correction does not change that. A column constant within every R(t) at an event
+    carries no information about beta_j (R: NA, "singular").
+    """
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
+    codes = np.zeros(len(time), dtype=int) if strata is None else pd.factorize(strata)[0]
+    members = []
+    for code in np.unique(codes):
+        index = np.flatnonzero(codes == code)
+        index = index[np.argsort(time[index], kind="stable")]
+        if event[index].any():
+            members.append(index)
+    found = {}
+    for column in design.columns:
+        x = design[column].to_numpy(dtype=float)
+        tolerance = 1e-12 * max(1.0, float(np.abs(x).max()))
+        at_max, at_min, informative = [], [], []
+        for index in members:
+            t, xs, e = time[index], x[index], event[index] == 1
+            suffix_max = np.maximum.accumulate(xs[::-1])[::-1]
+            suffix_min = np.minimum.accumulate(xs[::-1])[::-1]
+            first = np.searchsorted(t, t[e], side="left")
+            at_max.append(xs[e] >= suffix_max[first] - tolerance)
+            at_min.append(xs[e] <= suffix_min[first] + tolerance)
+            informative.append(suffix_max[first] - suffix_min[first] > tolerance)
+        if not members:
+            continue
+        at_max, at_min = np.concatenate(at_max), np.concatenate(at_min)
+        informative = np.concatenate(informative)
+        if not informative.any():
+            found[column] = "no information"
+        elif at_max[informative].all():
+            found[column] = "+inf"
+        elif at_min[informative].all():
+            found[column] = "-inf"
+    return found
+
+
+def _no_variation(used: pd.DataFrame, term: Term | Interaction) -> str:
+    """Why a term has no design column among the complete cases, in words."""
+    n = len(used)
+    if isinstance(term, Interaction):
+        return f"one of its terms does not vary among the {n} complete cases"
+    values = used[term.column].dropna().unique()
+    if len(values) == 1:
+        value = values[0]
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        return f"one value only ({shown}) among the {n} complete cases"
+    return f"it does not vary among the {n} complete cases"
+
+
+def _short(err: BaseException) -> str:
+    """The first sentence of an exception's message."""
+    text = str(err).strip().split("\n")[0]
+    return text.split(". ")[0].rstrip(".") or type(err).__name__
+
+
+@dataclass
+class _Attempt:
+    """One model being fitted: its data, terms, and what has been said about it so far."""
+
+    data: pd.DataFrame
+    time: str
+    event: str
+    strata: tuple[str, ...]
+    droppable: tuple[str, ...]
+    absent_key: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def note(self, *more: str) -> str:
+        return "; ".join(dict.fromkeys([*self.notes, *more]))
+
+
+# lifelines' data checks: before fitting, any column with variance < 1e-4 (a covariate on a
+# small scale, e.g. albumin in g/mL: the model is fine and R's coxph fits it); after a
+# failed step, columns that may separate (the failure itself is then reported). Only
+# logged: the exact separation check and the divergence check decide.
+ADVISORY_WARNINGS = ("very low variance", "high sample correlation")
+
+
+@contextmanager
+def strict_convergence():
+    """Inside: a lifelines Newton-Raphson ConvergenceWarning (the fit did not converge) is
+    raised when the block ends; its advisory data checks (ADVISORY_WARNINGS) are only
+    logged; other warnings pass on as usual."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        yield
+    for warning in caught:
+        if not issubclass(warning.category, ConvergenceWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+        elif any(text in str(warning.message) for text in ADVISORY_WARNINGS):
+            log.info("lifelines: %s", warning.message)
+        else:
+            raise ConvergenceWarning(str(warning.message))
+
+
+def _fit_lifelines(frame: pd.DataFrame, strata: tuple[str, ...]) -> CoxPHFitter:
+    """lifelines' Efron fit at R's precision, under :func:`strict_convergence`."""
+    with strict_convergence():
+        return CoxPHFitter(
+            alpha=1 - CONF_LEVEL, strata=[f"_stratum_{c}" for c in strata] or None
+        ).fit(frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT)
+
+
+def _owners(terms: list[Term | Interaction], design: pd.DataFrame) -> dict[str, str]:
+    """The term name owning each design column (and each reference-level indicator)."""
+    owned = _columns_by_term(terms, list(design.columns))
+    owner = {column: name for name, columns in owned.items() for column in columns}
+    for name, columns in owned.items():
+        reference = _reference_indicator_name(columns)
+        if reference:
+            owner[reference] = name
+    return owner
+
+
+def _reference_indicator_name(columns: list[str]) -> str | None:
+    """'x[ref (reference)]' for a factor with two or more dummies 'x[level vs ref]'."""
+    if len(columns) < 2 or not all(c.endswith("]") and " vs " in c for c in columns):
+        return None
+    variable, _, rest = columns[0].partition("[")
+    if ":" in variable:
+        return None
+    return f"{variable}[{rest.rstrip(']').partition(' vs ')[2]} (reference)]"
+
+
+def _with_reference_indicators(
+    design: pd.DataFrame, terms: list[Term | Interaction]
+) -> pd.DataFrame:
+    """The design plus, per factor with two or more dummies, the indicator of its reference
+    level: a reference level without events separates along the sum of the dummies, which
+    no single dummy shows. With these, any level without events is detected."""
+    extra = {}
+    for columns in _columns_by_term(terms, list(design.columns)).values():
+        name = _reference_indicator_name(columns)
+        if name:
+            extra[name] = 1.0 - design[columns].sum(axis=1)
+    return design.assign(**extra) if extra else design
+
+
+def _not_estimable(
+    n: int, events: int, names: list[str], note: str, parameters: int | None = None
+) -> CoxFit:
+    nan = np.full(len(names), np.nan)
+    return CoxFit(
+        coefficient_rows(nan, nan, names, n, events),
+        _model_stats(n, events, len(names) if parameters is None else parameters, None, note),
+        pd.DataFrame(),
+    )
 
 
 def fit_cox(
@@ -192,52 +429,149 @@ def fit_cox(
     event: str,
     terms: list[Term | Interaction],
     strata: tuple[str, ...] = (),
+    droppable: tuple[str, ...] = (),
 ) -> CoxFit:
     """Fit one Cox model (stratified when ``strata`` names columns) on its complete cases.
 
-    A model that does not converge yields its terms with NaN estimates, so the tables
-    still say which model was attempted.
+    ``droppable`` names adjustment terms that may be left out to remedy a separation; the
+    other terms are the model's key terms. Never raises on degenerate data: see the module
+    docstring for what is left out or not estimable, and ``stats["note"]`` for why.
     """
+    attempt = _Attempt(data, time, event, tuple(strata), tuple(droppable))
+    kept = []
+    for term in terms:
+        if any(data[column].isna().all() for column in term.columns):
+            attempt.notes.append(f"{term.name} left out: missing for every patient")
+            if term.name not in droppable:
+                attempt.absent_key += expected_columns(term, data)
+        else:
+            kept.append(term)
+    return _fit_terms(attempt, kept)
+
+
+def _fit_terms(attempt: _Attempt, terms: list[Term | Interaction]) -> CoxFit:
+    time, event, strata = attempt.time, attempt.event, attempt.strata
     needed = [time, event, *dict.fromkeys(c for t in terms for c in t.columns), *strata]
-    used = data[needed].dropna()
+    used = attempt.data[needed].dropna()
     design = design_matrix(used, terms)
     n, events = len(used), int(used[event].sum())
-    if design.empty:
-        return CoxFit(
-            pd.DataFrame(columns=COX_COLUMNS), _model_stats(n, events, 0, None), pd.DataFrame()
+    owned = _columns_by_term(terms, list(design.columns))
+    missing_key = list(attempt.absent_key)
+    for term in terms:
+        if n and term.name not in owned:
+            attempt.notes.append(f"{term.name} left out: {_no_variation(used, term)}")
+        if term.name not in attempt.droppable:
+            missing_key += [
+                c for c in expected_columns(term, attempt.data) if c not in design.columns
+            ]
+    missing_key = list(dict.fromkeys(missing_key))
+    if n == 0:
+        return _not_estimable(
+            0, 0, missing_key, attempt.note("not estimable: no patient has every variable")
         )
+    if events == 0:
+        return _not_estimable(
+            n,
+            0,
+            [*design.columns, *missing_key],
+            attempt.note(f"not estimable: no events among the {n} patients"),
+        )
+    if design.empty:
+        return _not_estimable(
+            n, events, missing_key, attempt.note("not estimable: no term varies"), parameters=0
+        )
+    strata_values = strata_labels(used, strata)
+    checked = _with_reference_indicators(design, terms)
+    monotone = monotone_columns(
+        checked, used[time].to_numpy(), used[event].to_numpy(), strata_values
+    )
+    if monotone:
+        return _separated(attempt, terms, used, checked, monotone, missing_key, after_fit=False)
     frame = design.assign(_time=used[time].to_numpy(), _event=used[event].to_numpy())
     for column in strata:
         frame[f"_stratum_{column}"] = used[column].astype(str).to_numpy()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", ConvergenceWarning)
-            fitter = CoxPHFitter(
-                alpha=1 - CONF_LEVEL, strata=[f"_stratum_{c}" for c in strata] or None
-            ).fit(frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT)
-    except (ConvergenceError, ConvergenceWarning) as err:
+        fitter = _fit_lifelines(frame, strata)
+    except (
+        ConvergenceError,
+        ConvergenceWarning,
+        np.linalg.LinAlgError,
+        ValueError,
+        ZeroDivisionError,
+        FloatingPointError,
+    ) as err:
         log.warning("Cox model on %s did not converge: %s", list(design.columns), err)
-        nan = np.full(design.shape[1], np.nan)
-        return CoxFit(
-            coefficient_rows(nan, nan, design.columns, n, events),
-            _model_stats(n, events, design.shape[1], None),
-            pd.DataFrame(),
+        return _not_estimable(
+            n,
+            events,
+            [*design.columns, *missing_key],
+            attempt.note(f"not estimable: the fit did not converge ({_short(err)})"),
         )
     params = fitter.params_
     covariance = fitter.variance_matrix_.loc[params.index, params.index]
-    rows = coefficient_rows(
-        params.to_numpy(), np.sqrt(np.diag(covariance)), params.index, n, events
-    )
+    se = np.sqrt(np.diag(covariance))
+    spread = design[list(params.index)].std(ddof=0).to_numpy()
+    diverged = {
+        name: "+inf" if coef > 0 else "-inf"
+        for name, coef, s, sd in zip(params.index, params.to_numpy(), se, spread, strict=True)
+        if abs(coef) * sd > MAX_ABS_STANDARDISED_COEF or not np.isfinite(s) or s <= 0
+    }
+    if diverged:
+        return _separated(attempt, terms, used, design, diverged, missing_key, after_fit=True)
+    rows = coefficient_rows(params.to_numpy(), se, params.index, n, events)
+    if missing_key:
+        nan = np.full(len(missing_key), np.nan)
+        rows = pd.concat(
+            [rows, coefficient_rows(nan, nan, missing_key, n, events)], ignore_index=True
+        )
     return CoxFit(
         rows,
-        _model_stats(n, events, len(params), fitter),
+        _model_stats(n, events, len(params), fitter, attempt.note()),
         covariance,
         design=design[list(params.index)],
         time=used[time].to_numpy(dtype=float),
         event=used[event].to_numpy(dtype=int),
-        strata=strata_labels(used, strata),
+        strata=strata_values,
         term_columns=_columns_by_term(terms, list(params.index)),
     )
+
+
+def _separated(
+    attempt: _Attempt,
+    terms: list[Term | Interaction],
+    used: pd.DataFrame,
+    design: pd.DataFrame,
+    columns: dict[str, str],
+    missing_key: list[str],
+    after_fit: bool,
+) -> CoxFit:
+    """Monotone likelihood on ``columns``: leave out the adjustment terms that cause it and
+    refit, or mark the model not estimable when a key term does."""
+    n, events = len(used), int(used[attempt.event].sum())
+    owner = _owners(terms, design)
+    reasons = []
+    for column, direction in columns.items():
+        if direction == "no information":
+            why = "no variation among the patients at risk at the event times"
+        elif after_fit:
+            why = f"the estimate diverges (HR towards {'infinity' if direction == '+inf' else 0})"
+        else:
+            why = _describe(column, design[column], used[attempt.event])
+        reasons.append(f"{column}: {why}")
+    culprits = list(dict.fromkeys(owner.get(c, c) for c in columns))
+    if all(name in attempt.droppable for name in culprits):
+        attempt.notes.append(
+            f"refitted without {', '.join(culprits)} (monotone likelihood / separation:"
+            f" {'; '.join(reasons)})"
+        )
+        return _fit_terms(attempt, [t for t in terms if t.name not in culprits])
+    note = attempt.note(
+        "not estimable (monotone likelihood / separation: the maximum-likelihood estimate is"
+        f" infinite; {'; '.join(reasons)})"
+    )
+    log.warning("Cox model on %s: %s", list(design.columns), note)
+    names = [c for c in design.columns if not c.endswith(" (reference)]")]
+    return _not_estimable(n, events, [*names, *missing_key], note)
 
 
 def strata_labels(data: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | None:

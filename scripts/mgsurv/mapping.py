@@ -2,11 +2,20 @@
 
 A mapping is a YAML file (``config/mapping.yaml`` documents every key) validated against
 ``workflow/schemas/mapping.schema.yaml``. Problems are reported as :class:`InputError`
-naming the mapping file and the key to change, before the CSV is even opened.
+naming the mapping file and the key to change, before the CSV is even opened: besides the
+schema (unknown key, wrong type, unit not listed), an encoding Python does not know, a
+date_format that does not read back a day, month and year, event codes listed as both
+event and censored, and unquoted yes/no codes (YAML reads them as true/false).
+
+Event codes are compared by :func:`normalise_code`: stripped, lower case, whole numbers
+without decimals ("1.0" and "01" are "1", as spreadsheets write integers).
 """
 
 from __future__ import annotations
 
+import codecs
+import datetime
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,8 +53,53 @@ class Mapping:
         return self.columns.get("start_date") is not None
 
 
+INTEGER_CODE = re.compile(r"^[+-]?\d+(?:[.,]0*)?$")
+# A date that tells day, month and year apart: date_format must read it back.
+PROBE_DATE = datetime.datetime(2021, 11, 28)
+
+
+def normalise_code(code: object) -> str:
+    """An event code as compared: stripped, lower case, and a whole number without its
+    decimals ('1.0', '1,0' and '01' are '1')."""
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
+    text = str(code).strip().lower()
+    if INTEGER_CODE.match(text):
+        return str(int(re.split(r"[.,]", text)[0]))
+    return text
+
+
 def _codes(values: list) -> frozenset[str]:
-    return frozenset(str(v).strip().lower() for v in values)
+    return frozenset(normalise_code(v) for v in values)
+
+
+def _check_encoding(encoding: str, path: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"unknown encoding {encoding!r} at 'csv/encoding'",
+            file=path,
+            fix="set csv.encoding to an encoding name such as utf-8, latin-1 or cp1252",
+        ) from None
+
+
+def _check_date_format(date_format: str, path: str) -> None:
+    """The format must write and read back a date with its day, month and year."""
+    try:
+        back = datetime.datetime.strptime(PROBE_DATE.strftime(date_format), date_format)
+    except ValueError as err:
+        raise InputError(
+            f"date_format {date_format!r} is not a valid format ({err})",
+            file=path,
+            fix="use strftime codes, e.g. '%Y-%m-%d', '%d.%m.%Y' or '%m/%d/%Y'",
+        ) from None
+    if back.date() != PROBE_DATE.date():
+        raise InputError(
+            f"date_format {date_format!r} does not contain a day, a month and a year",
+            file=path,
+            fix="use strftime codes for all three, e.g. '%Y-%m-%d', '%d.%m.%Y' or '%m/%d/%Y'",
+        )
 
 
 def _check_time_or_dates(columns: dict, path: str) -> None:
@@ -77,6 +131,35 @@ def _check_time_or_dates(columns: dict, path: str) -> None:
         )
 
 
+def schema_problem(instance, schema_path: str | Path) -> tuple[str, str, object] | None:
+    """The most relevant violation of a JSON schema (YAML file) as (where, message, value):
+    where is the key path, e.g. 'units/mg' or '(top level)'; None when the instance is
+    valid. Used for mappings, and usable for the workflow config (a one-line message
+    instead of jsonschema's dump of the whole schema)."""
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    problem = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(instance)
+    )
+    if problem is None:
+        return None
+    where = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
+    return where, problem.message, problem.instance
+
+
+def config_error(config: dict, schema_path: str | Path) -> str | None:
+    """A readable message for an invalid workflow config (None when valid): the key, what
+    is wrong, and where the keys are documented."""
+    problem = schema_problem(config, schema_path)
+    if problem is None:
+        return None
+    where, message, _ = problem
+    return (
+        f"mgsurv: config error at '{where}': {message}\n"
+        "  fix: correct it in your --configfile or --config (every key is documented in"
+        " config/config.yaml)"
+    )
+
+
 def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping YAML file."""
     path = str(path)
@@ -89,21 +172,32 @@ def load_mapping(path: str | Path) -> Mapping:
             file=path,
             fix="copy config/mapping.yaml, edit it, and pass its path with --config mapping=...",
         ) from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise InputError(
+            f"the mapping cannot be read as UTF-8 text ({type(err).__name__})",
+            file=path,
+            fix="give the path of a YAML file saved as UTF-8 (copy config/mapping.yaml)",
+        ) from None
     except yaml.YAMLError as err:
         raise InputError(
             f"the mapping is not valid YAML ({err})", file=path, fix="correct the YAML syntax"
         ) from None
-    schema = yaml.safe_load(SCHEMA_PATH.read_text(encoding="utf-8"))
-    problem = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(schema).iter_errors(raw)
-    )
-    if problem is not None:
-        where = "/".join(str(p) for p in problem.absolute_path) or "(top level)"
+    if raw is None:
         raise InputError(
-            f"the mapping is invalid at '{where}': {problem.message}",
+            "the mapping file is empty",
             file=path,
-            fix="compare with the documented keys in config/mapping.yaml",
+            fix="copy config/mapping.yaml and fill in your CSV's columns",
         )
+    problem = schema_problem(raw, SCHEMA_PATH)
+    if problem is not None:
+        where, message, value = problem
+        fix = "compare with the documented keys in config/mapping.yaml"
+        if isinstance(value, bool):
+            fix = (
+                "YAML reads unquoted yes/no/true/false/on/off as true or false: put the value"
+                ' in quotes, e.g. "yes"'
+            )
+        raise InputError(f"the mapping is invalid at '{where}': {message}", file=path, fix=fix)
     columns = {key: raw["columns"].get(key) for key in ("patient_id", "mg", "arm")}
     columns.update({key: raw["columns"].get(key) for key in TIME_KEYS + DATE_KEYS})
     _check_time_or_dates(columns, path)
@@ -125,6 +219,8 @@ def load_mapping(path: str | Path) -> Mapping:
         )
     csv = raw.get("csv") or {}
     units = raw.get("units") or {}
+    _check_encoding(csv.get("encoding", "utf-8"), path)
+    _check_date_format(raw.get("date_format", "%Y-%m-%d"), path)
     return Mapping(
         path=path,
         columns=columns,

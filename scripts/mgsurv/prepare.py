@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from mgsurv.baseline import baseline_table
-from mgsurv.cohort import read_cohort
+from mgsurv.cohort import PreparedCohort, read_cohort
 from mgsurv.cutpoint import CANDIDATE_COLUMNS, CutpointResult, maxstat_cutpoint
 from mgsurv.errors import InputError
 from mgsurv.grouping import add_groupings, group_definitions
-from mgsurv.mapping import load_mapping
+from mgsurv.mapping import Mapping, load_mapping
 
 CUTPOINT_COLUMNS = [
     "endpoint",
@@ -83,6 +83,54 @@ def check_covariate_names(covariates: list[dict], config_file: str) -> None:
                 file=config_file,
                 fix="rename the covariate (and its key under covariate_columns in the mapping)",
             )
+
+
+# Fewer analysable patients than this is an input error, not a report of blanks: one
+# patient allows no comparison and no estimate (see the mgsurv.cohort docstring).
+MIN_PATIENTS = 2
+
+
+def _step_columns(reason: str, mapping: Mapping) -> str:
+    """The CSV column(s) behind an exclusion step of the patient flow."""
+    keys = {
+        "missing serum Mg": ["mg"],
+        "missing PFS time or status": ["pfs_time", "pfs_event"],
+        "missing OS time or status": ["os_time", "os_event"],
+        "missing treatment arm": ["arm"],
+    }[reason]
+    if mapping.uses_dates and reason != "missing serum Mg" and reason != "missing treatment arm":
+        keys = ["start_date", "last_followup_date"]
+    return ", ".join(c for k in keys if (c := mapping.columns.get(k)))
+
+
+def check_enough_patients(prepared: PreparedCohort, source: str, mapping: Mapping) -> None:
+    """At least MIN_PATIENTS must remain after the exclusions; say which step removed them."""
+    n = len(prepared.data)
+    if n >= MIN_PATIENTS:
+        return
+    flow = prepared.flow
+    read = int(flow["n_before"].iloc[0])
+    steps = flow[flow["n_excluded"] > 0]
+    counts = "; ".join(f"{r.n_excluded} for {r.reason}" for r in steps.itertuples())
+    if steps.empty:
+        raise InputError(
+            f"the file holds {read} patient: nothing can be compared or estimated",
+            file=source,
+            rows=prepared.excluded["line"].astype(int).tolist() or [2],
+            fix=f"export the whole cohort (at least {MIN_PATIENTS} patients; check filters)",
+        )
+    main = steps.loc[steps["n_excluded"].idxmax(), "reason"]
+    excluded = prepared.excluded
+    rows = excluded.loc[excluded["reason"] == main, "line"].astype(int).tolist()
+    left = "no patient is" if n == 0 else "only 1 patient is"
+    raise InputError(
+        f"{left} left to analyse: {read} read, {counts}",
+        file=source,
+        column=_step_columns(main, mapping) or None,
+        rows=rows,
+        fix=f"fill in these values (or check the mapping: are the right columns used?);"
+        f" at least {MIN_PATIENTS} patients are needed",
+    )
 
 
 @dataclass(frozen=True)
@@ -162,12 +210,7 @@ def prepare(
     check_covariate_names(covariates, "config/config.yaml")
     mapping = load_mapping(mapping_path)
     prepared = read_cohort(source, mapping, covariates)
-    if prepared.data.empty:
-        raise InputError(
-            "no patient is left to analyse after the exclusions",
-            file=source,
-            fix="see excluded patients and reasons in the flow; fill in Mg, times and events",
-        )
+    check_enough_patients(prepared, source, mapping)
     found = find_cutpoint(prepared.data, cutpoint)
     cut = found.cutpoint if found is not None else float("nan")
     cohort = add_groupings(prepared.data, threshold_mmol_l, cut)

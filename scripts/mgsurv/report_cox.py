@@ -63,15 +63,32 @@ def model_statistics_table(endpoint_models: pd.DataFrame) -> Table:
             + (" (below 10)" if str(row["epv_below_10"]) == "True" else ""),
             format_number(row["concordance"], 3),
             format_p(row["lr_p"]),
+            model_note(row),
         ]
         for _, row in endpoint_models.iterrows()
     ]
     return table(
-        "Model statistics (events per parameter below 10 risks overfitting: Peduzzi 1995)",
-        ["Model", "Terms", "n", "Events", "Events per parameter", "Concordance", "LR test p"],
+        "Model statistics (events per parameter below 10 risks overfitting: Peduzzi 1995;"
+        " the note says what could not be estimated and why, or what was done about it)",
+        [
+            "Model",
+            "Terms",
+            "n",
+            "Events",
+            "Events per parameter",
+            "Concordance",
+            "LR test p",
+            "Note",
+        ],
         rows,
         2,
     )
+
+
+def model_note(row: pd.Series) -> str:
+    """The statistics stage's note on a model ('' when there is none)."""
+    note = row.get("note", "")
+    return "" if pd.isna(note) else str(note)
 
 
 def cox_tables(
