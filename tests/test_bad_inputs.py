@@ -10,6 +10,7 @@ are written by tests/bad_inputs/make_cases.py.
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -233,3 +234,33 @@ def test_workflow_stops_with_the_message_and_writes_no_results(workflow_runs, ki
         assert files_under(workdir / "results" / cohort) == []
     else:
         assert files_under(workdir / "results") == []
+
+
+# --- the README lists every message ------------------------------------------------------
+
+
+def readme_message_patterns() -> list[re.Pattern]:
+    """The messages quoted in the README's "Troubleshooting your CSV" section, as patterns
+    ('…' stands for any text; a line break inside a quote for any white space; a quote
+    without a letter, such as '…' itself, is not a message)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Troubleshooting your CSV", 1)[1].split("\n## ", 1)[0]
+    quoted = [text for text in re.findall(r"`([^`]+)`", section) if re.search("[a-z]", text)]
+    return [
+        re.compile(
+            r"\s+".join(re.escape(word).replace("…", ".*") for word in text.split()),
+            re.DOTALL,
+        )
+        for text in quoted
+    ]
+
+
+def test_readme_troubleshooting_lists_every_message_of_the_battery(caplog):
+    patterns = readme_message_patterns()
+    unlisted = []
+    for name, case in ERRORS.items():
+        with caplog.at_level(logging.CRITICAL), pytest.raises(InputError) as caught:
+            run_prepare(csv_of(name, case), mapping_of(case))
+        if not any(pattern.fullmatch(caught.value.problem) for pattern in patterns):
+            unlisted.append(f"{name}: {caught.value.problem}")
+    assert not unlisted, "README 'Troubleshooting your CSV' lacks:\n" + "\n".join(unlisted)
