@@ -4,6 +4,7 @@
     python3 tasks.py run [snakemake options]   # synthetic cohort -> results/synthetic/report.html
     python3 tasks.py test [pytest options]     # the test suite
     python3 tasks.py lint                      # ruff, snakefmt and snakemake --lint
+    python3 tasks.py bench [bench/run.py options]  # the benchmark, beside R when installed
 
 The environment (.venv/) is created on first use and reinstalled whenever a pinned
 dependency list changes; a plain ``make`` is not needed, nor conda.
@@ -97,12 +98,14 @@ def ensure_browser() -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in ("run", "test", "lint"):
-        fail("usage: python3 tasks.py run|test|lint [options passed on]")
+    if not argv or argv[0] not in ("run", "test", "lint", "bench"):
+        fail("usage: python3 tasks.py run|test|lint|bench [options passed on]")
     task, extra = argv[0], argv[1:]
-    ensure_environment("run" if task == "run" else "test")
+    ensure_environment("run" if task in ("run", "bench") else "test")
     if task == "run":
         run(BIN / "snakemake", "--cores", "all", "--rerun-incomplete", *extra)
+    elif task == "bench":
+        run(BIN / "python", "bench/run.py", *extra)
     elif task == "test":
         ensure_browser()
         run(BIN / "python", "-m", "pytest", *extra)
