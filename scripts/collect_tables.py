@@ -1,4 +1,10 @@
-"""Rule collect_tables: stack the per-endpoint tables into results/<cohort>/tables/."""
+"""Rule collect_tables: stack the per-endpoint tables into results/<cohort>/tables/.
+
+One job writes every table (rather than one job per table): each job costs a Python
+start-up, which dominated this step on the default cohort.
+"""
+
+from pathlib import Path
 
 import pandas as pd
 
@@ -7,7 +13,9 @@ from mgsurv.tables import read_tsv, write_tsv
 
 
 def main(smk) -> None:
-    write_tsv(pd.concat([read_tsv(path) for path in smk.input], ignore_index=True), smk.output[0])
+    for table, output in smk.output.items():
+        parts = [path for path in smk.input if Path(path).name == f"{table}.tsv"]
+        write_tsv(pd.concat([read_tsv(path) for path in parts], ignore_index=True), output)
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

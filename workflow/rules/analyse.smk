@@ -27,12 +27,14 @@ rule analyse_endpoint:
 rule collect_tables:
     input:
         expand(
-            "results/{{cohort}}/endpoints/{endpoint}/{{table}}.tsv", endpoint=ENDPOINTS
+            "results/{{cohort}}/endpoints/{endpoint}/{table}.tsv",
+            endpoint=ENDPOINTS,
+            table=TABLES,
         ),
     output:
-        "results/{cohort}/tables/{table}.tsv",
+        **{table: f"results/{{cohort}}/tables/{table}.tsv" for table in TABLES},
     log:
-        "logs/{cohort}/collect_tables_{table}.log",
+        "logs/{cohort}/collect_tables.log",
     localrule: True
     conda:
         "../../environment.yml"

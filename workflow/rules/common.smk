@@ -218,4 +218,3 @@ check_strata()
 wildcard_constraints:
     cohort=r"[A-Za-z0-9._-]+",
     endpoint="|".join(ENDPOINTS),
-    table="|".join(TABLES),
