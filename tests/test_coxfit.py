@@ -180,6 +180,16 @@ def test_out_of_iterations_is_flagged(caplog):
     assert "did not converge" in caplog.text
 
 
+def test_a_log_likelihood_of_zero_runs_out_of_iterations_as_r():
+    """The one death alone in its risk set: loglik 0 at every beta, where R's convergence
+    test 1 - loglik / 0 is NaN. R: iter 101 ("Ran out of iterations"), loglik 0 0, coef 0,
+    var 0."""
+    with np.errstate(invalid="ignore"):  # the Wald test, 0 / 0 as in R
+        fit = coxph_fit([0.5, 1.0, 2.0], [1.0, 2.0, 3.0], [0, 0, 1], eps=1e-12, iter_max=100)
+    assert not fit.converged and fit.iterations == 101
+    assert fit.loglik == (0.0, 0.0) and fit.coef.tolist() == [0.0] and fit.var.tolist() == [[0]]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

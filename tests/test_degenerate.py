@@ -360,7 +360,7 @@ R_RARE_LEVEL = ([0.241107096253939, 0.289036625660180], [0.151854229448098, 0.50
 
 
 def test_a_covariate_on_a_small_scale_is_fitted_as_r_does():
-    """Variance < 1e-4 makes lifelines warn before fitting (once an error here); |coef| > 10
+    """Variance < 1e-4 made lifelines (the fitter before coxph_fit) warn, once fail; |coef| > 10
     per g/mL is no separation: the divergence check is on the SD scale."""
     data = synthetic()
     data["albumin_g_ml"] = 0.042 - 0.002 * data["ecog"].astype(int) - 1e-4 * (data["age"] - 60)

@@ -10,10 +10,11 @@ Two levels, with tolerances per quantity:
   scaled Schoenfeld residuals zp$y 1e-10 relative (~1e-11 measured; a residual near 0 has
   fewer exact digits), NA exactly where R has NA; zp$var 1e-10 relative; unstratified,
   zp$var also equals what R's fit$var implies (the information built here is coxph's);
-* the pipeline, fed lifelines' coefficients (Efron, precision 1e-14), which agree with R
-  to 1e-9 relative (4e-10 measured on veteran, where lifelines stops one Newton step short
-  of coxph): chi-square and p 1e-6 relative (6e-8 measured), residuals 1e-8 of each term's
-  largest absolute residual (1.4e-10 measured).
+* the pipeline, fed the coefficients of its fitter (mgsurv.coxfit.coxph_fit with
+  mgsurv.cox.R_CONTROL), which agree with R to 1e-9 relative (6e-13 measured): chi-square
+  and p 1e-6 relative (2e-13 measured), residuals 1e-8 of each term's largest absolute
+  residual (3e-14 measured). These tolerances date from lifelines' fits, which stopped one
+  Newton step short of coxph (4e-10 on veteran; 6e-8 in chi-square).
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from lifelines import CoxPHFitter
 
+from mgsurv.cox import R_CONTROL
+from mgsurv.coxfit import coxph_fit
 from mgsurv.zph import cox_zph
 
 REFERENCE = Path(__file__).parent / "reference"
-R_LIKE_FIT = {"precision": 1e-14, "r_precision": 1e-16}
 COEF_RTOL = 1e-9
 TEST_RTOL = 1e-10
 TIME_RTOL = 1e-12
@@ -136,15 +137,10 @@ def as_array(values) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in np.atleast_1d(values)], dtype=float)
 
 
-def lifelines_beta(data: pd.DataFrame, design: pd.DataFrame, strata) -> np.ndarray:
-    """The pipeline's fit: lifelines' Efron Cox model at R's precision."""
-    frame = design.assign(_time=data["time"].to_numpy(), _event=data["status"].to_numpy())
-    options = {}
-    if strata is not None:
-        frame["_stratum"] = np.asarray(strata)
-        options["strata"] = ["_stratum"]
-    fitter = CoxPHFitter().fit(frame, "_time", "_event", fit_options=R_LIKE_FIT, **options)
-    return fitter.params_[design.columns].to_numpy()
+def pipeline_beta(data: pd.DataFrame, design: pd.DataFrame, strata) -> np.ndarray:
+    """The pipeline's fit (mgsurv.cox.fit_cox): coxph_fit, Efron, with R_CONTROL."""
+    strata = None if strata is None else np.asarray(strata).astype(str)
+    return coxph_fit(design, data["time"], data["status"], strata=strata, **R_CONTROL).coef
 
 
 def terms_of(expected: dict) -> dict[str, list[str]]:
@@ -244,10 +240,10 @@ def test_information_is_coxphs(case):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_pipeline_with_lifelines_fit_equals_r(case):
-    """The pipeline's path: beta from lifelines, then cox_zph, against R's cox.zph."""
+def test_pipeline_fit_equals_r(case):
+    """The pipeline's path: beta from coxph_fit, then cox_zph, against R's cox.zph."""
     model = load(case)
-    beta = lifelines_beta(model["data"], model["design"], model["strata"])
+    beta = pipeline_beta(model["data"], model["design"], model["strata"])
     np.testing.assert_allclose(beta, model["expected"]["coef"], rtol=COEF_RTOL)
     for transform, expected in model["expected"]["zph"].items():
         result = run(model, beta, transform)

@@ -1,12 +1,14 @@
 """Cox proportional-hazards models of Mg (and covariates) on PFS or OS.
 
-Fits go through lifelines' Efron-ties Cox model, converged to R's optimum. lifelines stops
-as soon as the Newton decrement g' H^-1 g / 2 falls below ``precision``, without taking the
-step it has just computed: its default stops a damped step early, and even at 1e-14 (the
-figure in notes/r-parity.md) coefficients were measured 5e-8 (relative) short of
-``coxph(..., eps = 1e-12)`` on an untied cohort. A decrement below 1e-20 leaves a step
-below ~1e-10; the fit then ends when the log-likelihood stops changing in double precision
-(``r_precision``), at R's maximum (coefficients within ~1e-11).
+Fits go through :func:`mgsurv.coxfit.coxph_fit`, a port of R's ``coxph.fit`` (Efron ties,
+strata as separate baseline hazards, times within ~1.5e-8 relative taken as ties as by R's
+``timefix``), with the control of the R reference fixtures (``coxph.control(eps = 1e-12,
+toler.chol = 1e-15, iter.max = 100)``, ``R_CONTROL``): the coefficients, SEs,
+log-likelihoods and concordance are R's, and an untied cohort of 1e6 patients fits in
+seconds (lifelines' Newton-Raphson, used before, stopped short of R's optimum unless pushed
+to a decrement of 1e-20, and then took minutes). The time-split and spline models
+(:mod:`mgsurv.analysis`, :mod:`mgsurv.spline`) still use lifelines, with ``R_LIKE_FIT``
+under :func:`strict_convergence`.
 
 The design matrix is built here, not by a formula, so that every categorical term is
 dummy-coded against a stated reference and named ``variable[level vs reference]``, and an
@@ -32,15 +34,18 @@ the rest could not in ``stats["note"]`` (empty when there is nothing to say):
   value of the column among the patients then at risk. After fitting, a coefficient whose
   absolute value times its column's SD exceeds 5 (for a balanced 0/1 column: beyond 10; an
   HR of e^5 = 148 per SD is never real) or a non-finite SE is taken as the same problem in
-  a combination of columns. Remedy: when the separating column belongs to an adjustment
-  term (listed in ``droppable``) the model is refitted without that term and the note says
-  so; when it is a key term (e.g. the Mg group) the model is marked not estimable (a
-  Firth-penalised Cox model would be the next step; not implemented);
-* the optimiser fails (lifelines ConvergenceError, a Newton-Raphson ConvergenceWarning, a
-  singular matrix): not estimable, with lifelines' reason. lifelines' advisory checks of
-  the data before fitting ("very low variance when conditioned on death event") are only
-  logged: they flag possible separations that are not always real ones, and the exact
-  check above decides.
+  a combination of columns, also when the iterations ran out (as they often do there: R
+  says "Ran out of iterations and did not converge"). Remedy: when the separating column
+  belongs to an adjustment term (listed in ``droppable``) the model is refitted without
+  that term and the note says so; when it is a key term (e.g. the Mg group) the model is
+  marked not estimable (a Firth-penalised Cox model would be the next step; not
+  implemented);
+* collinear design columns (e.g. a dummy equal to another column among the complete
+  cases): R's ``coxph`` reports NA for each column that its Cholesky factorisation finds
+  aliased (a later column in the linear span of the earlier ones) and fits the others. The
+  model is refitted without them; their rows stay with NaN and the note names them;
+* the Newton-Raphson iterations run out (``iter.max``) or ``coxph_fit`` rejects the data
+  (ValueError, e.g. a non-finite covariate): not estimable, with the reason.
 
 A model that is not estimable keeps its coefficient rows with NaN, so the tables still
 say which model was attempted.
@@ -56,10 +61,17 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
-from scipy.stats import norm
+from lifelines.exceptions import ConvergenceWarning
+from scipy.stats import chi2, norm
 
+from mgsurv.coxfit import CoxPHResult, coxph_fit
+
+# R's coxph.control as the reference fixtures use it (tests/reference/make_fixtures.R).
+R_CONTROL = {"eps": 1e-12, "toler_chol": 1e-15, "iter_max": 100}
+# lifelines' options that reach the optimum of coxph(eps = 1e-12): lifelines stops once the
+# Newton decrement falls below ``precision`` without taking its last step, so it is pushed to
+# 1e-20 and then ends when the log-likelihood stops changing in double precision. Used by
+# the time-split and spline models, which are still fitted with lifelines.
 R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}
 # A log-HR per SD of its column beyond this (HR 148 per SD) means the estimate diverged.
 MAX_ABS_STANDARDISED_COEF = 5.0
@@ -192,8 +204,13 @@ def coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
 
 
 def _model_stats(
-    n: int, events: int, parameters: int, fitter: CoxPHFitter | None, note: str = ""
+    n: int, events: int, parameters: int, result: CoxPHResult | None, note: str = ""
 ) -> dict:
+    """summary(coxph)'s model statistics (NaN when not estimable), EPV and the note.
+
+    The likelihood-ratio test has one degree of freedom per estimated coefficient (aliased
+    columns excluded, as R's summary); the concordance is R's ``fit$concordance``.
+    """
     epv = events / parameters if parameters else np.nan
     stats = {
         "n": n,
@@ -201,31 +218,23 @@ def _model_stats(
         "parameters": parameters,
         "events_per_parameter": epv,
         "epv_below_10": bool(epv < MIN_EVENTS_PER_PARAMETER),
-        "converged": fitter is not None,
+        "converged": result is not None,
         "loglik": np.nan,
         "lr_statistic": np.nan,
         "lr_df": parameters,
         "lr_p": np.nan,
         "concordance": np.nan,
     }
-    if fitter is not None:
-        lr = fitter.log_likelihood_ratio_test()
+    if result is not None:
+        statistic = 2 * (result.loglik[1] - result.loglik[0])
         stats |= {
-            "loglik": float(fitter.log_likelihood_),
-            "lr_statistic": float(lr.test_statistic),
-            "lr_p": float(lr.p_value),
-            "concordance": _concordance(fitter),
+            "loglik": result.loglik[1],
+            "lr_statistic": statistic,
+            "lr_p": float(chi2.sf(statistic, parameters)),
+            "concordance": result.concordance.value,
         }
     stats["note"] = note
     return stats
-
-
-def _concordance(fitter: CoxPHFitter) -> float:
-    """Harrell's C; NaN when no pair of patients is comparable (e.g. all times tied)."""
-    try:
-        return float(fitter.concordance_index_)
-    except ZeroDivisionError:
-        return float("nan")
 
 
 def expected_columns(term: Term | Interaction, data: pd.DataFrame) -> list[str]:
@@ -343,10 +352,10 @@ class _Attempt:
         return "; ".join(dict.fromkeys([*self.notes, *more]))
 
 
-# lifelines' data checks: before fitting, any column with variance < 1e-4 (a covariate on a
-# small scale, e.g. albumin in g/mL: the model is fine and R's coxph fits it); after a
-# failed step, columns that may separate (the failure itself is then reported). Only
-# logged: the exact separation check and the divergence check decide.
+# lifelines' data checks (time-split and spline models): before fitting, any column with
+# variance < 1e-4 (a covariate on a small scale, e.g. albumin in g/mL: the model is fine and
+# R's coxph fits it); after a failed step, columns that may separate (the failure itself is
+# then reported). Only logged: the exact separation check and the divergence check decide.
 ADVISORY_WARNINGS = ("very low variance", "high sample correlation")
 
 
@@ -369,12 +378,23 @@ def strict_convergence():
             raise ConvergenceWarning(str(warning.message))
 
 
-def _fit_lifelines(frame: pd.DataFrame, strata: tuple[str, ...]) -> CoxPHFitter:
-    """lifelines' Efron fit at R's precision, under :func:`strict_convergence`."""
-    with strict_convergence():
-        return CoxPHFitter(
-            alpha=1 - CONF_LEVEL, strata=[f"_stratum_{c}" for c in strata] or None
-        ).fit(frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT)
+def _fit_unaliased(
+    design: pd.DataFrame, time: np.ndarray, event: np.ndarray, strata: np.ndarray | None
+) -> tuple[CoxPHResult, list[str], list[str]]:
+    """R's Efron fit (``R_CONTROL``) of the design's columns that are not aliased.
+
+    Returns the fit, the columns fitted and the aliased ones. coxph_fit, as R, gives an
+    aliased column a NaN coefficient and fits the rest; refitting without it gives a
+    design, covariance and degrees of freedom free of it (what the PH test and the tables
+    use), with the same estimates. Raises ValueError when coxph_fit rejects the data.
+    """
+    fitted, aliased = list(design.columns), []
+    while True:
+        result = coxph_fit(design[fitted], time, event, strata=strata, **R_CONTROL)
+        if not result.aliased.any():
+            return result, fitted, aliased
+        aliased += [c for c, alias in zip(fitted, result.aliased, strict=True) if alias]
+        fitted = [c for c in fitted if c not in aliased]
 
 
 def _owners(terms: list[Term | Interaction], design: pd.DataFrame) -> dict[str, str]:
@@ -481,59 +501,57 @@ def _fit_terms(attempt: _Attempt, terms: list[Term | Interaction]) -> CoxFit:
             n, events, missing_key, attempt.note("not estimable: no term varies"), parameters=0
         )
     strata_values = strata_labels(used, strata)
+    time_values = used[time].to_numpy(dtype=float)
+    event_values = used[event].to_numpy(dtype=int)
     checked = _with_reference_indicators(design, terms)
-    monotone = monotone_columns(
-        checked, used[time].to_numpy(), used[event].to_numpy(), strata_values
-    )
+    monotone = monotone_columns(checked, time_values, event_values, strata_values)
     if monotone:
         return _separated(attempt, terms, used, checked, monotone, missing_key, after_fit=False)
-    frame = design.assign(_time=used[time].to_numpy(), _event=used[event].to_numpy())
-    for column in strata:
-        frame[f"_stratum_{column}"] = used[column].astype(str).to_numpy()
     try:
-        fitter = _fit_lifelines(frame, strata)
-    except (
-        ConvergenceError,
-        ConvergenceWarning,
-        np.linalg.LinAlgError,
-        ValueError,
-        ZeroDivisionError,
-        FloatingPointError,
-    ) as err:
-        log.warning("Cox model on %s did not converge: %s", list(design.columns), err)
-        return _not_estimable(
-            n,
-            events,
-            [*design.columns, *missing_key],
-            attempt.note(f"not estimable: the fit did not converge ({_short(err)})"),
-        )
-    params = fitter.params_
-    covariance = fitter.variance_matrix_.loc[params.index, params.index]
-    se = np.sqrt(np.diag(covariance))
-    spread = design[list(params.index)].std(ddof=0).to_numpy()
+        result, fitted, aliased = _fit_unaliased(design, time_values, event_values, strata_values)
+    except ValueError as err:
+        why = f"the fit failed ({_short(err)})"
+        return _failed(attempt, n, events, [*design.columns, *missing_key], why)
+    se = result.se
+    spread = design[fitted].std(ddof=0).to_numpy()
     diverged = {
         name: "+inf" if coef > 0 else "-inf"
-        for name, coef, s, sd in zip(params.index, params.to_numpy(), se, spread, strict=True)
+        for name, coef, s, sd in zip(fitted, result.coef, se, spread, strict=True)
         if abs(coef) * sd > MAX_ABS_STANDARDISED_COEF or not np.isfinite(s) or s <= 0
     }
+    # checked first also when the iterations ran out: a separation on a combination of
+    # columns often does (R: "Ran out of iterations", huge coefficients), and is a separation
     if diverged:
         return _separated(attempt, terms, used, design, diverged, missing_key, after_fit=True)
-    rows = coefficient_rows(params.to_numpy(), se, params.index, n, events)
-    if missing_key:
-        nan = np.full(len(missing_key), np.nan)
-        rows = pd.concat(
-            [rows, coefficient_rows(nan, nan, missing_key, n, events)], ignore_index=True
+    if not result.converged:
+        why = (
+            f"the fit did not converge (ran out of iterations: iter.max = {R_CONTROL['iter_max']})"
         )
+        return _failed(attempt, n, events, [*design.columns, *missing_key], why)
+    estimates = pd.DataFrame({"coef": result.coef, "se": se}, index=fitted)
+    estimates = estimates.reindex([*design.columns, *missing_key])
+    rows = coefficient_rows(estimates["coef"], estimates["se"], estimates.index, n, events)
+    collinear = [
+        f"{column} not estimable: collinear with the other design columns (R: NA)"
+        for column in aliased
+    ]
     return CoxFit(
         rows,
-        _model_stats(n, events, len(params), fitter, attempt.note()),
-        covariance,
-        design=design[list(params.index)],
-        time=used[time].to_numpy(dtype=float),
-        event=used[event].to_numpy(dtype=int),
+        _model_stats(n, events, len(fitted), result, attempt.note(*collinear)),
+        pd.DataFrame(result.var, index=fitted, columns=fitted),
+        design=design[fitted],
+        time=time_values,
+        event=event_values,
         strata=strata_values,
-        term_columns=_columns_by_term(terms, list(params.index)),
+        term_columns=_columns_by_term(terms, fitted),
     )
+
+
+def _failed(attempt: _Attempt, n: int, events: int, names: list[str], why: str) -> CoxFit:
+    """The model could not be fitted (coxph_fit rejected the data or did not converge)."""
+    note = attempt.note(f"not estimable: {why}")
+    log.warning("Cox model on %s: %s", names, note)
+    return _not_estimable(n, events, names, note)
 
 
 def _separated(

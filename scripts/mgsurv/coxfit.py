@@ -820,7 +820,9 @@ def _newton(problem: _CoxProblem, beta, eps, iter_max, toler):
         newlk, u, imat = problem.evaluate(newbeta)
         chol, rank = _cholesky2(imat, toler)
         finite = np.isfinite(u).all() and np.isfinite(imat).all() and np.isfinite(newlk)
-        if finite and abs(1 - loglik[1] / newlk) <= eps:
+        # newlk = 0 (every death alone in its risk set, or exp underflowing on a separation):
+        # C's 1 - loglik / 0 is inf or NaN, never converged; Python would raise
+        if finite and newlk != 0 and abs(1 - loglik[1] / newlk) <= eps:
             loglik[1] = newlk
             return newbeta, u, _chinv2(chol), loglik, score, iteration, True, rank
         if not finite or newlk < loglik[1]:

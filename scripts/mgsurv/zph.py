@@ -294,8 +294,8 @@ def cox_zph(
     """R's ``cox.zph(fit, transform, terms = TRUE, global = TRUE)`` for an Efron Cox fit.
 
     design: the n x p covariate matrix of the fit (dummy-coded, complete cases), whose
-    columns are the coefficients; beta: the fitted coefficients in that order (lifelines at
-    precision 1e-14 matches R's coxph); terms: each term's columns (tested jointly); strata:
+    columns are the coefficients; beta: the fitted coefficients in that order (R's coxph's, as
+    :func:`mgsurv.cox.fit_cox` gives them); terms: each term's columns (tested jointly); strata:
     one stratum label per row for a stratified fit (``+ strata(s)`` in R), else None.
     """
     x = design.to_numpy(dtype=float)
