@@ -508,9 +508,8 @@ def groups_table() -> pd.DataFrame:
     )
 
 
-@pytest.fixture(scope="module")
-def tables() -> dict[str, pd.DataFrame]:
-    """Every input table keyed by file stem, built once for the module."""
+def toy_tables() -> dict[str, pd.DataFrame]:
+    """Every input table keyed by file stem."""
     curves, summary, logrank = km_tables(toy_cohort())
     cutpoint, candidates = cutpoint_tables()
     return {
@@ -533,6 +532,12 @@ def tables() -> dict[str, pd.DataFrame]:
         "baseline": baseline_table(),
         "mg_distribution": mg_distribution_table(),
     }
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    """Every input table keyed by file stem, built once for the module."""
+    return toy_tables()
 
 
 @pytest.fixture(scope="module")

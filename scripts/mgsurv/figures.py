@@ -34,6 +34,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FormatStrFormatter
 
+from mgsurv.disclosure import format_patients, is_active, is_suppressed, min_count
+
 # Headless, file-only rendering.
 matplotlib.use("Agg")
 
@@ -213,7 +215,7 @@ def draw_risk_table(
     per_group = len(risk_measures(len(groups)))
     for row, (_group, _measure, counts) in enumerate(rows):
         for t, count in zip(risk_times, counts, strict=True):
-            ax.text(t, row, str(count), ha="center", va="center", size=8)
+            ax.text(t, row, format_patients(count), ha="center", va="center", size=8)
     for boundary in range(per_group, len(rows), per_group):
         ax.axhline(boundary - 0.5, color="#d0d0d0", lw=0.6)
     ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -310,7 +312,7 @@ def km_figure(
         colour, style = group_colour(index), LINE_STYLES[index % len(LINE_STYLES)]
         group_curve = curves[curves["group"].astype(str) == group]
         stop = truncation_time(group_curve, min_at_risk)
-        n = f" (n = {int(stats.at[group, 'n'])})" if group in stats.index else ""
+        n = f" (n = {format_patients(stats.at[group, 'n'])})" if group in stats.index else ""
         draw_group(ax, group_curve, f"{group}{n}", colour, style, stop)
         if group in stats.index:
             draw_median(ax, float(stats.at[group, "median"]), colour, stop)
@@ -385,16 +387,33 @@ def bin_width(centres: pd.Series) -> float:
 
 
 def draw_distribution(ax: Axes, distribution: pd.DataFrame) -> None:
-    """Patients per serum Mg bin (mg_distribution: mg_mmol_l = bin centre, n) as bars."""
+    """Patients per serum Mg bin (mg_distribution: mg_mmol_l = bin centre, n) as bars; a
+    bin of 1 to k - 1 patients (small-count suppression) as an outline up to k, so that
+    its height does not tell its count."""
     width = bin_width(distribution["mg_mmol_l"])
-    ax.bar(
-        distribution["mg_mmol_l"].astype(float),
-        distribution["n"].astype(float),
-        width=0.9 * width,
-        color=HISTOGRAM_COLOUR,
-        lw=0,
-        label=f"Patients per {width:g} mmol/L of serum Mg",
+    hidden = distribution["n"].map(is_suppressed).astype(bool)
+    k = min_count()
+    bars = (
+        (
+            distribution[~hidden],
+            {"color": HISTOGRAM_COLOUR, "lw": 0},
+            f"Patients per {width:g} mmol/L of serum Mg",
+        ),
+        (
+            distribution[hidden].assign(n=k),
+            {"fill": False, "edgecolor": HISTOGRAM_COLOUR, "lw": 0.6},
+            f"Bins of 1 to {k - 1} patients (drawn to {k})",
+        ),
     )
+    for bins, style, label in bars:
+        if len(bins):
+            ax.bar(
+                bins["mg_mmol_l"].astype(float),
+                bins["n"].astype(float),
+                width=0.9 * width,
+                label=label,
+                **style,
+            )
     ax.set_ylabel("Patients", size=8)
     ax.tick_params(axis="y", labelsize=8)
     ax.spines[["top", "right"]].set_visible(False)
@@ -529,8 +548,9 @@ def thinned(points: pd.DataFrame, limit: int = MAX_SCATTER_POINTS) -> pd.DataFra
 
 
 def smoothing_window(n: int) -> int:
-    """Points in the running mean of a residual plot: a tenth of them, at least 5."""
-    return max(5, n // 10)
+    """Points in the running mean of a residual plot: a tenth of them, at least 5, and at
+    least k when suppressing small counts (a mean of fewer would be nearly one patient's)."""
+    return max(5, n // 10, min_count())
 
 
 def time_ticks(residuals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -550,23 +570,25 @@ def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figur
     residual = beta(t), as R's cox.zph ``y``) against transformed time, with a running mean,
     a dashed line at their mean (the Cox estimate: beta(t) is flat under proportional
     hazards) and a grey line at 0 (no effect). Points beyond MAX_SCATTER_POINTS are thinned;
-    the running mean uses all of them."""
+    the running mean uses all of them. When suppressing small counts, the points are left
+    out: each is one patient's event."""
     residuals = residuals.sort_values(["transformed_time", "time"], kind="stable")
     window = smoothing_window(len(residuals))
     smooth = residuals["residual"].rolling(window, center=True, min_periods=window // 2).mean()
-    shown = thinned(residuals)
     fig = small_figure()
     ax = fig.subplots()
-    ax.plot(
-        shown["transformed_time"],
-        shown["residual"],
-        ls="none",
-        marker="o",
-        ms=1.6,
-        alpha=0.45,
-        color="#777777",
-        label="Residuals",
-    )
+    if not is_active():
+        shown = thinned(residuals)
+        ax.plot(
+            shown["transformed_time"],
+            shown["residual"],
+            ls="none",
+            marker="o",
+            ms=1.6,
+            alpha=0.45,
+            color="#777777",
+            label="Residuals",
+        )
     ax.plot(
         residuals["transformed_time"],
         smooth,

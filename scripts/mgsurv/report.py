@@ -22,6 +22,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from mgsurv.disclosure import suppressing
 from mgsurv.report_appendix import appendix_section, remark_section
 from mgsurv.report_baseline import baseline_section
 from mgsurv.report_common import (
@@ -72,7 +73,7 @@ REPORT_SETTINGS = (
     "spline_reference_mmol_l",
     "cutpoint",
 )
-OPTIONAL_SETTINGS = {"km_min_at_risk": 10}
+OPTIONAL_SETTINGS = {"km_min_at_risk": 10, "report_min_count": 0}
 # (id, heading) of the page's sections, in order; sections marked in PER_ENDPOINT list
 # their endpoints as subsections in the contents.
 SECTIONS = [
@@ -142,12 +143,18 @@ def render_report(tables: Tables, meta: dict, figures_dir: str | Path | None = N
     run's provenance and the settings of REPORT_SETTINGS (plus, when recorded: settings,
     the whole config; data_cutoff; rulegraph, the DOT text of the rule graph);
     ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere).
+    Counts below meta's report_min_count are suppressed throughout (mgsurv.disclosure).
     """
+    with suppressing(meta.get("report_min_count") or 0):
+        return page(tables, meta, Figures(figures_dir))
+
+
+def page(tables: Tables, meta: dict, figures: Figures) -> str:
+    """The report's HTML: every section built from the tables, laid out by the template."""
     labels = endpoint_labels(meta)
     endpoints = {
         e: labels.get(e, e) for e in endpoint_order(labels, tables["km_summary"], tables["cox"])
     }
-    figures = Figures(figures_dir)
 
     def each(build) -> list:
         return [build(e, label, tables, meta, figures) for e, label in endpoints.items()]

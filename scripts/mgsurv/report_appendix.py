@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from mgsurv.disclosure import format_patients
 from mgsurv.figures import rulegraph_figure
 from mgsurv.report_baseline import imbalanced
 from mgsurv.report_common import (
@@ -24,7 +25,6 @@ from mgsurv.report_common import (
     adjusted_for,
     arm_models,
     endpoint_labels,
-    format_count,
     format_estimable,
     format_number,
     in_sentence,
@@ -137,7 +137,7 @@ def remark_facts(tables: Tables, meta: dict) -> dict[str, str]:
     flow = tables["flow"].sort_values("step")
     clinical = rows_of(tables["km_summary"], grouping=CLINICAL_GROUPING)
     events = {
-        e: format_count(rows["events"].sum())
+        e: format_patients(rows["events"].sum())
         for e, rows in clinical.groupby("endpoint", sort=False)
     }
     models = rows_of(tables["cox_models"], model="multivariable")
@@ -156,8 +156,8 @@ def remark_facts(tables: Tables, meta: dict) -> dict[str, str]:
     arms = [m.removeprefix(ARM_MODEL_PREFIX) for m in arm_models(tables["cox"])]
     imbalance = imbalanced(tables["baseline"]) if not tables["baseline"].empty else []
     return {
-        "n_read": format_count(flow["n_before"].iloc[0]),
-        "n_analysed": format_count(flow["n_after"].iloc[-1]),
+        "n_read": format_patients(flow["n_before"].iloc[0]),
+        "n_analysed": format_patients(flow["n_after"].iloc[-1]),
         "steps": str(len(flow)),
         "events": per_endpoint_text(events, labels),
         "epv": per_endpoint_text(epv, labels),

@@ -12,11 +12,11 @@ from typing import Any
 
 import pandas as pd
 
+from mgsurv.disclosure import SUPPRESSED, format_patients, is_suppressed
 from mgsurv.report_common import (
     CLINICAL_GROUPING,
     KEY_TERM,
     Tables,
-    format_count,
     format_number,
     grouping_label,
     is_missing,
@@ -46,7 +46,10 @@ def decimals_for(value: float) -> int:
 
 
 def median_cell(row: pd.Series, decimals: int) -> str:
-    """'0.82 [0.75, 0.89]' for a numeric row; 'NA' when no patient had a value."""
+    """'0.82 [0.75, 0.89]' for a numeric row; 'NA' when no patient had a value; suppressed
+    when fewer than k had one (their median and quartiles are their own values)."""
+    if is_suppressed(row["n"]):
+        return SUPPRESSED
     if is_missing(row["median"]):
         return "NA"
     q1, q3 = (format_number(row[key], decimals) for key in ("q1", "q3"))
@@ -54,10 +57,11 @@ def median_cell(row: pd.Series, decimals: int) -> str:
 
 
 def count_cell(row: pd.Series) -> str:
-    """'523 (43.6%)' for a level: its count and % of the group's non-missing values."""
-    if is_missing(row["percent"]):
-        return format_count(row["n"])
-    return f"{format_count(row['n'])} ({row['percent']:.1f}%)"
+    """'523 (43.6%)' for a level: its count and % of the group's non-missing values; a
+    suppressed count without its percentage, which would give it away."""
+    if is_missing(row["percent"]) or is_suppressed(row["n"]):
+        return format_patients(row["n"])
+    return f"{format_patients(row['n'])} ({row['percent']:.1f}%)"
 
 
 def group_sizes(baseline: pd.DataFrame, groups: list[str]) -> dict[str, int]:
@@ -104,7 +108,7 @@ def variable_block(
             classes.append(LEVEL)
     missing = [int(by_group[g]["missing"].iloc[0]) if len(by_group[g]) else 0 for g in groups]
     if any(missing):
-        rows.append(["Missing", *map(str, missing), ""])
+        rows.append(["Missing", *map(format_patients, missing), ""])
         classes.append(LEVEL)
     return rows, classes
 
@@ -146,7 +150,7 @@ def baseline_section(tables: Tables) -> dict[str, Any]:
     compared = term_parts(KEY_TERM)[1]
     columns = [
         "Characteristic",
-        *(f"{heading.get(g, g)} (n = {sizes[g]})" for g in groups),
+        *(f"{heading.get(g, g)} (n = {format_patients(sizes[g])})" for g in groups),
         f"SMD ({compared})",
     ]
     caption = (

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mgsurv.disclosure import format_patients
 from mgsurv.figures import figure_svg, format_p, p_phrase, write_figure_files
 
 Table = dict[str, Any]
@@ -122,7 +123,8 @@ def format_ci(lower: float, upper: float, formatter: Callable[[float], str] = fo
 
 
 def format_count(value: Any) -> str:
-    """A count as an integer; 'NA' when missing."""
+    """A count of something other than patients (degrees of freedom, a step number) as an
+    integer; 'NA' when missing. Counts of patients: :func:`format_patients`."""
     return "NA" if is_missing(value) else str(int(value))
 
 
@@ -266,8 +268,8 @@ def cox_row(row: pd.Series) -> list[str]:
         format_hr(row["hr"]),
         format_ci(row["hr_lower"], row["hr_upper"]),
         p_cell(row["p"], str(row["term"])),
-        format_count(row["n"]),
-        format_count(row["events"]),
+        format_patients(row["n"]),
+        format_patients(row["events"]),
     ]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mgsurv.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.figures import bin_width, cutpoint_figure, format_p, p_phrase, spline_figure
 from mgsurv.report_common import (
     EXPLORATORY,
@@ -31,11 +32,16 @@ def distribution_note(distribution: pd.DataFrame) -> str:
     """What the histogram under a spline curve shows (binned counts from mg_distribution)."""
     if distribution.empty:
         return ""
-    total = int(distribution["n"].sum())
+    total = format_patients(distribution["n"].sum())
+    outlined = (
+        f" Outlined bars: bins of 1 to {min_count() - 1} patients, drawn to {min_count()}."
+        if distribution["n"].map(is_suppressed).any()
+        else ""
+    )
     return (
         f" Bars under the curve: the {total} observed serum Mg values in bins of"
         f" {bin_width(distribution['mg_mmol_l']):g} mmol/L (counts only; where they are"
-        " sparse the curve rests on few patients)."
+        f" sparse the curve rests on few patients).{outlined}"
     )
 
 
@@ -52,8 +58,8 @@ def spline_section(
             format_number(row["statistic"], 2),
             format_count(row["df"]),
             format_p(row["p"]),
-            format_count(row["n"]),
-            format_count(row["events"]),
+            format_patients(row["n"]),
+            format_patients(row["events"]),
         ]
         for _, row in tests.iterrows()
     ]
@@ -94,14 +100,19 @@ def spline_section(
     return section
 
 
+def patients_events(row: pd.Series, side: str) -> str:
+    """'14 (13)': the patients and events on one side ('low', 'high') of the cut."""
+    return f"{format_patients(row[f'n_{side}'])} ({format_patients(row[f'events_{side}'])})"
+
+
 def cutpoint_rows(row: pd.Series, endpoint: str) -> list[list[str]]:
     """The cut-point result as (quantity, value) rows; the corrected p is the one to use."""
     return [
         ["Endpoint searched", endpoint],
         ["Cut-point (low: serum Mg at or below it)", f"{row['cutpoint_mmol_l']:g} mmol/L"],
         ["Cuts searched (quantiles of serum Mg)", f"{row['minprop']:g} to {row['maxprop']:g}"],
-        ["Patients (events) at or below the cut", f"{row['n_low']:.0f} ({row['events_low']:.0f})"],
-        ["Patients (events) above the cut", f"{row['n_high']:.0f} ({row['events_high']:.0f})"],
+        ["Patients (events) at or below the cut", patients_events(row, "low")],
+        ["Patients (events) above the cut", patients_events(row, "high")],
         ["Maximally selected standardised log-rank statistic", format_number(row["statistic"], 2)],
         [
             "p corrected for the search (Lausen & Schumacher 1992): the p-value to report",

@@ -4,10 +4,12 @@ proportional-hazards checks with scaled Schoenfeld residual plots of flagged ter
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pandas as pd
 
+from mgsurv.disclosure import SUPPRESSED, format_patients, is_active, is_suppressed
 from mgsurv.figures import (
     MAX_SCATTER_POINTS,
     format_p,
@@ -44,6 +46,9 @@ from mgsurv.report_common import (
 )
 
 FOREST_MODEL = "multivariable"
+# Counts of patients in the statistics stage's notes ('all 142 events elsewhere', 'among
+# the 12 patients', 'among the 40 complete cases').
+NOTE_COUNT = re.compile(r"\b\d+(?= (?:events|patients|complete cases)\b)")
 
 
 def model_rows(endpoint_cox: pd.DataFrame, model: str) -> list[list[str]]:
@@ -57,10 +62,9 @@ def model_statistics_table(endpoint_models: pd.DataFrame) -> Table:
         [
             str(row["model"]),
             str(row["terms"]),
-            format_count(row["n"]),
-            format_count(row["events"]),
-            format_number(row["events_per_parameter"], 1)
-            + (" (below 10)" if str(row["epv_below_10"]) == "True" else ""),
+            format_patients(row["n"]),
+            format_patients(row["events"]),
+            events_per_parameter(row),
             format_number(row["concordance"], 3),
             format_p(row["lr_p"]),
             model_note(row),
@@ -85,10 +89,22 @@ def model_statistics_table(endpoint_models: pd.DataFrame) -> Table:
     )
 
 
+def events_per_parameter(row: pd.Series) -> str:
+    """A model's events per parameter, flagged below 10; suppressed with its events (times
+    the parameters, it is the count of events)."""
+    flag = " (below 10)" if str(row["epv_below_10"]) == "True" else ""
+    if is_suppressed(row["events"]):
+        return SUPPRESSED + flag
+    return format_number(row["events_per_parameter"], 1) + flag
+
+
 def model_note(row: pd.Series) -> str:
-    """The statistics stage's note on a model ('' when there is none)."""
+    """The statistics stage's note on a model ('' when there is none), its counts of
+    patients and events shown like every other (suppressed below k)."""
     note = row.get("note", "")
-    return "" if pd.isna(note) else str(note)
+    if pd.isna(note):
+        return ""
+    return NOTE_COUNT.sub(lambda count: format_patients(int(count[0])), str(note))
 
 
 def cox_tables(
@@ -170,20 +186,27 @@ def flagged_terms(model_ph: pd.DataFrame) -> list[str]:
 
 
 def schoenfeld_caption(name: str, n: int, p: float, meta: dict) -> str:
-    """What a residual plot shows, including any thinning of its points."""
-    shown = min(n, MAX_SCATTER_POINTS)
-    thinning = (
-        f" {shown} of {n} residuals are drawn, evenly spaced in time order;"
-        " the running mean uses all of them."
-        if shown < n
-        else ""
-    )
+    """What a residual plot shows, including which of its points are drawn."""
     return (
         f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {PH_MODEL} model at each"
         f" event, against time spaced by the {meta['ph_transform']} transform; solid line:"
         f" running mean of {smoothing_window(n)} residuals; dashed: the Cox estimate, which a"
         f" flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
-        f" {p_phrase(p)}.{thinning}"
+        f" {p_phrase(p)}.{points_drawn(n)}"
+    )
+
+
+def points_drawn(n: int) -> str:
+    """Which of n residuals a plot draws: none when suppressing small counts (each is one
+    patient's event), else all or, beyond MAX_SCATTER_POINTS, an even sample."""
+    if is_active():
+        return " Individual residuals are not drawn (small-count suppression, see Methods)."
+    shown = min(n, MAX_SCATTER_POINTS)
+    if shown == n:
+        return ""
+    return (
+        f" {shown} of {n} residuals are drawn, evenly spaced in time order;"
+        " the running mean uses all of them."
     )
 
 
@@ -300,7 +323,8 @@ def forest(endpoint: str, label: str, tables: Tables, figures: Figures) -> dict[
         return None
     stats = rows_of(tables["cox_models"], endpoint=endpoint, model=FOREST_MODEL)
     counts = (
-        f" ({format_count(stats['n'].iloc[0])} patients, {format_count(stats['events'].iloc[0])}"
+        f" ({format_patients(stats['n'].iloc[0])} patients,"
+        f" {format_patients(stats['events'].iloc[0])}"
         " events)"
         if len(stats)
         else ""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
+from mgsurv.disclosure import format_patients, is_active, min_count, suppression_note
 from mgsurv.report_common import (
     ARM_MODEL_PREFIX,
     EVENT_DEFINITIONS,
@@ -14,7 +17,6 @@ from mgsurv.report_common import (
     arm_models,
     definition_text,
     endpoint_labels,
-    format_count,
     grouping_label,
     in_sentence,
     rows_of,
@@ -46,9 +48,21 @@ def complete_cases(tables: Tables, meta: dict) -> str:
     labels = endpoint_labels(meta)
     return "; ".join(
         f"{in_sentence(labels.get(str(row['endpoint']), str(row['endpoint'])))}:"
-        f" {format_count(row['n'])} patients, {format_count(row['events'])} events"
+        f" {format_patients(row['n'])} patients, {format_patients(row['events'])} events"
         for _, row in models.iterrows()
     )
+
+
+def group_definition(row: pd.Series, groups: pd.DataFrame) -> str:
+    """An mg_groups row's serum Mg interval; when suppressing small counts, the outer
+    quartiles leave out the cohort's lowest and highest value (each one patient's own)."""
+    quartiles = groups[groups["grouping"].astype(str) == "mg_quartile"]
+    if is_active() and str(row["grouping"]) == "mg_quartile":
+        if row["mg_from"] == quartiles["mg_from"].min():
+            return f"≤ {row['mg_to']:.3g}"
+        if row["mg_to"] == quartiles["mg_to"].max():
+            return f"> {row['mg_from']:.3g}"
+    return definition_text(str(row["definition"]))
 
 
 def rmst_tau_text(meta: dict) -> str:
@@ -81,6 +95,8 @@ def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> di
         "min_at_risk": str(min_at_risk(meta)),
         "risk_times": word_list([f"{t:g}" for t in meta.get("risk_table_times", [])]),
         "software": software_sentence(meta),
+        "suppression": suppression_note(),
+        "suppressed": f"counts below {min_count()} suppressed" if is_active() else "",
         "complete_cases": complete_cases(tables, meta),
         "source": str(meta.get("source", "")),
         "sha256": str(meta.get("input_sha256", "")),
@@ -96,8 +112,8 @@ def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> di
                 [
                     grouping_label(str(r["grouping"]), groups),
                     str(r["group"]),
-                    definition_text(str(r["definition"])),
-                    format_count(r["n"]),
+                    group_definition(r, groups),
+                    format_patients(r["n"]),
                 ]
                 for _, r in groups.iterrows()
             ],

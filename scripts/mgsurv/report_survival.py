@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from mgsurv.disclosure import SUPPRESSED, format_patients, is_suppressed, min_count
 from mgsurv.figures import (
     format_p,
     group_order,
@@ -62,9 +63,11 @@ EVENT_WORDS = {"pfs": "progression or death", "os": "death"}
 
 
 def min_at_risk(meta: dict) -> int:
-    """The configured km_min_at_risk (MIN_AT_RISK_DEFAULT until the config has the key)."""
+    """The configured km_min_at_risk (MIN_AT_RISK_DEFAULT until the config has the key),
+    raised to the suppression's k: where fewer than k patients remain at risk, each step
+    of a curve would show one patient's event."""
     value = meta.get("km_min_at_risk")
-    return MIN_AT_RISK_DEFAULT if value is None else int(value)
+    return max(MIN_AT_RISK_DEFAULT if value is None else int(value), min_count())
 
 
 def data_cutoff(meta: dict) -> str:
@@ -73,16 +76,26 @@ def data_cutoff(meta: dict) -> str:
     return DATA_CUTOFF_FALLBACK if value is None or str(value) == "" else str(value)
 
 
+def median_cells(row: pd.Series) -> list[str]:
+    """A km_summary row's median and 95% CI; suppressed for a group of fewer than k
+    patients, where the median is one patient's own time."""
+    if is_suppressed(row["n"]):
+        return [SUPPRESSED, SUPPRESSED]
+    return [
+        format_median(row["median"]),
+        format_ci(row["median_lower"], row["median_upper"], format_median),
+    ]
+
+
 def median_rows(endpoint_summary: pd.DataFrame, groups: pd.DataFrame) -> list[list[str]]:
     """Median-survival table rows: grouping, group, n, events, median, 95% CI."""
     return [
         [
             grouping_label(str(row["grouping"]), groups),
             str(row["group"]),
-            format_count(row["n"]),
-            format_count(row["events"]),
-            format_median(row["median"]),
-            format_ci(row["median_lower"], row["median_upper"], format_median),
+            format_patients(row["n"]),
+            format_patients(row["events"]),
+            *median_cells(row),
         ]
         for _, row in endpoint_summary.iterrows()
     ]
@@ -176,7 +189,7 @@ def truncation_note(curves: pd.DataFrame, groups: list[str], minimum: int) -> st
 def risk_table(curves: pd.DataFrame, groups: list[str], risk_times: list[float]) -> Table:
     """The numbers under a KM plot as a table: per group, at risk, events and censored."""
     rows = [
-        [group, measure, *map(str, counts)]
+        [group, measure, *map(format_patients, counts)]
         for group, measure, counts in risk_table_rows(curves, groups, risk_times)
     ]
     return table(
@@ -354,8 +367,8 @@ def key_findings(endpoint_cox: pd.DataFrame) -> list[str]:
     }
     wording |= {m: f"Within the {m.removeprefix(ARM_MODEL_PREFIX)} arm" for m in arm_models(key)}
     findings = [
-        f"{text}: {hr_text(row)} (n = {format_count(row['n'])}, "
-        f"{format_count(row['events'])} events)."
+        f"{text}: {hr_text(row)} (n = {format_patients(row['n'])}, "
+        f"{format_patients(row['events'])} events)."
         for model, text in wording.items()
         for _, row in rows_of(key, model=model).iterrows()
     ]
@@ -371,7 +384,10 @@ def key_findings(endpoint_cox: pd.DataFrame) -> list[str]:
 
 
 def median_phrase(row: pd.Series) -> str:
-    """'low 8.1 months (5.2–11.0)' or, when the median is not reached, 'normal not reached'."""
+    """'low 8.1 months (5.2–11.0)' or, when the median is not reached, 'normal not reached';
+    'low suppressed (n <5)' for a group of fewer than k patients."""
+    if is_suppressed(row["n"]):
+        return f"{row['group']} {SUPPRESSED} (n {format_patients(row['n'])})"
     if is_missing(row["median"]):
         return f"{row['group']} not reached"
     ci = format_ci(row["median_lower"], row["median_upper"], format_median)
@@ -469,15 +485,15 @@ def flow_section(flow: pd.DataFrame) -> dict[str, Any]:
         {
             "step": format_count(row["step"]),
             "reason": str(row["reason"]),
-            "n_before": format_count(row["n_before"]),
-            "n_excluded": format_count(row["n_excluded"]),
-            "n_after": format_count(row["n_after"]),
+            "n_before": format_patients(row["n_before"]),
+            "n_excluded": format_patients(row["n_excluded"]),
+            "n_after": format_patients(row["n_after"]),
         }
         for _, row in flow.iterrows()
     ]
     return {
-        "n_read": format_count(flow["n_before"].iloc[0]),
-        "n_analysed": format_count(flow["n_after"].iloc[-1]),
+        "n_read": format_patients(flow["n_before"].iloc[0]),
+        "n_analysed": format_patients(flow["n_after"].iloc[-1]),
         "steps": steps,
         "table": table(
             "Exclusion steps",
