@@ -23,7 +23,8 @@ def main(smk) -> None:
     )
     meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
     tables = {Path(path).stem: read_tsv(path) for path in smk.input if path.endswith(".tsv")}
-    html = render_report(tables, meta, figures_dir=smk.output.figures)
+    # one process draws the page and its SVG, the others the PNG and PDF files
+    html = render_report(tables, meta, smk.output.figures, workers=smk.threads - 1)
     write_text(html, smk.output.html)
 
 

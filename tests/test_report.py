@@ -1169,3 +1169,17 @@ def test_rendering_is_deterministic(
     assert render_report(tables, meta(), again) == html
     for path in figures_dir.iterdir():
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_figure_files_drawn_by_worker_processes_are_the_same_bytes(
+    tables: dict, html: str, figures_dir: Path, tmp_path: Path
+) -> None:
+    """The rule draws the PNG and PDF files in forked workers (the figure pickled to them):
+    the page and every file must be what the single process writes."""
+    parallel = tmp_path / figures_dir.name
+    assert render_report(tables, meta(), parallel, workers=2) == html
+    assert sorted(p.name for p in parallel.iterdir()) == sorted(
+        p.name for p in figures_dir.iterdir()
+    )
+    for path in figures_dir.iterdir():
+        assert (parallel / path.name).read_bytes() == path.read_bytes(), path.name

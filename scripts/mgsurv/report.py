@@ -136,17 +136,20 @@ def section_headings() -> dict[str, str]:
     return headings
 
 
-def render_report(tables: Tables, meta: dict, figures_dir: str | Path | None = None) -> str:
+def render_report(
+    tables: Tables, meta: dict, figures_dir: str | Path | None = None, workers: int = 0
+) -> str:
     """Render the whole report as one self-contained HTML5 document.
 
     ``tables``: every result table keyed by its file stem (module docstring); ``meta``: the
     run's provenance and the settings of REPORT_SETTINGS (plus, when recorded: settings,
     the whole config; data_cutoff; rulegraph, the DOT text of the rule graph);
-    ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere).
+    ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere),
+    by ``workers`` processes beside this one (0: by this one; see :class:`Figures`).
     Counts below meta's report_min_count are suppressed throughout (mgsurv.disclosure).
     """
-    with suppressing(meta.get("report_min_count") or 0):
-        return page(tables, meta, Figures(figures_dir))
+    with suppressing(meta.get("report_min_count") or 0), Figures(figures_dir, workers) as figures:
+        return page(tables, meta, figures)
 
 
 def page(tables: Tables, meta: dict, figures: Figures) -> str:

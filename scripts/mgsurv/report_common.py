@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import pickle
 import re
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,7 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from mgsurv.disclosure import format_patients
-from mgsurv.figures import figure_svg, format_p, p_phrase, write_figure_files
+from mgsurv.figures import FILE_FORMATS, figure_svg, format_p, p_phrase, write_figure_files
 
 Table = dict[str, Any]
 Tables = dict[str, pd.DataFrame]
@@ -411,11 +414,35 @@ def name_tables(context: Any, prefix: str = "report") -> None:
 class Figures:
     """Collects the report's figures: each is inlined as SVG (its ids prefixed with the
     figure's id) and, when a directory is given, also written there as <id>.png and
-    <id>.pdf."""
+    <id>.pdf.
 
-    def __init__(self, directory: str | Path | None = None) -> None:
+    Drawing a figure three times is most of the report's time, so with ``workers`` >= 1 the
+    PNG and PDF files are drawn by that many forked processes (the figure goes to them
+    pickled) while this one goes on with the SVG and the next figures. Use it as a context
+    manager: leaving the block waits for every file and re-raises a worker's error.
+    """
+
+    def __init__(self, directory: str | Path | None = None, workers: int = 0) -> None:
         self.directory = Path(directory) if directory is not None else None
         self.ids: list[str] = []
+        self._pool = (
+            ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+            if workers > 0 and directory is not None
+            else None
+        )
+        self._pending: list[Future] = []
+
+    def __enter__(self) -> Figures:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self._pool is None:
+            return
+        try:
+            for future in self._pending:
+                future.result()
+        finally:
+            self._pool.shutdown(cancel_futures=True)
 
     def add(self, figure_id: str, figure: Figure) -> dict[str, Any]:
         """The figure for the template: {id, svg, files (relative to the report)}."""
@@ -425,6 +452,17 @@ class Figures:
         self.ids.append(figure_id)
         files = []
         if self.directory is not None:
-            paths = write_figure_files(figure, self.directory, figure_id)
-            files = [f"{self.directory.name}/{path.name}" for path in paths]
+            # pickled now, before drawing changes the figure; in both modes the files are
+            # drawn from the unpickled copy, so that they are the same bytes either way
+            job = (pickle.dumps(figure), self.directory, figure_id)
+            if self._pool is not None:
+                self._pending.append(self._pool.submit(_write_pickled_figure, *job))
+            else:
+                _write_pickled_figure(*job)
+            files = [f"{self.directory.name}/{figure_id}.{kind}" for kind in FILE_FORMATS]
         return {"id": figure_id, "svg": figure_svg(figure, f"{figure_id}-"), "files": files}
+
+
+def _write_pickled_figure(figure: bytes, directory: Path, figure_id: str) -> None:
+    """The PNG and PDF files of a pickled figure (a worker's job, or this process's)."""
+    write_figure_files(pickle.loads(figure), directory, figure_id)

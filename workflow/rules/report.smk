@@ -28,6 +28,7 @@ rule render_report:
         ),
     log:
         "logs/{cohort}/render_report.log",
+    threads: 2
     conda:
         "../../environment.yml"
     params:
