@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from mgsurv.analysis import AnalysisSettings, cox_models
+from mgsurv.analysis import SCHOENFELD_POINTS, AnalysisSettings, cox_models, schoenfeld_long
 from mgsurv.cox import Term, design_matrix
 from mgsurv.grouping import add_groupings
+from mgsurv.zph import ZphResult, running_mean_window
 
 DATA = Path(__file__).parent / "reference" / "data" / "synthetic_400.csv"
 SETTINGS = AnalysisSettings(
@@ -55,3 +57,38 @@ def test_design_matrix_leaves_out_terms_that_do_not_vary():
     )
     assert list(design.columns) == ["h[u vs v]"]
     assert design["h[u vs v]"].tolist() == [1.0, 0.0, 1.0]
+
+
+def test_schoenfeld_table_is_bounded_and_keeps_what_the_plot_draws_from_all_residuals():
+    n = SCHOENFELD_POINTS * 3 + 7
+    rng = np.random.default_rng(5)
+    time = np.sort(rng.uniform(0.1, 36.0, n))
+    wide = pd.DataFrame(
+        {
+            "time": time,
+            "transformed_time": time / 36.0,
+            "age": rng.normal(size=n),
+            "sex": rng.normal(size=n),
+        }
+    )
+    result = ZphResult(table=pd.DataFrame(), residuals=wide, var=pd.DataFrame())
+    long = schoenfeld_long(result)
+    window = running_mean_window(n)
+    for term in ("age", "sex"):
+        rows = long[long["term"] == term]
+        assert len(rows) == SCHOENFELD_POINTS and (rows["residuals"] == n).all()
+        assert rows["time"].iloc[0] == time[0] and rows["time"].iloc[-1] == time[-1]
+        assert rows["time"].is_monotonic_increasing
+        smooth = wide[term].rolling(window, center=True, min_periods=window // 2).mean()
+        kept = np.searchsorted(time, rows["time"])
+        np.testing.assert_array_equal(rows["running_mean"], smooth.to_numpy()[kept])
+        np.testing.assert_array_equal(rows["residual"], wide[term].to_numpy()[kept])
+        assert rows["mean"].iloc[0] == wide[term].mean()
+
+
+def test_schoenfeld_table_keeps_every_residual_up_to_the_bound():
+    tables = cox_models(cohort(), "pfs", SETTINGS)
+    residuals = tables["schoenfeld"]
+    events = int(tables["cox_models"].set_index("model").loc["multivariable", "events"])
+    assert (residuals.groupby("term").size() == events).all()
+    assert (residuals["residuals"] == events).all()

@@ -47,6 +47,7 @@ from mgsurv.report import (
 from mgsurv.report_appendix import parse_rulegraph
 from mgsurv.report_cox import forest_rows
 from mgsurv.report_survival import followup_section
+from mgsurv.zph import running_mean_window
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION_IDS = (
@@ -334,6 +335,8 @@ def schoenfeld_table() -> pd.DataFrame:
 
     def term_rows(term: str, n: int) -> pd.DataFrame:
         time = np.sort(np.round(rng.uniform(0.1, 36.0, n), 1))
+        residual = pd.Series(rng.normal(0.3, 1.0, n) - 0.02 * time)
+        window = running_mean_window(n)
         return pd.DataFrame(
             {
                 "endpoint": "pfs",
@@ -341,7 +344,12 @@ def schoenfeld_table() -> pd.DataFrame:
                 "term": term,
                 "time": time,
                 "transformed_time": np.searchsorted(time, time) / n,
-                "residual": rng.normal(0.3, 1.0, n) - 0.02 * time,
+                "residual": residual,
+                "residuals": n,
+                "running_mean": residual.rolling(window, center=True, min_periods=window // 2)
+                .mean()
+                .to_numpy(),
+                "mean": residual.mean(),
             }
         )
 

@@ -40,10 +40,10 @@ nothing to say; the results-contract columns of the other tables are unchanged):
 Proportional hazards: when the multivariable model's PH test of the Mg group has p < 0.05,
 a model ``time-split`` is added beside it (cheap, and what a reader then asks): the same
 model with the low-Mg effect split at the median event time t (episodes (0, t] and (t, ...)
-as R's ``survSplit``, fitted by lifelines' Efron start-stop Cox model), giving terms
-``mg_clinical[low vs normal] in (0, t] months`` and ``... after t months``; its
-cox_models note says why it is there. Covariates flagged by the PH test get a note on the
-multivariable model suggesting them as strata.
+as R's ``survSplit``, fitted exactly as R's start-stop Cox model, see
+:func:`time_split_model`), giving terms ``mg_clinical[low vs normal] in (0, t] months``
+and ``... after t months``; its cox_models note says why it is there. Covariates flagged
+by the PH test get a note on the multivariable model suggesting them as strata.
 """
 
 from __future__ import annotations
@@ -53,15 +53,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxTimeVaryingFitter
 from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from scipy.stats import chi2
 
 from mgsurv.cox import (
-    CONF_LEVEL,
     COX_COLUMNS,
     MAX_ABS_STANDARDISED_COEF,
     MIN_EVENTS_PER_PARAMETER,
-    R_LIKE_FIT,
+    R_CONTROL,
     CoxFit,
     Interaction,
     Term,
@@ -73,13 +72,14 @@ from mgsurv.cox import (
     strata_labels,
     strict_convergence,
 )
+from mgsurv.coxfit import coxph_fit
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
 from mgsurv.logrank import TABLE_COLUMNS as LOGRANK_COLUMNS
 from mgsurv.logrank import logrank_table
 from mgsurv.rmst import RMST_COLUMNS, rmst_table
 from mgsurv.spline import spline_cox
-from mgsurv.zph import ZphResult, cox_zph
+from mgsurv.zph import ZphResult, cox_zph, running_mean_window
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
         )
         specs += [
             ModelSpec(f"arm={name}", subset, [mg_clinical, *covariates], (), covariate_names)
-            for name, subset in data.groupby("arm", sort=True)
+            for name, subset in data.groupby("arm", sort=True, observed=True)
         ]
     return specs
 
@@ -315,7 +315,18 @@ KEY_COLUMN = "mg_clinical[low vs normal]"
 
 def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
     """The multivariable model with the low-Mg effect split at the median event time, when
-    the PH test of mg_clinical has p < PH_ALPHA (see the module docstring); else None."""
+    the PH test of mg_clinical has p < PH_ALPHA (see the module docstring); else None.
+
+    R fits it as ``coxph(Surv(start, stop, event) ~ ...)`` on the ``survSplit`` episodes
+    (0, min(t, cut)] and, for the patients followed beyond the cut, (cut, t]. Every event in
+    an early episode is at a time <= cut, where the late episodes (all starting at the cut)
+    are not yet at risk, and every event in a late episode is after the cut, where the
+    early episodes have ended and all late ones are at risk until their stop. So the
+    start-stop partial likelihood is exactly that of a right-censored Cox model of the
+    episodes' stop times stratified by period (early, late), which :func:`coxph_fit` fits
+    with R's control (``R_CONTROL``) in O(n p^2): R's numbers, without a counting-process
+    fitter. The multivariable model is not stratified, so the period is the only stratum.
+    """
     tested = ph[ph["term"] == "mg_clinical"]
     if tested.empty or not tested["p"].iloc[0] < PH_ALPHA or KEY_COLUMN not in fit.design:
         return None
@@ -324,34 +335,25 @@ def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict]
     cut = float(np.round(np.median(time[event == 1]), 1))
     if not (event[time <= cut].any() and event[time > cut].any()):
         return None
-    design = fit.design.reset_index(drop=True)
-    ids = np.arange(len(design))
+    others = [c for c in fit.design.columns if c != KEY_COLUMN]
+    key = fit.design[KEY_COLUMN].to_numpy(dtype=float)
+    adjusters = fit.design[others].to_numpy(dtype=float)
     late = time > cut
     early_name, late_name = (
         f"{KEY_COLUMN} in (0, {cut:g}] months",
         f"{KEY_COLUMN} after {cut:g} months",
     )
-    episodes = pd.concat(
+    columns = [early_name, late_name, *others]
+    x = np.vstack(
         [
-            design.assign(
-                _start=0.0,
-                _stop=np.minimum(time, cut),
-                _event=np.where(late, 0, event),
-                _id=ids,
-                _late=0.0,
-            ),
-            design[late].assign(
-                _start=cut, _stop=time[late], _event=event[late], _id=ids[late], _late=1.0
-            ),
-        ],
-        ignore_index=True,
+            np.column_stack([key, np.zeros(len(key)), adjusters]),
+            np.column_stack([np.zeros(late.sum()), key[late], adjusters[late]]),
+        ]
     )
-    key = episodes.pop(KEY_COLUMN)
-    episodes.insert(0, late_name, key * episodes["_late"])
-    episodes.insert(0, early_name, key * (1 - episodes["_late"]))
-    episodes = episodes.drop(columns="_late")
-    n, events = len(design), int(event.sum())
-    columns = [c for c in episodes.columns if not c.startswith("_")]
+    stop = np.concatenate([np.minimum(time, cut), time[late]])
+    died = np.concatenate([np.where(late, 0, event), event[late]])
+    period = np.repeat([0, 1], [len(key), late.sum()])
+    n, events = len(key), int(event.sum())
     why = (
         f"beside the multivariable model, whose PH test of mg_clinical has p = {p_value:.2g}:"
         f" the low-Mg HR before and after {cut:g} months (the median event time), adjusted"
@@ -376,34 +378,31 @@ def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict]
         "note": why,
     }
     try:
-        with strict_convergence():
-            fitter = CoxTimeVaryingFitter(alpha=1 - CONF_LEVEL).fit(
-                episodes,
-                event_col="_event",
-                start_col="_start",
-                stop_col="_stop",
-                id_col="_id",
-                fit_options=R_LIKE_FIT,
-            )
-        params = fitter.params_[columns]
-        se = fitter.standard_errors_[columns].to_numpy()
-        spread = episodes[columns].std(ddof=0).to_numpy()
-        if (np.abs(params.to_numpy()) * spread > MAX_ABS_STANDARDISED_COEF).any() or not (
+        result = coxph_fit(x, stop, died, strata=period, concordance=False, **R_CONTROL)
+    except ValueError as err:
+        result, reason = None, _first_sentence(err)
+    else:
+        se = result.se
+        if (np.abs(result.coef) * x.std(axis=0) > MAX_ABS_STANDARDISED_COEF).any() or not (
             np.isfinite(se).all() and (se > 0).all()
         ):
-            raise ConvergenceError("the estimate diverges (monotone likelihood / separation)")
-    except (ConvergenceError, ConvergenceWarning, np.linalg.LinAlgError, ValueError) as err:
-        stats["note"] = f"{why}; not estimable ({_first_sentence(err)})"
+            reason = "the estimate diverges (monotone likelihood / separation)"
+        elif not result.converged:
+            reason = f"the fit did not converge (iter.max = {R_CONTROL['iter_max']})"
+        else:
+            reason = ""
+    if reason:
+        stats["note"] = f"{why}; not estimable ({reason})"
         nan = np.full(len(columns), np.nan)
         return coefficient_rows(nan, nan, columns, n, events), stats
-    lr = fitter.log_likelihood_ratio_test()
+    statistic = 2 * (result.loglik[1] - result.loglik[0])
     stats |= {
         "converged": True,
-        "loglik": float(fitter.log_likelihood_),
-        "lr_statistic": float(lr.test_statistic),
-        "lr_p": float(lr.p_value),
+        "loglik": float(result.loglik[1]),
+        "lr_statistic": float(statistic),
+        "lr_p": float(chi2.sf(statistic, len(columns))),
     }
-    return coefficient_rows(params.to_numpy(), se, columns, n, events), stats
+    return coefficient_rows(result.coef, se, columns, n, events), stats
 
 
 def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
@@ -433,23 +432,61 @@ def ph_test(fit: CoxFit, transform: str) -> ZphResult | None:
     )
 
 
+SCHOENFELD_POINTS = 5000
+SCHOENFELD_COLUMNS = [
+    "model",
+    "term",
+    "time",
+    "transformed_time",
+    "residual",
+    "residuals",
+    "running_mean",
+    "mean",
+]
+
+
 def schoenfeld_long(result: ZphResult) -> pd.DataFrame:
-    """Scaled Schoenfeld residuals, one row per event and term (for the PH plots)."""
-    wide = result.residuals
+    """Scaled Schoenfeld residuals for the PH plots: per term, at most SCHOENFELD_POINTS
+    rows, with what the plot draws from all of them.
+
+    The contract (schoenfeld.tsv): ``residuals`` is how many residuals the term has (one per
+    event); when there are more than SCHOENFELD_POINTS (10^5 events would make a table of
+    millions of rows), the rows are SCHOENFELD_POINTS of them evenly spaced in event-time
+    order, the first and the last included, else all of them. Each row also carries, from
+    all the term's residuals in that order, ``running_mean``: their centred running mean
+    over ``running_mean_window(residuals)`` residuals at this one (as pandas'
+    ``rolling(window, center=True, min_periods=window // 2)``), and ``mean``: their mean
+    (the Cox estimate). The PH test itself uses every residual.
+    """
+    wide = result.residuals.sort_values(["transformed_time", "time"], kind="stable")
     terms = [c for c in wide.columns if c not in ("time", "transformed_time", "stratum")]
-    long = wide.melt(
-        id_vars=["time", "transformed_time"],
-        value_vars=terms,
-        var_name="term",
-        value_name="residual",
-    )
-    return long[["term", "time", "transformed_time", "residual"]]
+    n = len(wide)
+    window = running_mean_window(n)
+    kept = np.unique(np.linspace(0, n - 1, min(n, SCHOENFELD_POINTS)).round().astype(int))
+    parts = []
+    for term in terms:
+        residual = wide[term]
+        smooth = residual.rolling(window, center=True, min_periods=window // 2).mean()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "term": term,
+                    "time": wide["time"].to_numpy()[kept],
+                    "transformed_time": wide["transformed_time"].to_numpy()[kept],
+                    "residual": residual.to_numpy()[kept],
+                    "residuals": n,
+                    "running_mean": smooth.to_numpy()[kept],
+                    "mean": residual.mean(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
     """Every Cox model of the endpoint: coefficient rows (cox), model statistics
     (cox_models), proportional-hazards tests (ph_test) and the multivariable model's scaled
-    Schoenfeld residuals (schoenfeld)."""
+    Schoenfeld residuals (schoenfeld, bounded: see :func:`schoenfeld_long`)."""
     time, event = f"{endpoint}_months", f"{endpoint}_event"
     coefficients, models, ph_tables, residuals, extra = [], [], [], [], []
     for spec in model_specs(data, settings):
@@ -501,9 +538,7 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
         "cox": labelled(coefficients, endpoint, ["model", *COX_COLUMNS]),
         "cox_models": labelled([pd.DataFrame(models)], endpoint),
         "ph_test": labelled(ph_tables, endpoint, ["model", "term", "chi2", "df", "p"]),
-        "schoenfeld": labelled(
-            residuals, endpoint, ["model", "term", "time", "transformed_time", "residual"]
-        ),
+        "schoenfeld": labelled(residuals, endpoint, SCHOENFELD_COLUMNS),
     }
 
 
@@ -668,10 +703,34 @@ def rmst_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -
     return labelled(parts, endpoint, ["grouping", *RMST_COLUMNS])
 
 
+def compact(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
+    """The cohort columns the endpoint's analyses use, text columns as categoricals.
+
+    The same values (a categorical's categories are its sorted distinct texts, so level
+    orders do not change), in a tenth of the memory: at 10^6 patients the prepared cohort's
+    text columns take about 600 MB as Python strings, and every subset (Mg group, arm,
+    complete cases) copies them.
+    """
+    keep = [
+        f"{endpoint}_months",
+        f"{endpoint}_event",
+        "mg_mmol_l",
+        "arm",
+        *GROUPINGS,
+        *(spec["name"] for spec in settings.covariates),
+        *settings.strata,
+    ]
+    data = data[list(dict.fromkeys(keep))]
+    text = [c for c in data.columns if data[c].dtype == object]
+    return data.astype(dict.fromkeys(text, "category"))
+
+
 def analyse_endpoint(
     data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
 ) -> dict[str, pd.DataFrame]:
-    """The km_curves, km_summary, logrank and cox tables of one endpoint."""
+    """The km_curves, km_summary, logrank and cox tables of one endpoint (of the cohort's
+    columns it needs, see :func:`compact`)."""
+    data = compact(data, endpoint, settings)
     cox = cox_models(data, endpoint, settings)
     spline = spline_tables(data, endpoint, settings)
     cox["cox"] = labelled(

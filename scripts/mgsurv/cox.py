@@ -6,9 +6,9 @@ strata as separate baseline hazards, times within ~1.5e-8 relative taken as ties
 toler.chol = 1e-15, iter.max = 100)``, ``R_CONTROL``): the coefficients, SEs,
 log-likelihoods and concordance are R's, and an untied cohort of 1e6 patients fits in
 seconds (lifelines' Newton-Raphson, used before, stopped short of R's optimum unless pushed
-to a decrement of 1e-20, and then took minutes). The time-split and spline models
-(:mod:`mgsurv.analysis`, :mod:`mgsurv.spline`) still use lifelines, with ``R_LIKE_FIT``
-under :func:`strict_convergence`.
+to a decrement of 1e-20, and then took minutes); so is the time-split model of
+:mod:`mgsurv.analysis`. The spline model (:mod:`mgsurv.spline`) still uses lifelines, with
+``R_LIKE_FIT`` under :func:`strict_convergence`.
 
 The design matrix is built here, not by a formula, so that every categorical term is
 dummy-coded against a stated reference and named ``variable[level vs reference]``, and an
@@ -71,7 +71,7 @@ R_CONTROL = {"eps": 1e-12, "toler_chol": 1e-15, "iter_max": 100}
 # lifelines' options that reach the optimum of coxph(eps = 1e-12): lifelines stops once the
 # Newton decrement falls below ``precision`` without taking its last step, so it is pushed to
 # 1e-20 and then ends when the log-likelihood stops changing in double precision. Used by
-# the time-split and spline models, which are still fitted with lifelines.
+# the spline model, which is still fitted with lifelines.
 R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}
 # A log-HR per SD of its column beyond this (HR 148 per SD) means the estimate diverged.
 MAX_ABS_STANDARDISED_COEF = 5.0
@@ -352,7 +352,7 @@ class _Attempt:
         return "; ".join(dict.fromkeys([*self.notes, *more]))
 
 
-# lifelines' data checks (time-split and spline models): before fitting, any column with
+# lifelines' data checks (spline model): before fitting, any column with
 # variance < 1e-4 (a covariate on a small scale, e.g. albumin in g/mL: the model is fine and
 # R's coxph fits it); after a failed step, columns that may separate (the failure itself is
 # then reported). Only logged: the exact separation check and the divergence check decide.
@@ -593,10 +593,24 @@ def _separated(
 
 
 def strata_labels(data: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | None:
-    """One label per patient combining the strata columns (None when not stratified)."""
+    """One label per patient combining the strata columns (None when not stratified): each
+    column's value as text (``astype(str)``: a missing value reads "nan" or "None"), joined
+    by " / ".
+
+    Each column's distinct values are converted once (pd.factorize) and the texts joined as
+    arrays: converting and joining row by row takes seconds per 10^6 patients.
+    """
     if not strata:
         return None
-    return data[list(strata)].astype(str).agg(" / ".join, axis=1).to_numpy()
+    labels = None
+    for column in strata:
+        values = data[column]
+        codes, uniques = pd.factorize(values)
+        text = np.append(pd.Series(uniques).astype(str).to_numpy(dtype=object), "")[codes]
+        missing = codes < 0
+        text[missing] = values[missing].astype(str).to_numpy(dtype=object)
+        labels = text if labels is None else labels + " / " + text
+    return labels
 
 
 def _columns_by_term(terms: list[Term | Interaction], columns: list[str]) -> dict[str, list[str]]:

@@ -35,6 +35,7 @@ from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FormatStrFormatter
 
 from mgsurv.disclosure import format_patients, is_active, is_suppressed, min_count
+from mgsurv.zph import running_mean_window
 
 # Headless, file-only rendering.
 matplotlib.use("Agg")
@@ -550,7 +551,17 @@ def thinned(points: pd.DataFrame, limit: int = MAX_SCATTER_POINTS) -> pd.DataFra
 def smoothing_window(n: int) -> int:
     """Points in the running mean of a residual plot: a tenth of them, at least 5, and at
     least k when suppressing small counts (a mean of fewer would be nearly one patient's)."""
-    return max(5, n // 10, min_count())
+    return max(running_mean_window(n), min_count())
+
+
+def schoenfeld_window(residuals: pd.DataFrame) -> int:
+    """The running mean's window in :func:`schoenfeld_figure` of these schoenfeld rows: the
+    analysis's (:func:`mgsurv.zph.running_mean_window`) when the rows are a sample of the
+    term's residuals, else :func:`smoothing_window`. A sample means more than
+    ``mgsurv.analysis.SCHOENFELD_POINTS`` (5,000) residuals, hence a window of more than 500,
+    which a small-count threshold k does not exceed in practice."""
+    total = int(residuals["residuals"].iloc[0])
+    return running_mean_window(total) if len(residuals) < total else smoothing_window(total)
 
 
 def time_ticks(residuals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -571,10 +582,20 @@ def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figur
     a dashed line at their mean (the Cox estimate: beta(t) is flat under proportional
     hazards) and a grey line at 0 (no effect). Points beyond MAX_SCATTER_POINTS are thinned;
     the running mean uses all of them. When suppressing small counts, the points are left
-    out: each is one patient's event."""
+    out: each is one patient's event.
+
+    The table may hold only a sample of the term's ``residuals`` (the analysis bounds it,
+    see :func:`mgsurv.analysis.schoenfeld_long`): the running mean and the mean are then
+    its ``running_mean`` and ``mean``, computed there from all of them; with every residual
+    at hand they are computed here (the window then also honours the small-count threshold).
+    """
     residuals = residuals.sort_values(["transformed_time", "time"], kind="stable")
-    window = smoothing_window(len(residuals))
-    smooth = residuals["residual"].rolling(window, center=True, min_periods=window // 2).mean()
+    window = schoenfeld_window(residuals)
+    if len(residuals) < int(residuals["residuals"].iloc[0]):
+        smooth, mean = residuals["running_mean"], float(residuals["mean"].iloc[0])
+    else:
+        smooth = residuals["residual"].rolling(window, center=True, min_periods=window // 2)
+        smooth, mean = smooth.mean(), residuals["residual"].mean()
     fig = small_figure()
     ax = fig.subplots()
     if not is_active():
@@ -597,7 +618,7 @@ def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figur
         label=f"Running mean of {window}",
     )
     ax.axhline(
-        residuals["residual"].mean(),
+        mean,
         ls="--",
         lw=1.2,
         color=group_colour(1),

@@ -15,7 +15,7 @@ from mgsurv.figures import (
     format_p,
     p_phrase,
     schoenfeld_figure,
-    smoothing_window,
+    schoenfeld_window,
 )
 from mgsurv.forest import REFERENCE, forest_figure
 from mgsurv.report_common import (
@@ -185,13 +185,15 @@ def flagged_terms(model_ph: pd.DataFrame) -> list[str]:
     return [str(row["term"]) for _, row in terms.iterrows() if ph_flag(row["p"])]
 
 
-def schoenfeld_caption(name: str, n: int, p: float, meta: dict) -> str:
-    """What a residual plot shows, including which of its points are drawn."""
+def schoenfeld_caption(name: str, points: pd.DataFrame, p: float, meta: dict) -> str:
+    """What a residual plot of these schoenfeld rows shows, including which of its points
+    are drawn."""
+    n = int(points["residuals"].iloc[0])
     return (
         f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {PH_MODEL} model at each"
         f" event, against time spaced by the {meta['ph_transform']} transform; solid line:"
-        f" running mean of {smoothing_window(n)} residuals; dashed: the Cox estimate, which a"
-        f" flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
+        f" running mean of {schoenfeld_window(points)} residuals; dashed: the Cox estimate,"
+        f" which a flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
         f" {p_phrase(p)}.{points_drawn(n)}"
     )
 
@@ -226,7 +228,7 @@ def schoenfeld_figures(
         figure = schoenfeld_figure(points, f"{label}: {name}", f"β(t) for {name}")
         shown.append(
             figures.add(f"zph-{endpoint}-{slug(term)}", figure)
-            | {"caption": schoenfeld_caption(name, len(points), p, meta)}
+            | {"caption": schoenfeld_caption(name, points, p, meta)}
         )
     return shown
 

@@ -57,6 +57,12 @@ class _Score:
     used: np.ndarray  # strata x p: events of the stratum if the column varies there, else 0
 
 
+def running_mean_window(n: int) -> int:
+    """Residuals in the running mean of a residual plot of n residuals: a tenth of them, at
+    least 5 (the report widens it to its small-count threshold where it can)."""
+    return max(5, n // 10)
+
+
 def km_left_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """``1 - S(t-)`` at each time, S the Kaplan-Meier curve of all the data.
 
@@ -84,7 +90,7 @@ def transform_times(time: np.ndarray, event: np.ndarray, transform: str) -> np.n
 
 
 def _weighted(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Rows of ``values`` (n, n x p or n x p x p) times a per-row weight."""
+    """Rows of ``values`` (n or n x p) times a per-row weight."""
     return values * weights.reshape((-1,) + (1,) * (values.ndim - 1))
 
 
@@ -93,7 +99,7 @@ def _risk_set_sums(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per tie group: the sum over survivors (later times, plus censored at t) and deaths.
 
-    ``values`` holds one row per subject sorted by time (risk, risk x or risk x x'); it is
+    ``values`` holds one row per subject sorted by time (risk or risk x); it is
     summed as a contiguous 2-D array (much faster in numpy) and reshaped back.
     """
     shape = values.shape[1:]
@@ -123,23 +129,35 @@ def _stratum_score(
     m_k and variances V_k = M2_k - m_k m_k'. Summing over deaths: U1 = sum (x - m),
     U2 = sum g (x - m), I = sum [V, g V; g V, g^2 V]; each death's Schoenfeld residual is
     x minus the average of its time's m_k.
+
+    The second moments are never formed per death (that is deaths x p x p, gigabytes at
+    10^6): with w_k = 1, g_k or g_k^2 and den_k the k-th Efron risk-set sum, the weighted
+    sum of M2_k is X' diag(v) X with v_i = r_i times the sum of w_k / den_k over the deaths
+    whose risk set holds subject i (for a death at i's own time: weighted by f_k when i
+    dies then, fully when i is censored then).
     """
-    starts = np.flatnonzero(np.r_[True, time[1:] != time[:-1]])
+    new_time = np.r_[True, time[1:] != time[:-1]]
+    starts = np.flatnonzero(new_time)
+    row_group = np.cumsum(new_time) - 1
     rx = risk[:, None] * x
-    alive, dead = zip(
-        *(_risk_set_sums(v, starts, event) for v in (risk, rx, rx[:, :, None] * x[:, None, :])),
-        strict=True,
-    )
-    group = (np.cumsum(np.r_[True, time[1:] != time[:-1]]) - 1)[event == 1]
+    (alive0, dead0), (alive1, dead1) = (_risk_set_sums(v, starts, event) for v in (risk, rx))
+    group = row_group[event == 1]
     fraction, first = _efron_fractions(group)
-    efron = [a[group] + _weighted(d[group], fraction) for a, d in zip(alive, dead, strict=True)]
-    mean = efron[1] / efron[0][:, None]
-    var = efron[2] / efron[0][:, None, None] - mean[:, :, None] * mean[:, None, :]
+    den = alive0[group] + fraction * dead0[group]
+    mean = (alive1[group] + fraction[:, None] * dead1[group]) / den[:, None]
     g = gtime[starts][group]
+    second = []
+    for w in (np.ones_like(g), g, g**2):
+        surviving = np.bincount(group, weights=w / den, minlength=len(starts))
+        dying = np.bincount(group, weights=w * fraction / den, minlength=len(starts))
+        before = np.cumsum(surviving) - surviving
+        v = risk * (
+            before[row_group] + np.where(event == 1, dying[row_group], surviving[row_group])
+        )
+        second.append(x.T @ (v[:, None] * x) - mean.T @ (w[:, None] * mean))
     xdead = x[event == 1]
     u = np.concatenate([(xdead - mean).sum(axis=0), g @ (xdead - mean)])
-    cross = np.tensordot(g, var, 1)
-    imat = np.block([[var.sum(axis=0), cross], [cross, np.tensordot(g**2, var, 1)]])
+    imat = np.block([[second[0], second[1]], [second[1], second[2]]])
     counts = np.diff(np.r_[first, len(group)])
     time_mean = np.add.reduceat(mean, first) / counts[:, None]
     return u, imat, xdead - np.repeat(time_mean, counts, axis=0)
