@@ -28,9 +28,9 @@ rule render_report:
         ),
     log:
         "logs/{cohort}/render_report.log",
-    threads: 2
     conda:
         "../../environment.yml"
+    threads: 2
     params:
         code=CODE_VERSION,
         settings=config,
