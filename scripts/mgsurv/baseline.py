@@ -46,13 +46,10 @@ def numeric_smd(low: pd.Series, normal: pd.Series) -> float:
     return float(abs(low.mean() - normal.mean()) / spread) if spread > 0 else float("nan")
 
 
-def categorical_smd(low: pd.Series, normal: pd.Series, levels: list[str]) -> float:
-    """Yang & Dalton's multi-level SMD of a categorical variable."""
-    low, normal = low.dropna().astype(str), normal.dropna().astype(str)
-    if low.empty or normal.empty or len(levels) < 2:
-        return float("nan")
-    p_low = low.value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy()[1:]
-    p_normal = normal.value_counts(normalize=True).reindex(levels, fill_value=0).to_numpy()[1:]
+def categorical_smd(p_low: np.ndarray, p_normal: np.ndarray) -> float:
+    """Yang & Dalton's multi-level SMD of a categorical variable, from the proportion of
+    each level (every level, in the same order) among each group's non-missing values."""
+    p_low, p_normal = p_low[1:], p_normal[1:]
     difference = p_low - p_normal
     spread = (
         np.diag(p_low) - np.outer(p_low, p_low) + np.diag(p_normal) - np.outer(p_normal, p_normal)
@@ -89,26 +86,39 @@ def _numeric_rows(name: str, groups: dict[str, pd.Series], smd: float) -> list[d
 
 
 def _categorical_rows(
-    name: str, groups: dict[str, pd.Series], levels: list[str], smd: float
+    name: str, column: pd.Series, order: list[str], in_group: dict[str, np.ndarray]
 ) -> list[dict]:
+    """The rows of a categorical variable: each level's count in each group of ``order``,
+    from one pass over the column (``in_group``: each Mg group's rows)."""
+    present = column.notna().to_numpy()
+    codes, distinct = pd.factorize(column[present].astype(str))
+    levels = sorted(distinct)
+    codes = pd.Index(levels).get_indexer(distinct)[codes]
+    rows_of = {"all": np.ones(len(column), dtype=bool), **in_group}
+    counts = {
+        group: np.bincount(codes[rows[present]], minlength=len(levels))
+        for group, rows in rows_of.items()
+    }
+    n = {group: int(count.sum()) for group, count in counts.items()}
+    smd = float("nan")
+    if n["low"] and n["normal"] and len(levels) >= 2:
+        smd = categorical_smd(*(counts[g] / n[g] for g in COMPARED))
     rows = []
-    for group, values in groups.items():
-        present = values.dropna().astype(str)
-        counts = present.value_counts()
-        for level in levels:
-            n = int(counts.get(level, 0))
+    for group in order:
+        missing = int(rows_of[group].sum()) - n[group]
+        for level, count in zip(levels, counts[group].tolist(), strict=True):
             rows.append(
                 {
                     "variable": name,
                     "kind": "categorical",
                     "level": level,
                     "group": group,
-                    "n": n,
-                    "percent": 100 * n / len(present) if len(present) else np.nan,
+                    "n": count,
+                    "percent": 100 * count / n[group] if n[group] else np.nan,
                     "median": np.nan,
                     "q1": np.nan,
                     "q3": np.nan,
-                    "missing": int(values.isna().sum()),
+                    "missing": missing,
                     "smd": np.nan if group == "all" else smd,
                 }
             )
@@ -120,15 +130,16 @@ def baseline_table(data: pd.DataFrame, covariates: list[dict]) -> pd.DataFrame:
     clinical Mg group (see the module docstring)."""
     variables = [("mg_mmol_l", "numeric"), ("arm", "categorical")]
     variables += [(spec["name"], spec["type"]) for spec in covariates]
-    order = ["all", *[g for g in GROUP_ORDER["mg_clinical"] if (data["mg_clinical"] == g).any()]]
+    clinical = data["mg_clinical"]
+    in_group = {g: (clinical == g).to_numpy() for g in GROUP_ORDER["mg_clinical"]}
+    order = ["all", *[g for g in GROUP_ORDER["mg_clinical"] if in_group[g].any()]]
     rows = []
     for name, kind in variables:
         column = data[name]
-        groups = {g: column if g == "all" else column[data["mg_clinical"] == g] for g in order}
-        low, normal = (column[data["mg_clinical"] == g] for g in COMPARED)
         if kind == "numeric":
-            rows += _numeric_rows(name, groups, numeric_smd(low, normal))
+            groups = {g: column if g == "all" else column[in_group[g]] for g in order}
+            smd = numeric_smd(*(column[in_group[g]] for g in COMPARED))
+            rows += _numeric_rows(name, groups, smd)
         else:
-            levels = sorted(column.dropna().astype(str).unique())
-            rows += _categorical_rows(name, groups, levels, categorical_smd(low, normal, levels))
+            rows += _categorical_rows(name, column, order, in_group)
     return pd.DataFrame(rows, columns=BASELINE_COLUMNS)

@@ -69,6 +69,7 @@ import pandas as pd
 
 from mgsurv.errors import InputError
 from mgsurv.mapping import Mapping, normalise_code
+from mgsurv.plaincsv import read_plain
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "."})
 
@@ -239,7 +240,7 @@ def _records(text: str, delimiter: str, path: str) -> list[tuple[int, list[str]]
     try:
         for fields in reader:
             start, previous_end = previous_end + 1, reader.line_num
-            if fields and any(f.strip() for f in fields):
+            if "".join(fields).strip():  # some field is not blank
                 records.append((start, fields))
     except csv.Error as err:
         raise InputError(
@@ -345,16 +346,59 @@ def _check_field_counts(
     raise InputError(problem, file=path, rows=lines, fix=fix)
 
 
+def _column_names(header: list[str], line: int, path: str, mapping: Mapping) -> list[str]:
+    """The table's column names from the header's fields, or a named error."""
+    _check_delimiter(header, line, path, mapping)
+    return _header_names(header, line, path, mapping)
+
+
+def _text_frame(
+    cells: np.ndarray, names: list[str], index: np.ndarray, header_line: int
+) -> pd.DataFrame:
+    """The text table from its cells (object array, columns x rows), without a copy."""
+    table = pd.DataFrame(cells.T, index=pd.Index(index), columns=names, dtype=object, copy=False)
+    table.attrs["header_line"] = header_line
+    return table
+
+
+def _read_records(text: str, path: str, mapping: Mapping) -> pd.DataFrame:
+    """The table as the csv module reads the text: any CSV, and every error named."""
+    records = _records(text, mapping.delimiter, path)
+    if not records:
+        raise InputError("the file is empty", file=path, fix="export the cohort again")
+    header_line, header = records[0]
+    names = _column_names(header, header_line, path, mapping)
+    rows = records[1:]
+    if not rows:
+        raise InputError(
+            "the file has a header but no patient rows",
+            file=path,
+            fix="export the cohort again with its data rows",
+        )
+    _check_field_counts(rows, len(names), path, mapping)
+    index = np.array([line - 2 for line, _ in rows], dtype=np.int64)
+    cells = np.empty((len(names), len(rows)), dtype=object)
+    for i in range(len(names)):  # str.strip once per distinct value of the column
+        codes, distinct = pd.factorize(np.array([fields[i] for _, fields in rows], dtype=object))
+        cells[i] = np.array([value.strip() for value in distinct], dtype=object)[codes]
+    return _text_frame(cells, names, index, header_line)
+
+
 def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     """Read the CSV with every cell as stripped text; fail with a named error if unreadable.
 
     The index is the line number - 2 of each row (so ``index + 2`` is the line an editor
     shows, also after blank lines or quoted line breaks); ``attrs["header_line"]`` is the
     header's line. Duplicated names of columns that are not mapped get a suffix " (2)"...
+
+    A file without quotes or blank lines is parsed by pyarrow (:mod:`mgsurv.plaincsv`, which
+    checks that the result is the csv module's); any other file, and every file with an
+    error to name, by the csv module.
     """
     path = str(path)
     text = _decode(_read_bytes(path), path, mapping)
-    first, newline, rest = text.partition("\n")
+    first_end = text.find("\n")
+    first = text if first_end < 0 else text[:first_end]
     if declared := EXCEL_SEP_LINE.match(first):
         delimiter = declared.group(1) or ","
         if delimiter != mapping.delimiter:
@@ -365,30 +409,13 @@ def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
                 rows=[1],
                 fix=f"set csv.delimiter: {delimiter!r} in {mapping.path}",
             )
-        text = newline + rest  # a blank first line: later line numbers stay true
-    records = _records(text, mapping.delimiter, path)
-    if not records:
-        raise InputError("the file is empty", file=path, fix="export the cohort again")
-    header_line, header = records[0]
-    _check_delimiter(header, header_line, path, mapping)
-    names = _header_names(header, header_line, path, mapping)
-    rows = records[1:]
-    if not rows:
-        raise InputError(
-            "the file has a header but no patient rows",
-            file=path,
-            fix="export the cohort again with its data rows",
-        )
-    _check_field_counts(rows, len(names), path, mapping)
-    table = pd.DataFrame(
-        [fields[: len(names)] for _, fields in rows],
-        columns=names,
-        index=[line - 2 for line, _ in rows],
-        dtype=str,
-    )
-    table = table.apply(lambda col: col.str.strip())
-    table.attrs["header_line"] = header_line
-    return table
+        text = text[len(first) :]  # a blank first line: later line numbers stay true
+    plain = read_plain(text, mapping.delimiter)
+    if plain is None:
+        return _read_records(text, path, mapping)
+    del text
+    names = _column_names(plain.header, plain.header_line, path, mapping)
+    return _text_frame(plain.cells, names, plain.index, plain.header_line)
 
 
 def _loose(name: str) -> str:
@@ -414,17 +441,40 @@ def _require_columns(
             )
 
 
-def _missing(values: pd.Series) -> pd.Series:
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct values), values being distinct[codes] (NaN, if any, is a value of
+    its own). A text column repeats a few values (codes, levels, rounded numbers) over many
+    rows, so checks and conversions run once per distinct value and are spread back to the
+    rows with :func:`_spread`."""
+    codes, distinct = pd.factorize(values.to_numpy(), use_na_sentinel=False)
+    return codes, pd.Series(distinct, dtype=object)
+
+
+def _spread(per_value: pd.Series | np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """A result per distinct value (see :func:`_distinct`) as a result per row."""
+    return pd.Series(np.asarray(per_value)[codes], index=index)
+
+
+def _is_missing_token(values: pd.Series) -> pd.Series:
     return values.str.lower().isin(MISSING_TOKENS)
+
+
+def _missing(values: pd.Series) -> pd.Series:
+    """Whether each cell is a missing-value token ("", "NA", "null"...)."""
+    codes, distinct = _distinct(values)
+    return _spread(_is_missing_token(distinct), codes, values.index)
 
 
 def parse_numbers(
     values: pd.Series, *, path: str, column: str, mapping: Mapping, what: str
 ) -> pd.Series:
     """Text to float; missing tokens become NaN; anything else unparseable is an error."""
-    missing = _missing(values)
-    text = values.str.replace(",", ".", regex=False) if mapping.decimal == "," else values
-    numbers = pd.to_numeric(text.where(~missing), errors="coerce").astype(float)
+    codes, distinct = _distinct(values)
+    distinct_missing = _is_missing_token(distinct)
+    text = distinct.str.replace(",", ".", regex=False) if mapping.decimal == "," else distinct
+    distinct_numbers = pd.to_numeric(text.where(~distinct_missing), errors="coerce")
+    missing = _spread(distinct_missing, codes, values.index)
+    numbers = _spread(distinct_numbers.astype(float), codes, values.index).rename(values.name)
     bad = numbers.isna() & ~missing
     if bad.any():
         examples = ", ".join(repr(v) for v in values[bad].unique()[:3])
@@ -451,19 +501,21 @@ def parse_numbers(
 
 def parse_events(values: pd.Series, *, path: str, column: str, mapping: Mapping) -> pd.Series:
     """Event codes to 1.0 (event) / 0.0 (censored) / NaN (missing)."""
-    codes = values.map(normalise_code)
-    missing = _missing(values)
-    is_event = codes.isin(mapping.event_values)
-    is_censored = codes.isin(mapping.censored_values)
+    codes, distinct = _distinct(values)  # the checks below are per distinct value
+    normalised = distinct.map(normalise_code)
+    missing = _is_missing_token(distinct)
+    is_event = normalised.isin(mapping.event_values)
+    is_censored = normalised.isin(mapping.censored_values)
     unknown = ~(missing | is_event | is_censored)
     if unknown.any():
-        seen = ", ".join(repr(v) for v in values[unknown].unique()[:5])
+        rows = _spread(unknown, codes, values.index)
+        seen = ", ".join(repr(v) for v in values[rows].unique()[:5])
         fix = (
             f"add each code to event_codes.event or event_codes.censored in {mapping.path}"
             f" (now event: {sorted(mapping.event_values)},"
             f" censored: {sorted(mapping.censored_values)})"
         )
-        if set(codes[~missing]) == {"1", "2"}:
+        if set(normalised[~missing]) == {"1", "2"}:
             fix = (
                 "the codes look like R's Surv() convention (1 = censored, 2 = event): set"
                 f" event_codes to event: [2], censored: [1] in {mapping.path}"
@@ -472,10 +524,10 @@ def parse_events(values: pd.Series, *, path: str, column: str, mapping: Mapping)
             f"event code(s) {seen} are neither an event nor a censoring code",
             file=path,
             column=column,
-            rows=_line_numbers(unknown),
+            rows=_line_numbers(rows),
             fix=fix,
         )
-    return pd.Series(np.where(missing, np.nan, is_event.astype(float)), index=values.index)
+    return _spread(np.where(missing, np.nan, is_event.astype(float)), codes, values.index)
 
 
 def parse_dates(values: pd.Series, *, path: str, column: str, mapping: Mapping) -> pd.Series:
@@ -737,8 +789,8 @@ def covariate_values(
     return pd.DataFrame(out, index=table.index)
 
 
-def _check_unique_ids(ids: pd.Series, path: str, column: str) -> None:
-    duplicated = ids.duplicated(keep=False) & ~_missing(ids)
+def _check_unique_ids(ids: pd.Series, missing: pd.Series, path: str, column: str) -> None:
+    duplicated = ids.duplicated(keep=False) & ~missing
     reject_rows(
         duplicated,
         f"patient IDs repeat ({', '.join(repr(v) for v in ids[duplicated].unique()[:3])})",
@@ -771,31 +823,37 @@ EXCLUSION_STEPS = (
 
 
 def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
-    """Drop patients lacking a required value, step by step, recording the patient flow."""
+    """Drop patients lacking a required value, step by step, recording the patient flow.
+
+    Each step marks the patients it drops among those the earlier steps kept; the table is
+    filtered once, at the end (a copy of the whole table per step is costly at 10^6 rows).
+    """
     flow_rows, excluded = [], []
-    remaining = data
+    kept = np.ones(len(data), dtype=bool)
     for step, (reason, columns) in enumerate(EXCLUSION_STEPS, start=1):
-        drop = remaining[columns].isna().any(axis=1)
+        drop = data[columns].isna().any(axis=1).to_numpy() & kept
+        n_before, n_excluded = int(kept.sum()), int(drop.sum())
         flow_rows.append(
             {
                 "step": step,
                 "reason": reason,
-                "n_before": len(remaining),
-                "n_excluded": int(drop.sum()),
-                "n_after": int((~drop).sum()),
+                "n_before": n_before,
+                "n_excluded": n_excluded,
+                "n_after": n_before - n_excluded,
             }
         )
         excluded.append(
             pd.DataFrame(
                 {
-                    "line": remaining.index[drop] + 2,
-                    "patient_id": remaining.loc[drop, "patient_id"],
+                    "line": data.index[drop] + 2,
+                    "patient_id": data.loc[drop, "patient_id"],
                     "reason": reason,
                 }
             )
         )
-        remaining = remaining[~drop]
-    result = remaining.reset_index(drop=True)
+        kept &= ~drop
+    result = data.take(np.flatnonzero(kept))
+    result.index = pd.RangeIndex(len(result))
     for column in ("pfs_event", "os_event"):
         result[column] = result[column].astype(int)
     return PreparedCohort(
@@ -803,10 +861,11 @@ def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
     )
 
 
-def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> PreparedCohort:
-    """Read, convert and validate one cohort CSV, then apply the documented exclusions."""
-    path = str(path)
-    table = read_text_table(path, mapping)
+def _converted(
+    table: pd.DataFrame, path: str, mapping: Mapping, covariates: list[dict]
+) -> tuple[pd.DataFrame, str | None]:
+    """The text table converted and validated, one row per patient read (before the
+    exclusions), and the data cut-off when dates are given."""
     mapped = {k: v for k, v in mapping.columns.items() if v is not None}
     _require_columns(table, mapped, path, mapping)
     _require_columns(
@@ -820,7 +879,9 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
         mapping,
     )
     id_column = mapping.columns["patient_id"]
-    _check_unique_ids(table[id_column], path, id_column)
+    ids = table[id_column]
+    no_id = _missing(ids)
+    _check_unique_ids(ids, no_id, path, id_column)
     survival = (survival_from_dates if mapping.uses_dates else survival_from_times)(
         table, path, mapping
     )
@@ -828,7 +889,7 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
     arm = table[mapping.columns["arm"]] if mapping.columns["arm"] else "all patients"
     data = pd.DataFrame(
         {
-            "patient_id": table[id_column].where(~_missing(table[id_column])),
+            "patient_id": ids.where(~no_id),
             "mg_mmol_l": mg_in_mmol_l(table, path, mapping),
             **survival,
             "arm": pd.Series(arm, index=table.index),
@@ -844,6 +905,16 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
         column=id_column,
         fix="give every row a unique ID",
     )
+    return data, latest_date(table, path, mapping) if mapping.uses_dates else None
+
+
+def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> PreparedCohort:
+    """Read, convert and validate one cohort CSV, then apply the documented exclusions.
+
+    The text table is passed on without a name here, so that it is freed once converted:
+    at 10^6 rows it is the largest object of the prepare step.
+    """
+    path = str(path)
+    data, cutoff = _converted(read_text_table(path, mapping), path, mapping, covariates)
     prepared = apply_exclusions(data)
-    cutoff = latest_date(table, path, mapping) if mapping.uses_dates else None
     return PreparedCohort(prepared.data, prepared.flow, prepared.excluded, cutoff)

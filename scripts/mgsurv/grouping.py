@@ -40,15 +40,23 @@ def add_groupings(
     """Return a copy of data with the mg_clinical, mg_quartile and mg_cutpoint columns
     (mg_cutpoint missing for everyone when no cut-point could be estimated)."""
     out = data.copy()
+    mg = out["mg_mmol_l"].to_numpy()
     if np.isnan(cutpoint_mmol_l):
         out["mg_cutpoint"] = pd.Series(None, index=out.index, dtype=object)
     else:
-        out["mg_cutpoint"] = np.where(out["mg_mmol_l"] <= cutpoint_mmol_l, "low", "high")
-    out["mg_clinical"] = np.where(out["mg_mmol_l"] < threshold_mmol_l, "low", "normal")
+        out["mg_cutpoint"] = _labels(["high", "low"], mg <= cutpoint_mmol_l)
+    out["mg_clinical"] = _labels(["normal", "low"], mg < threshold_mmol_l)
     edges = quartile_edges(out["mg_mmol_l"])
-    index = np.searchsorted(edges[1:4], out["mg_mmol_l"].to_numpy(), side="left")
-    out["mg_quartile"] = np.array(GROUP_ORDER["mg_quartile"])[index]
+    out["mg_quartile"] = _labels(
+        GROUP_ORDER["mg_quartile"], np.searchsorted(edges[1:4], mg, side="left")
+    )
     return out
+
+
+def _labels(labels: list[str], which: np.ndarray) -> np.ndarray:
+    """labels[which] per patient, as an object array sharing the label strings (a text
+    array would become one new string object per patient in the table)."""
+    return np.array(labels, dtype=object)[which.astype(np.intp)]
 
 
 def group_definitions(
