@@ -10,8 +10,8 @@ doubles from a temporary binary file (readBin: exact, and outside the timing) an
 ``coxph.fit(...)`` (Efron, coxph.control() defaults, resid = FALSE; also the default
 resid = TRUE) with system.time.  mgsurv's fit is called as coxph.fit is (timefix = False, no
 concordance); Harrell's C is timed apart against R's ``concordancefit(..., reverse = TRUE,
-timefix = FALSE)``, what ``coxph`` adds.  lifelines (CoxPHFitter at mgsurv.cox's R-like
-precision) runs at n <= 1e5 and on tied data; at 1e6 untied (81 s) only with --all.  Peak
+timefix = FALSE)``, what ``coxph`` adds.  lifelines (CoxPHFitter at an R-like precision,
+``R_LIKE_FIT``) runs at n <= 1e5 and on tied data; at 1e6 untied (81 s) only with --all.  Peak
 memory at the largest n: tracemalloc's peak over one fit (numpy's buffers) and the peak RSS
 of a child process that builds the data and fits, against one that only builds the data.
 """
@@ -33,7 +33,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from mgsurv.coxfit import concordance_counts, coxph_fit  # noqa: E402
 
-R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}  # as mgsurv.cox
+# lifelines' options that reach the optimum of coxph(eps = 1e-12): lifelines stops once the
+# Newton decrement falls below ``precision`` without taking its last step, so it is pushed to
+# 1e-20 and then ends when the log-likelihood stops changing in double precision.
+R_LIKE_FIT = {"precision": 1e-20, "r_precision": 1e-16}
 P = 6
 R_SCRIPT = r"""
 args <- commandArgs(trailingOnly = TRUE)

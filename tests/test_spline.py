@@ -6,7 +6,8 @@ Tolerances, per quantity (fixtures hold 15 significant digits: jsonlite ``digits
 * counts exact; partial log-likelihoods 1e-13 relative;
 * spline coefficients 1e-9 relative, their SEs 1e-10, HRs, z and p 1e-8: the spline
   columns are nearly collinear (SE of mg'' ~27), so the likelihood is flat enough that R's
-  optimum (score statistic 4e-24) and lifelines' are only determined to ~1e-11 relative;
+  optimum (score statistic 4e-24) is only determined to ~1e-11 relative (these tolerances
+  date from lifelines' fits; mgsurv.coxfit now fits the spline with R's algorithm);
 * LR statistic of non-linearity and its p 1e-10 relative;
 * linear-model HR per ``per`` units (coef, SE, HR, limits, z, p) 1e-10 relative;
 * HR curve: grid 1e-14 relative, log HR 1e-9 absolute (it is ~0 next to the reference),

@@ -2,8 +2,9 @@
 
 The knots and the basis mirror ``Hmisc::rcspline.eval`` (which ``rms::rcs`` calls) line for
 line, so that ``cph(Surv(time, event) ~ rcs(mg, 4) + ...)`` and this module fit the same
-model; the Cox fits are lifelines' (Efron ties), converged to the optimum R's
-``coxph(eps = 1e-12)`` reaches (``mgsurv.cox.R_LIKE_FIT``).
+model; the Cox fits are :func:`mgsurv.coxfit.coxph_fit` (R's ``coxph.fit``, Efron ties) with
+the control of the R reference fixtures (``mgsurv.cox.R_CONTROL``), as every other Cox model
+of the pipeline, so they reach R's optimum, in seconds at 10^6 patients.
 
 Reported, for a marker modelled as continuous (REMARK item 11; reporting-standards.md):
 
@@ -25,11 +26,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from numpy.typing import ArrayLike
 from scipy.stats import chi2, norm
 
-from mgsurv.cox import CONF_LEVEL, R_LIKE_FIT
+from mgsurv.cox import CONF_LEVEL, R_CONTROL
+from mgsurv.coxfit import CoxPHResult, coxph_fit
 
 # rcspline.eval: ties in more than this fraction of x at the minimum (maximum) move the
 # first (last) knot to the next distinct value (rms option ``fractied``, default 0.05).
@@ -39,6 +40,8 @@ SMALL_SAMPLE = 100
 GRID_QUANTILES = (0.01, 0.99)
 COEFFICIENT_COLUMNS = ["term", "coef", "se", "hr", "z", "p"]
 CURVE_COLUMNS = ["mg_mmol_l", "log_hr", "se", "hr", "hr_lower", "hr_upper"]
+# exp() of a larger coefficient overflows: the HR would be reported as infinite.
+MAX_LOG_HR = float(np.log(np.finfo(float).max))
 
 log = logging.getLogger(__name__)
 
@@ -216,31 +219,47 @@ def spline_term_names(label: str, n_knots: int) -> list[str]:
     return [label + "'" * j for j in range(n_knots - 1)]
 
 
-def _fit(design: pd.DataFrame, time: np.ndarray, event: np.ndarray) -> CoxPHFitter:
-    """Efron-ties Cox fit converged as ``coxph(control = coxph.control(eps = 1e-12))``."""
-    frame = design.assign(_time=time, _event=event)
-    return CoxPHFitter(alpha=1 - CONF_LEVEL).fit(
-        frame, duration_col="_time", event_col="_event", fit_options=R_LIKE_FIT
-    )
+def _fit(design: np.ndarray, time: np.ndarray, event: np.ndarray) -> CoxPHResult:
+    """Efron-ties Cox fit as ``coxph(control = coxph.control(eps = 1e-12, toler.chol = 1e-15,
+    iter.max = 100))`` (``R_CONTROL``), without the concordance (not reported).
+
+    Raises ValueError when the fit cannot be reported: the iterations ran out, a column is
+    aliased (collinear with the others: R gives it NA), or a coefficient diverges (R:
+    "coefficient may be infinite"; or too large for its HR to be a finite number, as in a
+    handful of patients), as coxph_fit does on invalid data.
+    """
+    result = coxph_fit(design, time, event, concordance=False, **R_CONTROL)
+    if not result.converged:
+        raise ValueError(f"the fit did not converge (iter.max = {R_CONTROL['iter_max']})")
+    if result.aliased.any():
+        raise ValueError("collinear design columns")
+    if (
+        result.infinite_warning
+        or not np.isfinite(result.se).all()
+        or np.abs(result.coef).max() > MAX_LOG_HR
+    ):
+        raise ValueError("a coefficient may be infinite (monotone likelihood)")
+    return result
 
 
-def _coefficients(fitter: CoxPHFitter) -> pd.DataFrame:
-    summary = fitter.summary
+def _coefficients(fit: CoxPHResult, names: list[str]) -> pd.DataFrame:
+    z = fit.coef / fit.se
     return pd.DataFrame(
         {
-            "term": summary.index.to_list(),
-            "coef": summary["coef"].to_numpy(),
-            "se": summary["se(coef)"].to_numpy(),
-            "hr": summary["exp(coef)"].to_numpy(),
-            "z": summary["z"].to_numpy(),
-            "p": summary["p"].to_numpy(),
+            "term": names,
+            "coef": fit.coef,
+            "se": fit.se,
+            "hr": np.exp(fit.coef),
+            "z": z,
+            "p": 2 * norm.sf(np.abs(z)),
         }
     )
 
 
-def _linear_hr(fitter: CoxPHFitter, column: str, per: float) -> dict[str, float]:
-    """HR per ``per`` units: ``exp(per * beta)``, CI ``exp(per * (beta -+ z se))``."""
-    coef, se = per * fitter.params_[column], per * fitter.standard_errors_[column]
+def _linear_hr(fit: CoxPHResult, per: float) -> dict[str, float]:
+    """HR per ``per`` units of the first coefficient: ``exp(per * beta)``, CI
+    ``exp(per * (beta -+ z se))``."""
+    coef, se = per * fit.coef[0], per * fit.se[0]
     z = norm.ppf((1 + CONF_LEVEL) / 2)
     return {
         "coef": float(coef),
@@ -261,17 +280,18 @@ def hr_grid(mg: np.ndarray, reference: float, size: int) -> np.ndarray:
 
 
 def hr_curve(
-    fitter: CoxPHFitter, columns: list[str], knots: np.ndarray, grid: np.ndarray, reference: float
+    fit: CoxPHResult, knots: np.ndarray, grid: np.ndarray, reference: float
 ) -> pd.DataFrame:
     """HR of each grid value against the reference, as ``rms::Predict(..., ref.zero = TRUE)``.
 
     With ``d = x(mg) - x(ref)`` the spline-basis difference: log HR ``d' beta``, its SE
     ``sqrt(d' V d)`` (V the coefficients' covariance) and the Wald 95% limits
-    ``exp(d' beta -+ z_0.975 se)``; adjustment covariates cancel in the contrast.
+    ``exp(d' beta -+ z_0.975 se)``; adjustment covariates cancel in the contrast. The
+    spline columns are the fit's first ``len(knots) - 1`` coefficients.
     """
     difference = rcs_basis(grid, knots) - rcs_basis(np.array([reference]), knots)
-    beta = fitter.params_[columns].to_numpy()
-    variance = fitter.variance_matrix_.loc[columns, columns].to_numpy()
+    spline = slice(0, len(knots) - 1)
+    beta, variance = fit.coef[spline], fit.var[spline, spline]
     log_hr = difference @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", difference, variance, difference))
     z = norm.ppf((1 + CONF_LEVEL) / 2)
@@ -312,30 +332,28 @@ def spline_cox(
     knots = rcs_knots(mg, n_knots)
     grid = hr_grid(mg[~np.isnan(mg)], reference, grid_size)
     adjust = pd.DataFrame(index=range(len(mg))) if adjust is None else adjust
-    data = adjust.reset_index(drop=True).assign(
-        _time=np.asarray(time, dtype=float), _event=np.asarray(event, dtype=float), _mg=mg
-    )
-    data = data.dropna()
-    covariates = data.drop(columns=["_time", "_event", "_mg"])
-    time, event = data["_time"].to_numpy(), data["_event"].to_numpy()
-    names = spline_term_names(label, len(knots))
-    basis = pd.DataFrame(rcs_basis(data["_mg"].to_numpy(), knots), columns=names, index=data.index)
-    spline = _fit(pd.concat([basis, covariates], axis=1), time, event)
-    linear = _fit(pd.concat([basis[[label]], covariates], axis=1), time, event)
-    lr_statistic = 2 * (spline.log_likelihood_ - linear.log_likelihood_)
+    covariates = adjust.to_numpy(dtype=float)
+    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
+    complete = ~(np.isnan(covariates).any(axis=1) | np.isnan(time) | np.isnan(event) | np.isnan(mg))
+    time, event, covariates = time[complete], event[complete], covariates[complete]
+    basis = rcs_basis(mg[complete], knots)
+    spline = _fit(np.column_stack([basis, covariates]), time, event)
+    linear = _fit(np.column_stack([basis[:, 0], covariates]), time, event)
+    lr_statistic = 2 * (spline.loglik[1] - linear.loglik[1])
     lr_df = len(knots) - 2
+    names = [*spline_term_names(label, len(knots)), *adjust.columns]
     return SplineResult(
         knots=tuple(float(k) for k in knots),
-        n=len(data),
+        n=len(time),
         events=int(event.sum()),
-        coefficients=_coefficients(spline),
-        loglik_spline=float(spline.log_likelihood_),
-        loglik_linear=float(linear.log_likelihood_),
+        coefficients=_coefficients(spline, names),
+        loglik_spline=spline.loglik[1],
+        loglik_linear=linear.loglik[1],
         lr_statistic=float(lr_statistic),
         lr_df=lr_df,
         lr_p=float(chi2.sf(lr_statistic, lr_df)),
         per=per,
-        linear=_linear_hr(linear, label, per),
+        linear=_linear_hr(linear, per),
         reference=reference,
-        curve=hr_curve(spline, names, knots, grid, reference),
+        curve=hr_curve(spline, knots, grid, reference),
     )

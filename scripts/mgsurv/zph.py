@@ -144,7 +144,12 @@ def _stratum_score(
     group = row_group[event == 1]
     fraction, first = _efron_fractions(group)
     den = alive0[group] + fraction * dead0[group]
-    mean = (alive1[group] + fraction[:, None] * dead1[group]) / den[:, None]
+    # deaths x p arrays are ~100 MB each at 10^6: formed in place, one at a time
+    mean = dead1[group]
+    mean *= fraction[:, None]
+    mean += alive1[group]
+    mean /= den[:, None]
+    del alive1, dead1, rx
     g = gtime[starts][group]
     second = []
     for w in (np.ones_like(g), g, g**2):
@@ -155,12 +160,16 @@ def _stratum_score(
             before[row_group] + np.where(event == 1, dying[row_group], surviving[row_group])
         )
         second.append(x.T @ (v[:, None] * x) - mean.T @ (w[:, None] * mean))
-    xdead = x[event == 1]
-    u = np.concatenate([(xdead - mean).sum(axis=0), g @ (xdead - mean)])
+    centred = x[event == 1] - mean
+    u = np.concatenate([centred.sum(axis=0), g @ centred])
+    del centred
     imat = np.block([[second[0], second[1]], [second[1], second[2]]])
     counts = np.diff(np.r_[first, len(group)])
     time_mean = np.add.reduceat(mean, first) / counts[:, None]
-    return u, imat, xdead - np.repeat(time_mean, counts, axis=0)
+    del mean
+    residual = x[event == 1]
+    residual -= np.repeat(time_mean, counts, axis=0)
+    return u, imat, residual
 
 
 def _used(x: np.ndarray, event: np.ndarray, codes: np.ndarray, nstrata: int) -> np.ndarray:
