@@ -1191,3 +1191,36 @@ def test_figure_files_drawn_by_worker_processes_are_the_same_bytes(
     )
     for path in figures_dir.iterdir():
         assert (parallel / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables: dict) -> None:
+    """The analysis adds a time-split model when the PH test flags the Mg group; the report
+    shows it in that endpoint's PH section, with its note, and nowhere else."""
+    before, after = f"{KEY_TERM} in (0, 3.1] months", f"{KEY_TERM} after 3.1 months"
+    split = pd.DataFrame(
+        {
+            "endpoint": "pfs",
+            "model": "time-split",
+            "term": [before, after],
+            "hr": [2.7531, 0.9135],
+            "hr_lower": [1.5, 0.5],
+            "hr_upper": [5.05, 1.67],
+            "p": [0.001, 0.77],
+            "n": 48,
+            "events": 39,
+        }
+    )
+    model = pd.DataFrame(
+        {"endpoint": ["pfs"], "model": ["time-split"], "terms": ["mg_clinical, sex"]}
+        | {"n": [48], "events": [39], "note": ["the PH test flagged the Mg group"]}
+    )
+    with_split = tables | {
+        "cox": pd.concat([tables["cox"], split], ignore_index=True),
+        "cox_models": pd.concat([tables["cox_models"], model], ignore_index=True),
+    }
+    page = render_report(with_split, meta())
+    ph_pfs = part(page, "ph-pfs", "ph-os")
+    assert "Time-split model" in ph_pfs and "2.75" in ph_pfs and "0.91" in ph_pfs
+    assert "the PH test flagged the Mg group" in ph_pfs
+    assert "Time-split model" not in part(page, "ph-os", "continuous")
+    assert "Time-split model" not in render_report(tables, meta())

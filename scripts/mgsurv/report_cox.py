@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from mgsurv.analysis import TIME_SPLIT_MODEL
 from mgsurv.disclosure import SUPPRESSED, format_patients, is_active, is_suppressed
 from mgsurv.figures import (
     MAX_SCATTER_POINTS,
@@ -280,8 +281,29 @@ def ph_section(
             2,
             trailing_text=1,
         ),
+        "time_split": time_split_table(endpoint, tables),
         "figures": schoenfeld_figures(endpoint, label, tables, meta, figures),
     }
+
+
+def time_split_table(endpoint: str, tables: Tables) -> Table | None:
+    """The time-split model beside a flagged PH test of the Mg group (the analysis fits it
+    only then): the low-Mg HR before and after the median event time, the other terms as
+    in the multivariable model, and the model's note saying why it is there. None when the
+    endpoint has no such model."""
+    endpoint_cox = rows_of(tables["cox"], endpoint=endpoint)
+    if rows_of(endpoint_cox, model=TIME_SPLIT_MODEL).empty:
+        return None
+    note = rows_of(rows_of(tables["cox_models"], endpoint=endpoint), model=TIME_SPLIT_MODEL)
+    notes = [model_note(row) for _, row in note.iterrows()]
+    return table(
+        "Time-split model (the serum Mg group's hazard ratio before and after the median"
+        " event time, as R's survSplit; the multivariable model's other terms alike)",
+        COX_COLUMNS,
+        model_rows(endpoint_cox, TIME_SPLIT_MODEL),
+        2,
+        notes=[n for n in notes if n],
+    )
 
 
 def forest_rows(model_cox: pd.DataFrame) -> pd.DataFrame:
