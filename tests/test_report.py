@@ -26,8 +26,10 @@ from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
 from mgsurv.figures import (
+    KM_DRAWN_BINS,
     MAX_SCATTER_POINTS,
     cumulative_counts,
+    drawn_steps,
     km_figure,
     km_figure_svg,
     layered_layout,
@@ -1224,3 +1226,58 @@ def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables
     assert "the PH test flagged the Mg group" in ph_pfs
     assert "Time-split model" not in part(page, "ph-os", "continuous")
     assert "Time-split model" not in render_report(tables, meta())
+
+
+def large_km_curve(n: int = 100_000) -> pd.DataFrame:
+    """km_curves rows of one group of n patients with n distinct times, one event each."""
+    rng = np.random.default_rng(7)
+    time = np.sort(rng.exponential(12.0, n))
+    at_risk = n - np.arange(n)
+    surv = np.cumprod(1 - 1 / at_risk)
+    return pd.DataFrame(
+        {
+            "endpoint": "pfs",
+            "grouping": "mg_clinical",
+            "group": "normal",
+            "time": time,
+            "n_risk": at_risk,
+            "n_event": 1,
+            "n_censor": rng.integers(0, 2, n),
+            "surv": surv,
+            "lower": surv * 0.99,
+            "upper": np.minimum(surv * 1.01, 1.0),
+        }
+    )
+
+
+def test_a_large_curve_is_drawn_from_at_most_two_steps_per_bin_within_one_bin_of_the_truth():
+    curve = large_km_curve()
+    stop = float(curve["time"].max())
+    drawn = drawn_steps(curve, stop)
+    assert len(drawn) <= 2 * KM_DRAWN_BINS < len(curve)
+    assert drawn.index[0] == curve.index[0] and drawn.index[-1] == curve.index[-1]
+    # the drawn step function at any time t lies between the true one at t and at t - bin
+    grid = np.linspace(0, stop, 20_001)
+    width = stop / KM_DRAWN_BINS
+
+    def step_value(rows: pd.DataFrame, t: np.ndarray) -> np.ndarray:
+        position = np.searchsorted(rows["time"].to_numpy(), t, side="right") - 1
+        return np.where(position >= 0, rows["surv"].to_numpy()[np.maximum(position, 0)], 1.0)
+
+    shown, now = step_value(drawn, grid), step_value(curve, grid)
+    earlier = step_value(curve, grid - width)
+    assert np.all(shown >= now - 1e-15) and np.all(shown <= earlier + 1e-15)
+    small = curve.head(KM_DRAWN_BINS)
+    assert drawn_steps(small, stop).equals(small)  # no more rows than bins: all drawn
+
+
+def test_a_km_figure_of_100000_patients_stays_small():
+    curve = large_km_curve()
+    summary = pd.DataFrame({"group": ["normal"], "n": [len(curve)], "median": [8.3]})
+    svg = km_figure_svg(curve, summary, 0.5, "Large cohort", [0, 12, 24, 36])
+    points = sum(
+        len(re.findall(r"[ML]\s*-?[\d.]+[ ,]-?[\d.]+", path))
+        for path in re.findall(r'<path[^>]*?\sd="([^"]*)"', svg)
+    )
+    assert points < 10 * KM_DRAWN_BINS, points
+    assert len(svg) < 1_000_000
