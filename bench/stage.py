@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint, model_specs, read_cohort
+from mgsurv.analysis import AnalysisSettings, analyse_endpoint, model_specs, read_endpoint_cohort
 from mgsurv.cox import fit_cox
 from mgsurv.prepare import CutpointSettings, prepare
 from mgsurv.provenance import report_meta
@@ -89,7 +89,7 @@ def run_prepare(csv: Path, workdir: Path, config: dict) -> None:
 
 def run_analyse(endpoint: str, workdir: Path, config: dict) -> None:
     settings = AnalysisSettings.from_config(config)
-    cohort = read_cohort(workdir / "cohort.parquet", endpoint, settings)
+    cohort = read_endpoint_cohort(workdir / "cohort.parquet", endpoint, settings)
     tables = analyse_endpoint(cohort, endpoint, settings)
     for name, table in tables.items():
         write_tsv(table, workdir / "endpoints" / endpoint / f"{name}.tsv")

@@ -1,6 +1,6 @@
 """Rule analyse_endpoint: KM, log-rank and Cox tables of one endpoint."""
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint, read_cohort
+from mgsurv.analysis import AnalysisSettings, analyse_endpoint, read_endpoint_cohort
 from mgsurv.runner import run_step
 from mgsurv.tables import write_tsv
 
@@ -8,7 +8,9 @@ from mgsurv.tables import write_tsv
 def main(smk) -> None:
     settings = AnalysisSettings.from_config(smk.params.settings)
     endpoint = smk.wildcards.endpoint
-    tables = analyse_endpoint(read_cohort(smk.input.cohort, endpoint, settings), endpoint, settings)
+    tables = analyse_endpoint(
+        read_endpoint_cohort(smk.input.cohort, endpoint, settings), endpoint, settings
+    )
     for name, table in tables.items():
         write_tsv(table, smk.output[name])
 

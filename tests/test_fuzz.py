@@ -27,15 +27,11 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from mgsurv.cohort import read_cohort
 from mgsurv.errors import InputError
 from mgsurv.mapping import load_mapping
 from mgsurv.prepare import CutpointSettings, prepare
-
-# Hypothesis caches what it learns in ./.hypothesis; keep the repository clean.
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mgsurv-hypothesis")
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"

@@ -11,7 +11,6 @@ should not (quotes, blank lines, a lone \r...), fails here.
 from __future__ import annotations
 
 import csv
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from mgsurv import cohort
 from mgsurv.cohort import PreparedCohort, read_cohort, read_text_table
@@ -28,8 +26,6 @@ from mgsurv.errors import InputError
 from mgsurv.mapping import load_mapping
 from mgsurv.plaincsv import read_plain
 from mgsurv.simulate import SyntheticParams, simulate_cohort
-
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mgsurv-hypothesis")
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"

@@ -728,7 +728,9 @@ def compact(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd
     return data.astype(dict.fromkeys(text, "category"))
 
 
-def read_cohort(path: str | Path, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
+def read_endpoint_cohort(
+    path: str | Path, endpoint: str, settings: AnalysisSettings
+) -> pd.DataFrame:
     """The prepared cohort's parquet file as :func:`compact` makes it, read that way.
 
     Only the endpoint's columns are read, text columns dictionary-decoded straight into
