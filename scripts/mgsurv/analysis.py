@@ -56,7 +56,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy.stats import chi2
 
 from mgsurv.cox import (
     COX_COLUMNS,
@@ -74,6 +73,7 @@ from mgsurv.cox import (
     strata_labels,
 )
 from mgsurv.coxfit import coxph_fit
+from mgsurv.distributions import chi2_sf
 from mgsurv.grouping import GROUP_ORDER, GROUPINGS, REFERENCE_GROUP
 from mgsurv.km import km_table, median_with_ci, reverse_km_median, survival_at
 from mgsurv.logrank import TABLE_COLUMNS as LOGRANK_COLUMNS
@@ -403,7 +403,7 @@ def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict]
         "converged": True,
         "loglik": float(result.loglik[1]),
         "lr_statistic": float(statistic),
-        "lr_p": float(chi2.sf(statistic, len(columns))),
+        "lr_p": float(chi2_sf(statistic, len(columns))),
     }
     return coefficient_rows(result.coef, se, columns, n, events), stats
 

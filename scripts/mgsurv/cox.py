@@ -58,9 +58,9 @@ from itertools import product
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2, norm
 
 from mgsurv.coxfit import CoxPHResult, coxph_fit
+from mgsurv.distributions import chi2_sf, normal_quantile, normal_sf
 
 # R's coxph.control as the reference fixtures use it (tests/reference/make_fixtures.R).
 R_CONTROL = {"eps": 1e-12, "toler_chol": 1e-15, "iter_max": 100}
@@ -190,7 +190,7 @@ def coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
     """COX_COLUMNS rows from coefficients and SEs (Wald z, normal p and CI, as R)."""
     coef, se = np.asarray(coef, dtype=float), np.asarray(se, dtype=float)
     z = coef / se
-    half_width = norm.ppf(0.5 + CONF_LEVEL / 2) * se
+    half_width = normal_quantile(0.5 + CONF_LEVEL / 2) * se
     return pd.DataFrame(
         {
             "term": list(names),
@@ -200,7 +200,7 @@ def coefficient_rows(coef, se, names, n: int, events: int) -> pd.DataFrame:
             "hr_lower": np.exp(coef - half_width),
             "hr_upper": np.exp(coef + half_width),
             "z": z,
-            "p": 2 * norm.sf(np.abs(z)),
+            "p": 2 * normal_sf(np.abs(z)),
             "n": n,
             "events": events,
         }
@@ -234,7 +234,7 @@ def _model_stats(
         stats |= {
             "loglik": result.loglik[1],
             "lr_statistic": statistic,
-            "lr_p": float(chi2.sf(statistic, parameters)),
+            "lr_p": float(chi2_sf(statistic, parameters)),
             "concordance": result.concordance.value,
         }
     stats["note"] = note

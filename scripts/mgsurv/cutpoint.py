@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import norm
+
+from mgsurv.distributions import normal_cdf, normal_pdf, normal_sf
 
 CANDIDATE_COLUMNS = ["cut", "statistic", "n_low", "n_high"]
 
@@ -111,7 +112,7 @@ def p_lausen92(statistic: float, minprop: float = 0.1, maxprop: float = 0.9) -> 
         return 1.0
     if minprop <= 0 or maxprop >= 1:
         return float("nan")
-    density = norm.pdf(statistic)
+    density = normal_pdf(statistic)
     ratio = (maxprop * (1 - minprop)) / ((1 - maxprop) * minprop)
     p = 4 * density / statistic + density * (statistic - 1 / statistic) * np.log(ratio)
     return float(max(p, 0.0))
@@ -129,7 +130,7 @@ def p_lausen94(statistic: float, n: int, counts: np.ndarray) -> float:
     t = np.sqrt(1 - first * (n - second) / ((n - first) * second))
     b2 = statistic**2
     bound = np.sum(1 / np.pi * np.exp(-b2 / 2) * (t - (b2 / 4 - 1) * t**3 / 6))
-    return float(min(1 - (norm.cdf(statistic) - norm.cdf(-statistic)) + bound, 1.0))
+    return float(min(1 - (normal_cdf(statistic) - normal_cdf(-statistic)) + bound, 1.0))
 
 
 def maxstat_cutpoint(
@@ -162,7 +163,7 @@ def maxstat_cutpoint(
         statistic=statistic,
         p_lau92=p_lausen92(statistic, minprop, maxprop),
         p_lau94=p_lausen94(statistic, n, counts),
-        p_naive=float(2 * norm.sf(statistic)),
+        p_naive=float(2 * normal_sf(statistic)),
         n_low=n_low,
         n_high=n - n_low,
         events_low=int(events_sorted[:n_low].sum()),

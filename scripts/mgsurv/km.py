@@ -26,7 +26,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from mgsurv.distributions import normal_quantile
 
 ConfType = Literal["log-log", "log", "plain"]
 CONF_TYPES: tuple[str, ...] = ("log-log", "log", "plain")
@@ -101,7 +102,7 @@ def confidence_limits(
     Every limit is NA where S = 0 (R: SE infinite, log 0 undefined).
     """
     surv, std_err = np.asarray(surv, dtype=float), np.asarray(std_err, dtype=float)
-    z = norm.ppf(1 - (1 - CONF_LEVEL) / 2)
+    z = normal_quantile(1 - (1 - CONF_LEVEL) / 2)
     lower, upper = np.full(len(surv), np.nan), np.full(len(surv), np.nan)
     if conf_type == "log-log":
         ok = (surv > 0) & (surv < 1)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import chi2, norm
+
+from mgsurv.distributions import chi2_sf, normal_quantile, normal_sf
 
 CONF_LEVEL = 0.95
 
@@ -49,7 +50,7 @@ def _summary(method: str, y: np.ndarray, weights: np.ndarray, q: float, tau2: fl
     k = len(y)
     estimate = float(np.sum(weights * y) / np.sum(weights))
     se = float(1 / np.sqrt(np.sum(weights)))
-    half = norm.ppf(0.5 + CONF_LEVEL / 2) * se
+    half = normal_quantile(0.5 + CONF_LEVEL / 2) * se
     z = estimate / se
     return Pooled(
         method=method,
@@ -59,10 +60,10 @@ def _summary(method: str, y: np.ndarray, weights: np.ndarray, q: float, tau2: fl
         lower=estimate - half,
         upper=estimate + half,
         z=z,
-        p=float(2 * norm.sf(abs(z))),
+        p=float(2 * normal_sf(abs(z))),
         q=q,
         q_df=k - 1,
-        q_p=float(chi2.sf(q, k - 1)),
+        q_p=float(chi2_sf(q, k - 1)),
         i2_percent=100 * max(0.0, (q - (k - 1)) / q) if q > 0 else 0.0,
         tau2=tau2,
     )

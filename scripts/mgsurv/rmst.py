@@ -23,12 +23,12 @@ from itertools import combinations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
+from mgsurv.distributions import normal_cdf, normal_quantile
 from mgsurv.km import km_table
 
 CONF_LEVEL = 0.95
-Z_CRIT = float(norm.ppf(1 - (1 - CONF_LEVEL) / 2))
+Z_CRIT = float(normal_quantile(1 - (1 - CONF_LEVEL) / 2))
 RMST_COLUMNS = ["group", "tau", "estimate", "se", "lower", "upper", "p"]
 CONTRAST_LABELS = ("{group} - {reference}", "{group} / {reference}", "RMTL {group} / {reference}")
 
@@ -161,7 +161,7 @@ def rmst(time, event, tau: float) -> dict:
 def _two_sided_p(estimate: float, se: float) -> float:
     """survRM2's ``pnorm(-abs(est) / se) * 2`` (0/0 = NaN, x/0 = inf as in R)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(norm.cdf(-abs(estimate) / np.float64(se)) * 2)
+        return float(normal_cdf(-abs(estimate) / np.float64(se)) * 2)
 
 
 def _difference(group: _Estimate, reference: _Estimate) -> dict:

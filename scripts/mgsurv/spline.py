@@ -27,10 +27,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import chi2, norm
 
 from mgsurv.cox import CONF_LEVEL, R_CONTROL
 from mgsurv.coxfit import CoxPHResult, coxph_fit
+from mgsurv.distributions import chi2_sf, normal_quantile, normal_sf
 
 # rcspline.eval: ties in more than this fraction of x at the minimum (maximum) move the
 # first (last) knot to the next distinct value (rms option ``fractied``, default 0.05).
@@ -251,7 +251,7 @@ def _coefficients(fit: CoxPHResult, names: list[str]) -> pd.DataFrame:
             "se": fit.se,
             "hr": np.exp(fit.coef),
             "z": z,
-            "p": 2 * norm.sf(np.abs(z)),
+            "p": 2 * normal_sf(np.abs(z)),
         }
     )
 
@@ -260,7 +260,7 @@ def _linear_hr(fit: CoxPHResult, per: float) -> dict[str, float]:
     """HR per ``per`` units of the first coefficient: ``exp(per * beta)``, CI
     ``exp(per * (beta -+ z se))``."""
     coef, se = per * fit.coef[0], per * fit.se[0]
-    z = norm.ppf((1 + CONF_LEVEL) / 2)
+    z = normal_quantile((1 + CONF_LEVEL) / 2)
     return {
         "coef": float(coef),
         "se": float(se),
@@ -268,7 +268,7 @@ def _linear_hr(fit: CoxPHResult, per: float) -> dict[str, float]:
         "hr_lower": float(np.exp(coef - z * se)),
         "hr_upper": float(np.exp(coef + z * se)),
         "z": float(coef / se),
-        "p": float(2 * norm.sf(abs(coef / se))),
+        "p": float(2 * normal_sf(abs(coef / se))),
     }
 
 
@@ -294,7 +294,7 @@ def hr_curve(
     beta, variance = fit.coef[spline], fit.var[spline, spline]
     log_hr = difference @ beta
     se = np.sqrt(np.einsum("ij,jk,ik->i", difference, variance, difference))
-    z = norm.ppf((1 + CONF_LEVEL) / 2)
+    z = normal_quantile((1 + CONF_LEVEL) / 2)
     return pd.DataFrame(
         {
             "mg_mmol_l": grid,
@@ -351,7 +351,7 @@ def spline_cox(
         loglik_linear=linear.loglik[1],
         lr_statistic=float(lr_statistic),
         lr_df=lr_df,
-        lr_p=float(chi2.sf(lr_statistic, lr_df)),
+        lr_p=float(chi2_sf(lr_statistic, lr_df)),
         per=per,
         linear=_linear_hr(linear, per),
         reference=reference,

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy.stats import chi2, rankdata
+
+from mgsurv.distributions import chi2_sf
 
 TRANSFORMS = ("km", "rank", "identity", "log")
 
@@ -81,7 +82,7 @@ def transform_times(time: np.ndarray, event: np.ndarray, transform: str) -> np.n
     if transform == "km":
         return km_left_transform(time, event)
     if transform == "rank":
-        return rankdata(time, method="average")
+        return pd.Series(time).rank(method="average").to_numpy()
     if transform == "identity":
         return time.astype(float)
     if transform == "log":
@@ -230,7 +231,7 @@ def _test_table(score: _Score, groups: list[np.ndarray], names: list[str]) -> pd
     stats = np.array([_score_test(score, columns) for columns in groups])
     df = np.array([len(columns) for columns in groups])
     return pd.DataFrame(
-        {"term": [*names, "GLOBAL"], "chi2": stats, "df": df, "p": chi2.sf(stats, df)}
+        {"term": [*names, "GLOBAL"], "chi2": stats, "df": df, "p": chi2_sf(stats, df)}
     )
 
 
