@@ -10,7 +10,7 @@ mapping's column names, then, one after another:
 
 1. the whole workflow as a user runs it: ``python -m snakemake --snakefile Snakefile
    --directory <tmp> --configfile config/config.yaml <overrides: cohort=<csv>> --cores 2``
-   (stage "workflow": wall time of the command; peak memory = the largest sum of the RSS of
+   (stage "workflow": wall time of the command; peak memory = the largest sum of the PSS of
    snakemake and all its job processes, sampled every 50 ms with psutil);
 2. each stage in a process of its own (bench/stage.py: prepare, analyse_pfs, analyse_os,
    report, and cox_fit, the multivariable PFS Cox fit alone): seconds measured inside the
@@ -104,8 +104,11 @@ class Measured:
         return ""
 
 
-def _tree_rss(process) -> int:
-    """RSS of a process and all its descendants, bytes (0 once it is gone)."""
+def _tree_pss(process) -> int:
+    """PSS of a process and all its descendants, bytes (0 once it is gone). PSS (Linux's
+    proportional set size) splits each shared page between the processes sharing it, so
+    that a forked worker's copy-on-write pages are not counted twice, as a sum of RSS
+    would; RSS where PSS cannot be read."""
     try:
         members = [process, *process.children(recursive=True)]
     except psutil.Error:
@@ -113,7 +116,7 @@ def _tree_rss(process) -> int:
     total = 0
     for member in members:
         try:
-            total += member.memory_info().rss
+            total += getattr(member.memory_full_info(), "pss", member.memory_info().rss)
         except psutil.Error:
             pass
     return total
@@ -128,7 +131,7 @@ def measure(
 ) -> Measured:
     """Run command (its output to log), return its Measured: wall seconds and peak memory.
     Peak memory: the process's peak RSS (wait4's ru_maxrss; with descendants, the largest
-    single one); with ``tree``, the largest sum of the RSS of the process and all its
+    single one); with ``tree``, the largest sum of the PSS of the process and all its
     descendants at one time, polled (or the largest single process if that is larger or
     psutil is missing)."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +149,7 @@ def measure(
             except psutil.Error:
                 return
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss(watched))
+                peak[0] = max(peak[0], _tree_pss(watched))
                 done.wait(POLL_SECONDS)
 
         poller = threading.Thread(target=poll, daemon=True) if psutil and tree else None
@@ -370,7 +373,7 @@ def run_configuration(n: int, ties: str, work: Path, args, with_r: bool) -> Conf
         if csv is None or not csv.exists():  # the workflow failed: simulate it here
             csv = write_cohort(DEFAULT_N, "tied", workdir / "input" / "default.csv")
     outputs = report_outputs(results)
-    rulegraph = results / "rulegraph.dot" if results else None
+    rulegraph = results.parent / "rulegraph.dot" if results else None
     stage_dir = workdir / "stages"
     stage_dir.mkdir()
     run_stages(conf, csv, stage_dir, effective_config(stage_dir, overrides), rulegraph, args)

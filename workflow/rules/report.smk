@@ -12,7 +12,7 @@ rule render_report:
         cutpoint="results/{cohort}/tables/cutpoint.tsv",
         cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
         provenance="results/{cohort}/provenance.json",
-        rulegraph="results/{cohort}/rulegraph.dot",
+        rulegraph="results/rulegraph.dot",
     output:
         html=report(
             "results/{cohort}/report.html",

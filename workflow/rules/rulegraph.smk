@@ -1,14 +1,13 @@
-# The rule graph of this run, for the report's reproducibility appendix.
+# The rule graph of this run, for the reports' reproducibility appendix: one per run (every
+# cohort's report shows the same workflow), with no input, so that it is drawn at the start
+# beside the first cohort's jobs rather than on the path to the report.
 
 
 rule rule_graph:
-    input:
-        # only for a cohort that passed validation: a failed cohort keeps no results
-        "results/{cohort}/provenance.json",
     output:
-        "results/{cohort}/rulegraph.dot",
+        "results/rulegraph.dot",
     log:
-        "logs/{cohort}/rule_graph.log",
+        "logs/rule_graph.log",
     localrule: True
     conda:
         "../../environment.yml"
