@@ -113,7 +113,7 @@ def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
     tables = {name: read_tsv(tables_dir / f"{name}.tsv") for name in ENDPOINT_TABLES}
     tables |= {name: read_tsv(tables_dir / f"{name}.tsv") for name in PREPARE_TABLES}
     tables["flow"] = read_tsv(workdir / "flow.tsv")
-    html = render_report(tables, meta, workdir / "figures", workers=1)  # as the rule: 2 threads
+    html = render_report(tables, meta, workdir / "figures", workers=2)  # as the rule: 2 threads
     write_text(html, workdir / "report.html")
 
 

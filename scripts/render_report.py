@@ -9,6 +9,10 @@ from mgsurv.report import render_report, report_settings
 from mgsurv.runner import run_step
 from mgsurv.tables import read_tsv, write_text
 
+# The labels of km_curves.tsv (a row per distinct time of every curve: millions for a large
+# cohort), read as categoricals: stored once, not once per row.
+CURVE_LABELS = ("endpoint", "grouping", "group")
+
 
 def main(smk) -> None:
     provenance = json.loads(Path(smk.input.provenance).read_text(encoding="utf-8"))
@@ -22,9 +26,15 @@ def main(smk) -> None:
         }
     )
     meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
-    tables = {Path(path).stem: read_tsv(path) for path in smk.input if path.endswith(".tsv")}
-    # one process draws the page and its SVG, the others the PNG and PDF files
-    html = render_report(tables, meta, smk.output.figures, workers=smk.threads - 1)
+    tables = {
+        Path(path).stem: read_tsv(
+            path, categorical=CURVE_LABELS if Path(path).stem == "km_curves" else ()
+        )
+        for path in smk.input
+        if path.endswith(".tsv")
+    }
+    # forked processes draw the figures while this one builds the page
+    html = render_report(tables, meta, smk.output.figures, workers=smk.threads)
     write_text(html, smk.output.html)
 
 

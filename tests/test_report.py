@@ -1195,6 +1195,18 @@ def test_figure_files_drawn_by_worker_processes_are_the_same_bytes(
         assert (parallel / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+def test_curves_with_categorical_labels_give_the_same_report(
+    tables: dict, html: str, figures_dir: Path, tmp_path: Path
+) -> None:
+    """The rule reads km_curves.tsv's labels as categoricals (memory at 10^6 patients):
+    the page must be the one plain text labels give."""
+    curves = tables["km_curves"].astype(
+        dict.fromkeys(["endpoint", "grouping", "group"], "category")
+    )
+    again = tmp_path / figures_dir.name
+    assert render_report(tables | {"km_curves": curves}, meta(), again) == html
+
+
 def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables: dict) -> None:
     """The analysis adds a time-split model when the PH test flags the Mg group; the report
     shows it in that endpoint's PH section, with its note, and nowhere else."""

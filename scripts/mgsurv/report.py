@@ -144,8 +144,8 @@ def render_report(
     ``tables``: every result table keyed by its file stem (module docstring); ``meta``: the
     run's provenance and the settings of REPORT_SETTINGS (plus, when recorded: settings,
     the whole config; data_cutoff; rulegraph, the DOT text of the rule graph);
-    ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere),
-    by ``workers`` processes beside this one (0: by this one; see :class:`Figures`).
+    ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere);
+    ``workers``: how many forked processes draw the figures (0: this one; see :class:`Figures`).
     Counts below meta's report_min_count are suppressed throughout (mgsurv.disclosure).
     """
     with suppressing(meta.get("report_min_count") or 0), Figures(figures_dir, workers) as figures:

@@ -148,10 +148,14 @@ def endpoint_order(labels: dict[str, str], *tables: pd.DataFrame) -> list[str]:
 
 
 def rows_of(table: pd.DataFrame, **equal: str) -> pd.DataFrame:
-    """Rows of a table whose columns equal the given values."""
+    """Rows of a table whose columns equal the given values (compared as text; a
+    categorical column by its categories, without a text copy of every row)."""
     mask = pd.Series(True, index=table.index)
     for column, value in equal.items():
-        mask &= table[column].astype(str) == value
+        values = table[column]
+        if not isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(str)
+        mask &= values == value
     return table[mask]
 
 
@@ -414,21 +418,20 @@ def name_tables(context: Any, prefix: str = "report") -> None:
 class Figures:
     """Collects the report's figures: each is inlined as SVG (its ids prefixed with the
     figure's id) and, when a directory is given, also written there as <id>.png and
-    <id>.pdf.
+    <id>.pdf (see :func:`draw_figure`).
 
-    Drawing a figure three times is most of the report's time, so with ``workers`` >= 1 the
-    PNG and PDF files are drawn by that many forked processes (the figure goes to them
-    pickled) while this one goes on with the SVG and the next figures. Use it as a context
-    manager: leaving the block waits for every file and re-raises a worker's error.
+    Drawing is most of the report's time, so with ``workers`` >= 1 the figures go pickled to
+    that many forked processes, which draw them while this one builds the rest of the
+    page; each figure's SVG is a :class:`PendingSvg` until the template renders it. Use
+    it as a context manager: leaving the block waits for every figure and re-raises a
+    worker's error.
     """
 
     def __init__(self, directory: str | Path | None = None, workers: int = 0) -> None:
         self.directory = Path(directory) if directory is not None else None
         self.ids: list[str] = []
         self._pool = (
-            ProcessPoolExecutor(workers, mp_context=get_context("fork"))
-            if workers > 0 and directory is not None
-            else None
+            ProcessPoolExecutor(workers, mp_context=get_context("fork")) if workers > 0 else None
         )
         self._pending: list[Future] = []
 
@@ -450,19 +453,48 @@ class Figures:
         if figure_id in self.ids:
             raise ValueError(f"two figures share the id {figure_id}")
         self.ids.append(figure_id)
-        files = []
-        if self.directory is not None:
-            # pickled now, before drawing changes the figure; in both modes the files are
-            # drawn from the unpickled copy, so that they are the same bytes either way
-            job = (pickle.dumps(figure), self.directory, figure_id)
-            if self._pool is not None:
-                self._pending.append(self._pool.submit(_write_pickled_figure, *job))
-            else:
-                _write_pickled_figure(*job)
-            files = [f"{self.directory.name}/{figure_id}.{kind}" for kind in FILE_FORMATS]
-        return {"id": figure_id, "svg": figure_svg(figure, f"{figure_id}-"), "files": files}
+        # in both modes the figure is drawn from an unpickled copy, so that the page and
+        # the files are the same bytes either way
+        job = (pickle.dumps(figure), self.directory, figure_id)
+        if self._pool is not None:
+            future = self._pool.submit(_draw_pickled_figure, *job)
+            self._pending.append(future)
+            svg: str | PendingSvg = PendingSvg(future)
+        else:
+            svg = _draw_pickled_figure(*job)
+        files = (
+            [f"{self.directory.name}/{figure_id}.{kind}" for kind in FILE_FORMATS]
+            if self.directory is not None
+            else []
+        )
+        return {"id": figure_id, "svg": svg, "files": files}
 
 
-def _write_pickled_figure(figure: bytes, directory: Path, figure_id: str) -> None:
-    """The PNG and PDF files of a pickled figure (a worker's job, or this process's)."""
-    write_figure_files(pickle.loads(figure), directory, figure_id)
+class PendingSvg:
+    """A figure's SVG text that a worker is still drawing: the template's ``| safe`` (via
+    ``__html__``) or ``str()`` waits for it."""
+
+    def __init__(self, future: Future) -> None:
+        self._future = future
+
+    def __str__(self) -> str:
+        return self._future.result()
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+def draw_figure(figure: Figure, directory: Path | None, figure_id: str) -> str:
+    """The figure's SVG text (ids prefixed with its id) and, with a directory, its PNG and
+    PDF files there. The files keep the layout the SVG's drawing computed rather than
+    computing it again (a third of drawing them)."""
+    svg = figure_svg(figure, f"{figure_id}-")
+    if directory is not None:
+        figure.set_layout_engine("none")
+        write_figure_files(figure, directory, figure_id)
+    return svg
+
+
+def _draw_pickled_figure(figure: bytes, directory: Path | None, figure_id: str) -> str:
+    """:func:`draw_figure` of a pickled figure (a worker's job, or this process's)."""
+    return draw_figure(pickle.loads(figure), directory, figure_id)
