@@ -43,6 +43,13 @@ Censoring and recording
     with ``dropout_per_year``. ``C = min(admin, dropout)``, ``OS = min(D, C)``,
     ``PFS = min(P, D, C)``. Times are recorded in 0.1 months rounded *up*, so no time is 0,
     ``OS >= PFS`` holds, and ties occur as in real data.
+
+Non-proportional hazards (for the validation study)
+    With ``low_mg_effect_months`` set, low Mg multiplies both hazards by ``HR_arm`` only up
+    to that time and not after (:func:`_weibull_inverse_limited`); the scales are then
+    calibrated as if the effect lasted, so the arms' medians come out somewhat longer than
+    the targets. Left empty (the default), the draws are exactly those of the
+    proportional-hazards model above.
 """
 
 from __future__ import annotations
@@ -133,6 +140,9 @@ class SyntheticParams:
     os_median_chemotherapy: float = 9.6
     pfs_median_immunotherapy: float = 2.8
     pfs_median_chemotherapy: float = 4.0
+    # None: low Mg multiplies the hazards throughout (proportional hazards). A number: only
+    # until that many months, none after (a proportional-hazards violation, for validation)
+    low_mg_effect_months: float | None = None
 
     def __post_init__(self) -> None:
         """Reject values the generator cannot honour, naming the field and the fix."""
@@ -173,6 +183,15 @@ class SyntheticParams:
                     f"simulation parameter {name} must be a finite number > 0, got {value!r}",
                     fix=f"set {name} to a positive number",
                 )
+        effect_months = self.low_mg_effect_months
+        if effect_months is not None and (
+            not _is_real(effect_months) or not math.isfinite(effect_months) or effect_months <= 0
+        ):
+            raise InputError(
+                "simulation parameter low_mg_effect_months must be empty or a finite number"
+                f" > 0, got {effect_months!r}",
+                fix="leave low_mg_effect_months out for a lasting effect, or set it to e.g. 6",
+            )
         if not _is_real(self.dropout_per_year) or not 0 <= self.dropout_per_year < 1:
             raise InputError(
                 "simulation parameter dropout_per_year must be a fraction in [0, 1),"
@@ -239,10 +258,30 @@ def simulate_cohort(params: SyntheticParams) -> tuple[pd.DataFrame, dict]:
         shape = WEIBULL_SHAPE[name]
         scale = _calibrate_scales(lp, shape, params.os_median(name), params.pfs_median(name))
         scales[name] = scale
-        death[in_arm] = _weibull_inverse(uniform_death[in_arm], lp, scale["death"], shape["death"])
-        progression[in_arm] = _weibull_inverse(
-            uniform_progression[in_arm], lp, scale["progression"], shape["progression"]
-        )
+        if params.low_mg_effect_months is None:
+            death[in_arm] = _weibull_inverse(
+                uniform_death[in_arm], lp, scale["death"], shape["death"]
+            )
+            progression[in_arm] = _weibull_inverse(
+                uniform_progression[in_arm], lp, scale["progression"], shape["progression"]
+            )
+        else:
+            limited = {
+                "low": low_mg[in_arm],
+                "hr": params.hr_low_mg(name),
+                "until": params.low_mg_effect_months,
+            }
+            lp_without_mg = _linear_predictor(covariates[in_arm], name)
+            death[in_arm] = _weibull_inverse_limited(
+                uniform_death[in_arm], lp_without_mg, scale["death"], shape["death"], **limited
+            )
+            progression[in_arm] = _weibull_inverse_limited(
+                uniform_progression[in_arm],
+                lp_without_mg,
+                scale["progression"],
+                shape["progression"],
+                **limited,
+            )
 
     os_raw = np.minimum(death, censoring)
     pfs_raw = np.minimum(np.minimum(progression, death), censoring)
@@ -352,6 +391,29 @@ def _weibull_inverse(uniform: np.ndarray, lp: np.ndarray, scale: float, shape: f
     """Event times with ``S(t) = 1 - uniform`` under the Weibull PH model."""
     cumulative_hazard = -np.log1p(-uniform)
     return scale * (cumulative_hazard * np.exp(-lp)) ** (1.0 / shape)
+
+
+def _weibull_inverse_limited(
+    uniform: np.ndarray,
+    lp: np.ndarray,
+    scale: float,
+    shape: float,
+    low: np.ndarray,
+    hr: float,
+    until: float,
+) -> np.ndarray:
+    """Event times when low Mg multiplies the hazard by ``hr`` only until ``until`` months.
+
+    For a low-Mg patient the cumulative hazard is ``exp(lp) * (hr * H0(t))`` up to
+    ``until`` and ``exp(lp) * (hr * H0(until) + H0(t) - H0(until))`` after, with
+    ``H0(t) = (t / scale) ** shape``; inverted piecewise. Other patients as
+    :func:`_weibull_inverse` with ``lp``.
+    """
+    target = -np.log1p(-uniform) * np.exp(-lp)  # H0 units, before the Mg effect
+    h0_until = (until / scale) ** shape
+    early = target <= hr * h0_until
+    h0 = np.where(low, np.where(early, target / hr, h0_until + target - hr * h0_until), target)
+    return scale * h0 ** (1.0 / shape)
 
 
 def _record_months(months: np.ndarray) -> np.ndarray:
