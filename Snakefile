@@ -32,6 +32,7 @@ include: "workflow/rules/analyse.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/rulegraph.smk"
 include: "workflow/rules/overview.smk"
+include: "workflow/rules/validation.smk"
 
 
 rule all:
@@ -41,8 +42,10 @@ rule all:
 
 
 onsuccess:
-    for path in final_outputs():
+    for path in written_this_run(final_outputs()):
         print(f"mgsurv: report written to {path}")
+    for path in written_this_run([VALIDATION_PAGE]):
+        print(f"mgsurv: validation study written to {path}")
 
 
 onerror:

@@ -24,6 +24,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from mgsurv.scenarios import scenarios
+from mgsurv.validation import StudySettings, run_replicates
+
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPTS = ROOT / "tests" / "cluster"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
@@ -97,14 +100,18 @@ def write_sheet(workdir: Path, extra_rows: tuple[str, ...] = ()) -> Path:
     return sheet
 
 
-def snakemake(workdir: Path, *options: str) -> subprocess.CompletedProcess:
-    """Run the workflow in workdir with the shipped config and workdir's cohorts sheet."""
+def snakemake(
+    workdir: Path, *options: str, extra: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run the workflow in workdir with the shipped config, workdir's cohorts sheet and any
+    extra config."""
     overrides = workdir / "overrides.yaml"
     overrides.write_text(
         yaml.safe_dump(
             {
                 "cohorts_sheet": str(workdir / "cohorts.tsv"),
                 "mapping": str(ROOT / "config" / "mapping.yaml"),
+                **(extra or {}),
             }
         ),
         encoding="utf-8",
@@ -193,10 +200,12 @@ def slurm_run(slurm_cluster, tmp_path_factory):
     return workdir, output, jobs
 
 
-def run_on_slurm(workdir: Path, *options: str) -> tuple[subprocess.CompletedProcess, list]:
+def run_on_slurm(
+    workdir: Path, *options: str, extra: dict | None = None
+) -> tuple[subprocess.CompletedProcess, list]:
     """One run through the SLURM profile and the SLURM jobs it submitted (from sacct)."""
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 120))
-    run = snakemake(workdir, *SLURM_OPTIONS, *options)
+    run = snakemake(workdir, *SLURM_OPTIONS, *options, extra=extra)
     output = run.stdout + run.stderr
     run_id = re.search(r"SLURM run ID: (\S+)", output)
     assert run_id, "the SLURM executor did not report its run ID:\n" + output[-3000:]
@@ -293,3 +302,35 @@ def test_a_failing_cohort_on_the_cluster_then_its_fix(slurm_cluster, tmp_path_fa
         assert (workdir / "results" / name / "report.html").stat().st_mtime_ns == before[name]
     assert (workdir / "results" / "west" / "report.html").exists()
     assert (workdir / "results" / "index.html").exists()
+
+
+VALIDATION_STUDY = {"replicates": 2, "batch_size": 1, "seed": 5, "power_sizes": [300]}
+
+
+def test_the_validation_study_spreads_its_batches_over_slurm(slurm_cluster, tmp_path_factory):
+    """`snakemake validation` with the SLURM profile: every batch is a completed SLURM job,
+    and the replicates are the ones the same code gives here directly."""
+    workdir = tmp_path_factory.mktemp("slurm-validation")
+    write_sheet(workdir)
+    run, jobs = run_on_slurm(workdir, "validation", extra={"validation": VALIDATION_STUDY})
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-5000:]
+    chosen = scenarios(VALIDATION_STUDY["power_sizes"])
+    batches = sorted(
+        j["Comment"] for j in jobs if j["Comment"].startswith("rule_validation_batch_")
+    )
+    assert batches == sorted(
+        f"rule_validation_batch_wildcards_{name}_{batch}" for name in chosen for batch in (0, 1)
+    )
+    assert all((j["State"], j["ExitCode"]) == ("COMPLETED", "0:0") for j in jobs), jobs
+    results = workdir / "results" / "validation"
+    assert (results / "validation.html").exists()
+    rows = pd.read_csv(results / "replicates.tsv", sep="\t")
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    settings = StudySettings.from_config(
+        config | {"seed": VALIDATION_STUDY["seed"]}, str(ROOT / "config" / "mapping.yaml")
+    )
+    direct = run_replicates(chosen["effect"], range(2), settings)
+    remote = rows[rows["scenario"] == "effect"].reset_index(drop=True)
+    pd.testing.assert_series_equal(remote["io_coef"], direct["io_coef"], rtol=1e-12)
+    pd.testing.assert_series_equal(remote["p_logrank"], direct["p_logrank"], rtol=1e-12)

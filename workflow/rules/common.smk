@@ -9,6 +9,8 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from mgsurv.scenarios import scenarios
+
 SYNTHETIC = "synthetic"
 ENDPOINTS = ["pfs", "os"]
 TABLES = [
@@ -185,6 +187,13 @@ RUN_STARTED = time.time()
 INPUT_ERROR_MARK = "mgsurv: input error:"
 
 
+def written_this_run(paths):
+    """The paths this run wrote (for the closing message: not a target it left alone)."""
+    return [
+        p for p in paths if Path(p).exists() and Path(p).stat().st_mtime >= RUN_STARTED
+    ]
+
+
 def input_errors_of_this_run():
     """The input-error messages that failed jobs of this run wrote to their logs."""
     messages = []
@@ -218,3 +227,26 @@ check_strata()
 wildcard_constraints:
     cohort=r"[A-Za-z0-9._-]+",
     endpoint="|".join(ENDPOINTS),
+
+
+# The validation study (rules/validation.smk): its scenarios and batches.
+
+VALIDATION = config["validation"]
+VALIDATION_PAGE = "results/validation/validation.html"
+VALIDATION_SCENARIOS = list(scenarios(VALIDATION["power_sizes"]))
+VALIDATION_BATCHES = range(-(-VALIDATION["replicates"] // VALIDATION["batch_size"]))
+
+
+def batch_replicates(wildcards):
+    """[first, stop) of the replicates in this batch."""
+    first = int(wildcards.batch) * VALIDATION["batch_size"]
+    return [first, min(first + VALIDATION["batch_size"], VALIDATION["replicates"])]
+
+
+def study_settings():
+    """The config keys a replicate's numbers depend on (only these trigger a rerun)."""
+    return analysis_settings() | {
+        "mg_threshold_mmol_l": config["mg_threshold_mmol_l"],
+        "cutpoint": config["cutpoint"],
+        "seed": VALIDATION["seed"],
+    }

@@ -1,0 +1,16 @@
+"""Rule validation_batch: one batch of replicates of one validation scenario."""
+
+from mgsurv.runner import run_step
+from mgsurv.scenarios import scenarios
+from mgsurv.tables import write_tsv
+from mgsurv.validation import StudySettings, run_replicates
+
+
+def main(smk) -> None:
+    scenario = scenarios(smk.params.power_sizes)[smk.wildcards.scenario]
+    settings = StudySettings.from_config(dict(smk.params.settings), smk.params.mapping)
+    first, stop = smk.params.replicates
+    write_tsv(run_replicates(scenario, range(first, stop), settings), smk.output[0])
+
+
+run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

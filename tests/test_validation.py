@@ -1,0 +1,306 @@
+"""The validation study: scenarios, replicates through the workflow's code, summaries
+against R's binomial quantiles, the generator's time-limited effect, and a small null study
+whose log-rank type-I error must lie inside its binomial 99% band."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from mgsurv.scenarios import NULL_SCENARIO, power_sizes, scenarios
+from mgsurv.simulate import (
+    SyntheticParams,
+    _weibull_inverse,
+    _weibull_inverse_limited,
+    simulate_cohort,
+)
+from mgsurv.validation import ROW_COLUMNS, StudySettings, replicate_seed, run_replicates
+from mgsurv.validation_summary import (
+    binomial_band,
+    estimate_summary,
+    rejection_summary,
+    size_for_power,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+
+
+def study_settings(seed: int = 1) -> StudySettings:
+    """The shipped config's settings (from_config reads only the keys it needs)."""
+    return StudySettings.from_config(CONFIG | {"seed": seed}, str(ROOT / "config" / "mapping.yaml"))
+
+
+# --- scenarios ----------------------------------------------------------------------------
+
+
+def test_the_scenarios_of_the_issue_and_the_power_sizes_without_repeats():
+    chosen = scenarios([150, 300, 1200, 2400])
+    assert list(chosen)[:5] == ["null", "effect", "small", "heavy_censoring", "non_proportional"]
+    # 150 and 1200 are the 'small' and 'effect' scenarios already
+    assert list(chosen)[5:] == ["power_300", "power_2400"]
+    assert power_sizes(chosen) == {
+        "effect": 1200,
+        "small": 150,
+        "power_300": 300,
+        "power_2400": 2400,
+    }
+    effect = chosen["effect"]
+    assert effect.true_log_hr("immunotherapy") == pytest.approx(math.log(1.6))
+    assert effect.true_log_hr("chemotherapy") == 0.0
+    assert chosen[NULL_SCENARIO].true_log_hr("immunotherapy") == 0.0
+    assert math.isnan(chosen["non_proportional"].true_log_hr("immunotherapy"))
+    assert chosen["non_proportional"].true_log_hr("chemotherapy") == 0.0  # no effect at all
+    for scenario in chosen.values():  # every one is a valid generator setting
+        SyntheticParams(**scenario.params)
+
+
+def test_replicate_seeds_differ_between_replicates_and_scenarios():
+    seeds = {replicate_seed(1, s, r) for s in ("null", "effect") for r in range(100)}
+    assert len(seeds) == 200
+    assert replicate_seed(1, "null", 7) == replicate_seed(1, "null", 7)
+    assert replicate_seed(2, "null", 7) != replicate_seed(1, "null", 7)
+
+
+# --- the generator's time-limited effect --------------------------------------------------
+
+
+def test_a_time_limited_effect_inverts_its_piecewise_cumulative_hazard():
+    rng = np.random.default_rng(3)
+    uniform, lp = rng.random(2000), rng.normal(0, 0.3, 2000)
+    low = rng.random(2000) < 0.3
+    scale, shape, hr, until = 9.0, 1.3, 2.5, 6.0
+    times = _weibull_inverse_limited(uniform, lp, scale, shape, low, hr, until)
+    h0 = (times / scale) ** shape
+    h0_until = (until / scale) ** shape
+    multiplier = np.where(low, hr, 1.0)
+    cumulative = np.exp(lp) * np.where(
+        times <= until, multiplier * h0, multiplier * h0_until + h0 - h0_until
+    )
+    np.testing.assert_allclose(np.exp(-cumulative), 1 - uniform, rtol=1e-10)
+    # a limit beyond every time is the lasting (proportional) effect
+    lasting = _weibull_inverse(uniform, lp + np.where(low, np.log(hr), 0), scale, shape)
+    forever = _weibull_inverse_limited(uniform, lp, scale, shape, low, hr, 1e9)
+    np.testing.assert_allclose(forever, lasting, rtol=1e-12)
+
+
+def test_a_lasting_effect_gives_the_same_cohort_as_before_the_option():
+    """low_mg_effect_months=None draws exactly what the generator drew without it."""
+    cohort, truth = simulate_cohort(SyntheticParams(n=300, seed=4))
+    limited, _ = simulate_cohort(SyntheticParams(n=300, seed=4, low_mg_effect_months=1e9))
+    pd.testing.assert_frame_equal(cohort, limited)
+    assert truth["params"]["low_mg_effect_months"] is None
+
+
+def test_a_bad_effect_limit_is_refused_with_the_fix():
+    from mgsurv.errors import InputError
+
+    with pytest.raises(InputError, match="low_mg_effect_months"):
+        SyntheticParams(low_mg_effect_months=-1.0)
+
+
+# --- summaries ----------------------------------------------------------------------------
+
+
+def test_binomial_bands_are_r_qbinom():
+    """R: qbinom(c(.025, .975), 200, .05) = 4 16; qbinom(c(.005, .995), 200, .05) = 3 19;
+    qbinom(c(.025, .975), 200, .95) = 184 196; qbinom(c(.025, .975), 1000, .05) = 37 64."""
+    assert binomial_band(0.05, 200) == (4 / 200, 16 / 200)
+    assert binomial_band(0.05, 200, level=0.99) == (3 / 200, 19 / 200)
+    assert binomial_band(0.95, 200) == (184 / 200, 196 / 200)
+    assert binomial_band(0.05, 1000) == (37 / 1000, 64 / 1000)
+
+
+def toy_rows() -> pd.DataFrame:
+    """Four replicates of one scenario with known estimates."""
+    rows = pd.DataFrame(
+        {
+            "scenario": "null",
+            "replicate": range(4),
+            "endpoint": "pfs",
+            "io_coef": [0.1, -0.1, 0.3, np.nan],
+            "io_se": [0.1, 0.1, 0.1, np.nan],
+            "io_true": 0.0,
+            "chemo_coef": [0.0, 0.0, 0.0, 0.0],
+            "chemo_se": [0.1, 0.1, 0.1, 0.1],
+            "chemo_true": 0.0,
+            "p_logrank": [0.01, 0.2, 0.5, 0.04],
+        }
+    )
+    for column in ROW_COLUMNS:
+        if column not in rows:
+            rows[column] = np.nan
+    return rows
+
+
+def test_bias_empirical_se_and_coverage_by_hand():
+    io = estimate_summary(toy_rows()).set_index("estimand").loc["io"]
+    assert io["replicates"] == 3 and io["not_estimated"] == 1
+    assert io["mean"] == pytest.approx(0.1)
+    assert io["bias"] == pytest.approx(0.1)
+    assert io["empirical_se"] == pytest.approx(0.2)  # sd(0.1, -0.1, 0.3)
+    assert io["bias_mcse"] == pytest.approx(0.2 / math.sqrt(3))
+    assert io["model_se"] == pytest.approx(0.1)
+    # |0.3 - 0| > 1.96 * 0.1: two of three CIs hold the truth
+    assert io["coverage"] == pytest.approx(2 / 3)
+
+
+def test_rejection_rates_with_the_null_band_by_hand():
+    rates = rejection_summary(toy_rows()).set_index("test")
+    assert list(rates.index) == ["logrank"]  # tests with no p-value at all are left out
+    logrank = rates.loc["logrank"]
+    assert logrank["rejections"] == 2 and logrank["rate"] == 0.5
+    assert (logrank["band_lower"], logrank["band_upper"]) == binomial_band(0.05, 4)
+    assert not logrank["in_band"]
+
+
+def test_size_for_80_percent_power_is_interpolated_in_log_n():
+    curve = pd.DataFrame({"n": [150, 300, 600, 1200], "power": [0.2, 0.4, 0.7, 0.9]})
+    expected = math.exp(math.log(600) + 0.5 * (math.log(1200) - math.log(600)))
+    assert size_for_power(curve) == pytest.approx(expected)
+    assert math.isnan(size_for_power(curve.assign(power=[0.1, 0.2, 0.3, 0.4])))
+    assert size_for_power(curve.assign(power=[0.85, 0.9, 0.95, 0.99])) == 150
+
+
+# --- replicates through the workflow's code -----------------------------------------------
+
+
+def test_replicates_do_not_depend_on_batching():
+    scenario = scenarios()["small"]
+    settings = study_settings()
+    whole = run_replicates(scenario, range(4), settings)
+    batched = pd.concat(
+        [
+            run_replicates(scenario, range(0, 1), settings),
+            run_replicates(scenario, range(1, 4), settings),
+        ],
+        ignore_index=True,
+    )
+    pd.testing.assert_frame_equal(whole, batched)
+    assert list(whole.columns) == ROW_COLUMNS
+    assert whole["endpoint"].tolist() == ["pfs", "os"] * 4
+    assert whole["io_true"].iloc[0] == pytest.approx(math.log(1.6))
+    # the cut-point is searched on PFS only
+    assert whole.loc[whole["endpoint"] == "pfs", "p_cutpoint_naive"].notna().all()
+    assert whole.loc[whole["endpoint"] == "os", "p_cutpoint_naive"].isna().all()
+
+
+@pytest.fixture(scope="module")
+def null_study() -> pd.DataFrame:
+    """200 replicates of the null scenario at 400 patients (a small version of the study)."""
+    null = scenarios()[NULL_SCENARIO]
+    small_null = replace(null, params={**null.params, "n": 400})
+    return run_replicates(small_null, range(200), study_settings())
+
+
+def test_null_log_rank_type_one_error_lies_inside_its_binomial_99_percent_band(null_study):
+    rates = rejection_summary(null_study).set_index(["endpoint", "test"])
+    lower, upper = binomial_band(0.05, 200, level=0.99)
+    for endpoint in ("pfs", "os"):
+        row = rates.loc[(endpoint, "logrank")]
+        assert row["replicates"] == 200
+        assert lower <= row["rate"] <= upper, (endpoint, row["rate"])
+
+
+def test_null_estimates_are_unbiased_and_the_naive_cutpoint_p_is_inflated(null_study):
+    estimates = estimate_summary(null_study).set_index(["endpoint", "estimand"])
+    for key in [("pfs", "io"), ("os", "chemo")]:
+        row = estimates.loc[key]
+        assert abs(row["bias"]) < 3 * row["bias_mcse"], (key, row["bias"], row["bias_mcse"])
+    rates = rejection_summary(null_study).set_index(["endpoint", "test"])
+    naive, corrected = (
+        rates.loc[("pfs", "cutpoint_naive"), "rate"],
+        rates.loc[("pfs", "cutpoint_lau92"), "rate"],
+    )
+    assert naive > 0.15 > corrected, (naive, corrected)
+
+
+# --- the workflow target ------------------------------------------------------------------
+
+TINY_STUDY = {"replicates": 3, "batch_size": 2, "seed": 5, "power_sizes": [300]}
+
+
+def run_validation(workdir: Path, *options: str) -> subprocess.CompletedProcess:
+    """`snakemake validation` in workdir with the shipped config and a tiny study."""
+    overrides = workdir / "overrides.yaml"
+    overrides.write_text(yaml.safe_dump({"validation": TINY_STUDY}), encoding="utf-8")
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--configfile",
+            str(ROOT / "config" / "config.yaml"),
+            str(overrides),
+            *options,
+            "validation",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=900,
+    )
+
+
+@pytest.fixture(scope="module")
+def validation_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("validation")
+    run = run_validation(workdir, "--cores", "2")
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-4000:]
+    assert "mgsurv: validation study written to results/validation/validation.html" in output
+    assert "report written" not in output  # no cohort report was made
+    return workdir
+
+
+@pytest.mark.workflow
+def test_the_validation_target_runs_every_scenario_in_batches(validation_run: Path):
+    results = validation_run / "results" / "validation"
+    batches = sorted(
+        p.relative_to(results / "batches").as_posix() for p in (results / "batches").rglob("*.tsv")
+    )
+    names = list(scenarios(TINY_STUDY["power_sizes"]))
+    assert batches == sorted(f"{s}/{b}.tsv" for s in names for b in (0, 1))
+    rows = pd.read_csv(results / "replicates.tsv", sep="\t")
+    assert len(rows) == len(names) * TINY_STUDY["replicates"] * 2  # two endpoints each
+    # the same replicates as run here directly (batching and the job do not change them)
+    direct = run_replicates(scenarios()["small"], range(3), study_settings(seed=5))
+    mine = rows[rows["scenario"] == "small"].reset_index(drop=True)
+    np.testing.assert_allclose(mine["io_coef"], direct["io_coef"], rtol=1e-12)
+    np.testing.assert_allclose(mine["p_logrank"], direct["p_logrank"], rtol=1e-12)
+    for table in ("estimates", "rejections", "power"):
+        assert (results / f"{table}.tsv").stat().st_size > 0
+
+
+@pytest.mark.workflow
+def test_the_validation_page_shows_every_quantity_and_is_self_contained(validation_run: Path):
+    html = (validation_run / "results" / "validation" / "validation.html").read_text(
+        encoding="utf-8"
+    )
+    for words in (
+        "Type-I error under the null",
+        "Bias, empirical SE and coverage",
+        "Power against cohort size",
+        "optimal cut-point, naive p",
+        "Lausen-Schumacher",
+        "non_proportional",
+        "heavy_censoring",
+        "model flags it in",
+    ):
+        assert words in html, words
+    assert html.count("<svg") == 3
+    assert "http://" not in html.replace("http://www.w3.org", "")
+    assert "https://" not in html
+    assert "<script src" not in html and "<link" not in html

@@ -1,0 +1,59 @@
+# The validation study (`snakemake validation`): replicates of the synthetic generator under
+# several scenarios, analysed by the workflow's own code, in batches (one job each, so the
+# study spreads over a cluster), summarised in results/validation/validation.html.
+
+
+rule validation_batch:
+    output:
+        "results/validation/batches/{scenario}/{batch}.tsv",
+    log:
+        "logs/validation/{scenario}/{batch}.log",
+    wildcard_constraints:
+        scenario="|".join(VALIDATION_SCENARIOS),
+        batch=r"\d+",
+    conda:
+        "../../environment.yml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        code=CODE_VERSION,
+        replicates=batch_replicates,
+        power_sizes=VALIDATION["power_sizes"],
+        settings=study_settings(),
+        mapping=str(Path(workflow.basedir) / "config" / "mapping.yaml"),
+    script:
+        "../../scripts/validation_batch.py"
+
+
+rule validation_report:
+    input:
+        expand(
+            "results/validation/batches/{scenario}/{batch}.tsv",
+            scenario=VALIDATION_SCENARIOS,
+            batch=VALIDATION_BATCHES,
+        ),
+    output:
+        html=VALIDATION_PAGE,
+        replicates="results/validation/replicates.tsv",
+        estimates="results/validation/estimates.tsv",
+        rejections="results/validation/rejections.tsv",
+        power="results/validation/power.tsv",
+    log:
+        "logs/validation/validation_report.log",
+    localrule: True
+    conda:
+        "../../environment.yml"
+    params:
+        code=CODE_VERSION,
+        power_sizes=VALIDATION["power_sizes"],
+        study={"replicates": VALIDATION["replicates"], "seed": VALIDATION["seed"]},
+    script:
+        "../../scripts/render_validation.py"
+
+
+rule validation:
+    input:
+        VALIDATION_PAGE,
+    localrule: True
