@@ -36,8 +36,9 @@ from mgsurv.analysis import AnalysisSettings, analyse_endpoint, model_specs, rea
 from mgsurv.cox import fit_cox
 from mgsurv.prepare import CutpointSettings, prepare
 from mgsurv.provenance import report_meta
-from mgsurv.report import render_report, report_settings
-from mgsurv.tables import read_tsv, write_json, write_parquet, write_text, write_tsv
+from mgsurv.report import read_report_table, render_report, report_settings
+from mgsurv.stacking import stack_tsv
+from mgsurv.tables import write_json, write_parquet, write_text, write_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "config" / "mapping.yaml"
@@ -98,8 +99,8 @@ def run_analyse(endpoint: str, workdir: Path, config: dict) -> None:
 def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
     tables_dir = workdir / "tables"
     for name in ENDPOINT_TABLES:  # collect_tables
-        parts = [read_tsv(workdir / "endpoints" / e / f"{name}.tsv") for e in ENDPOINTS]
-        write_tsv(pd.concat(parts, ignore_index=True), tables_dir / f"{name}.tsv")
+        parts = [workdir / "endpoints" / e / f"{name}.tsv" for e in ENDPOINTS]
+        stack_tsv(parts, tables_dir / f"{name}.tsv")
     provenance = json.loads((workdir / "provenance.json").read_text(encoding="utf-8"))
     meta = (
         report_meta("bench", provenance, config)
@@ -110,9 +111,9 @@ def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
         }
     )
     meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
-    tables = {name: read_tsv(tables_dir / f"{name}.tsv") for name in ENDPOINT_TABLES}
-    tables |= {name: read_tsv(tables_dir / f"{name}.tsv") for name in PREPARE_TABLES}
-    tables["flow"] = read_tsv(workdir / "flow.tsv")
+    names = [*ENDPOINT_TABLES, *PREPARE_TABLES]
+    tables = {name: read_report_table(tables_dir / f"{name}.tsv") for name in names}
+    tables["flow"] = read_report_table(workdir / "flow.tsv")
     html = render_report(tables, meta, workdir / "figures", workers=2)  # as the rule: 2 threads
     write_text(html, workdir / "report.html")
 

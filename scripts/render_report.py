@@ -5,13 +5,9 @@ import json
 from pathlib import Path
 
 from mgsurv.provenance import report_meta
-from mgsurv.report import render_report, report_settings
+from mgsurv.report import read_report_table, render_report, report_settings
 from mgsurv.runner import run_step
-from mgsurv.tables import read_tsv, write_text
-
-# The labels of km_curves.tsv (a row per distinct time of every curve: millions for a large
-# cohort), read as categoricals: stored once, not once per row.
-CURVE_LABELS = ("endpoint", "grouping", "group")
+from mgsurv.tables import write_text
 
 
 def main(smk) -> None:
@@ -26,13 +22,7 @@ def main(smk) -> None:
         }
     )
     meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
-    tables = {
-        Path(path).stem: read_tsv(
-            path, categorical=CURVE_LABELS if Path(path).stem == "km_curves" else ()
-        )
-        for path in smk.input
-        if path.endswith(".tsv")
-    }
+    tables = {Path(p).stem: read_report_table(p) for p in smk.input if p.endswith(".tsv")}
     # forked processes draw the figures while this one builds the page
     html = render_report(tables, meta, smk.output.figures, workers=smk.threads)
     write_text(html, smk.output.html)

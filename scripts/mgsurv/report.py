@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from mgsurv.disclosure import suppressing
@@ -48,6 +49,7 @@ from mgsurv.report_survival import (
     rmst_table,
     summary_section,
 )
+from mgsurv.tables import read_tsv
 
 __all__ = [
     "PH_FLAG",
@@ -112,6 +114,16 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+# The labels of km_curves.tsv (a row per distinct time of every curve: millions for a large
+# cohort), read as categoricals: stored once, not once per row.
+CURVE_LABELS = ("endpoint", "grouping", "group")
+
+
+def read_report_table(path: str | Path) -> pd.DataFrame:
+    """A result table as the report reads it (km_curves.tsv's labels as categoricals)."""
+    return read_tsv(path, categorical=CURVE_LABELS if Path(path).stem == "km_curves" else ())
 
 
 def contents(endpoints: dict[str, str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
