@@ -229,7 +229,9 @@ def render_validation(
         ],
         "sizes_for_80": {
             ENDPOINT_LABELS.get(e, e): (
-                "more than the largest size studied" if not math.isfinite(n) else f"about {n:,.0f}"
+                "more than the largest size studied"
+                if not math.isfinite(n)
+                else f"about {round(n, -1):,.0f}"
             )
             for e, n in sizes_for_80.items()
         },
