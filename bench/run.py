@@ -116,9 +116,12 @@ def _tree_pss(process) -> int:
     total = 0
     for member in members:
         try:
-            total += getattr(member.memory_full_info(), "pss", member.memory_info().rss)
-        except psutil.Error:
-            pass
+            total += member.memory_full_info().pss
+        except (psutil.Error, AttributeError):  # gone, not readable, or no PSS on this OS
+            try:
+                total += member.memory_info().rss
+            except psutil.Error:
+                pass
     return total
 
 

@@ -8,7 +8,7 @@ from mgsurv.validation import StudySettings, run_replicates
 
 def main(smk) -> None:
     scenario = scenarios(smk.params.power_sizes)[smk.wildcards.scenario]
-    settings = StudySettings.from_config(dict(smk.params.settings), smk.params.mapping)
+    settings = StudySettings.from_config(dict(smk.params.settings), smk.input.mapping)
     first, stop = smk.params.replicates
     write_tsv(run_replicates(scenario, range(first, stop), settings), smk.output[0])
 

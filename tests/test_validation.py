@@ -44,7 +44,13 @@ def study_settings(seed: int = 1) -> StudySettings:
 
 def test_the_scenarios_of_the_issue_and_the_power_sizes_without_repeats():
     chosen = scenarios([150, 300, 1200, 2400])
-    assert list(chosen)[:5] == ["null", "effect", "small", "heavy_censoring", "non_proportional"]
+    assert list(chosen)[:5] == [
+        "no_effect",
+        "effect",
+        "small",
+        "heavy_censoring",
+        "non_proportional",
+    ]
     # 150 and 1200 are the 'small' and 'effect' scenarios already
     assert list(chosen)[5:] == ["power_300", "power_2400"]
     assert power_sizes(chosen) == {
@@ -64,10 +70,10 @@ def test_the_scenarios_of_the_issue_and_the_power_sizes_without_repeats():
 
 
 def test_replicate_seeds_differ_between_replicates_and_scenarios():
-    seeds = {replicate_seed(1, s, r) for s in ("null", "effect") for r in range(100)}
+    seeds = {replicate_seed(1, s, r) for s in ("no_effect", "effect") for r in range(100)}
     assert len(seeds) == 200
-    assert replicate_seed(1, "null", 7) == replicate_seed(1, "null", 7)
-    assert replicate_seed(2, "null", 7) != replicate_seed(1, "null", 7)
+    assert replicate_seed(1, "no_effect", 7) == replicate_seed(1, "no_effect", 7)
+    assert replicate_seed(2, "no_effect", 7) != replicate_seed(1, "no_effect", 7)
 
 
 # --- the generator's time-limited effect --------------------------------------------------
@@ -92,8 +98,9 @@ def test_a_time_limited_effect_inverts_its_piecewise_cumulative_hazard():
     np.testing.assert_allclose(forever, lasting, rtol=1e-12)
 
 
-def test_a_lasting_effect_gives_the_same_cohort_as_before_the_option():
-    """low_mg_effect_months=None draws exactly what the generator drew without it."""
+def test_an_effect_limited_beyond_every_time_draws_the_lasting_effects_cohort():
+    """The limited-effect path with a limit no time reaches draws exactly the cohort of the
+    proportional-hazards path (the default, low_mg_effect_months empty)."""
     cohort, truth = simulate_cohort(SyntheticParams(n=300, seed=4))
     limited, _ = simulate_cohort(SyntheticParams(n=300, seed=4, low_mg_effect_months=1e9))
     pd.testing.assert_frame_equal(cohort, limited)
@@ -123,7 +130,7 @@ def toy_rows() -> pd.DataFrame:
     """Four replicates of one scenario with known estimates."""
     rows = pd.DataFrame(
         {
-            "scenario": "null",
+            "scenario": NULL_SCENARIO,
             "replicate": range(4),
             "endpoint": "pfs",
             "io_coef": [0.1, -0.1, 0.3, np.nan],
@@ -191,6 +198,21 @@ def test_replicates_do_not_depend_on_batching():
     # the cut-point is searched on PFS only
     assert whole.loc[whole["endpoint"] == "pfs", "p_cutpoint_naive"].notna().all()
     assert whole.loc[whole["endpoint"] == "os", "p_cutpoint_naive"].isna().all()
+
+
+def test_a_replicate_the_analysis_fails_on_is_recorded_not_fatal(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("singular matrix")
+
+    monkeypatch.setattr("mgsurv.validation.endpoint_results", broken)
+    rows = run_replicates(scenarios()["small"], range(2), study_settings())
+    assert len(rows) == 4
+    assert rows["note"].tolist() == ["RuntimeError: singular matrix"] * 4
+    assert rows["io_coef"].isna().all() and rows["p_logrank"].isna().all()
+    rates = rejection_summary(rows).set_index(["endpoint", "test"])
+    assert rates.empty  # no test had a p-value at all
+    estimates = estimate_summary(rows)
+    assert (estimates["replicates"] == 0).all() and (estimates["not_estimated"] == 2).all()
 
 
 @pytest.fixture(scope="module")
@@ -280,8 +302,19 @@ def test_the_validation_target_runs_every_scenario_in_batches(validation_run: Pa
     mine = rows[rows["scenario"] == "small"].reset_index(drop=True)
     np.testing.assert_allclose(mine["io_coef"], direct["io_coef"], rtol=1e-12)
     np.testing.assert_allclose(mine["p_logrank"], direct["p_logrank"], rtol=1e-12)
-    for table in ("estimates", "rejections", "power"):
-        assert (results / f"{table}.tsv").stat().st_size > 0
+    rejections = pd.read_csv(results / "rejections.tsv", sep="\t", keep_default_na=False)
+    null = rejections[rejections["scenario"] == NULL_SCENARIO]
+    assert set(null["test"]) >= {"logrank", "trend", "cox", "interaction", "io", "cutpoint_naive"}
+    assert (null["band_lower"].astype(float) < 0.05).all() and (
+        null["band_upper"].astype(float) > 0.05
+    ).all()
+    power = pd.read_csv(results / "power.tsv", sep="\t")
+    assert sorted(set(zip(power["endpoint"], power["n"], strict=True))) == sorted(
+        (e, n) for e in ("os", "pfs") for n in (150, 300, 1200)
+    )
+    estimates = pd.read_csv(results / "estimates.tsv", sep="\t", keep_default_na=False)
+    effect = estimates[(estimates["scenario"] == "effect") & (estimates["estimand"] == "io")]
+    assert effect["truth"].astype(float).tolist() == pytest.approx([math.log(1.6)] * 2)
 
 
 @pytest.mark.workflow

@@ -438,12 +438,13 @@ class Figures:
     def __enter__(self) -> Figures:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
         if self._pool is None:
             return
         try:
-            for future in self._pending:
-                future.result()
+            if exc_type is None:  # else the page failed: its error is the one to see
+                for future in self._pending:
+                    future.result()
         finally:
             self._pool.shutdown(cancel_futures=True)
 

@@ -17,7 +17,7 @@ EFFECT: dict[str, Any] = {
     "hr_low_mg_immunotherapy": EFFECT_HR,
     "hr_low_mg_chemotherapy": 1.0,
 }
-NULL_SCENARIO = "null"
+NULL_SCENARIO = "no_effect"
 NON_PROPORTIONAL = "non_proportional"
 POWER_PREFIX = "power_"
 

@@ -27,6 +27,7 @@ numbers.
 
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 import zlib
@@ -48,6 +49,8 @@ from mgsurv.simulate import (
     simulate_cohort,
     write_cohort,
 )
+
+log = logging.getLogger(__name__)
 
 ENDPOINTS = ("pfs", "os")
 KEY_TERM = "mg_clinical[low vs normal]"
@@ -122,43 +125,49 @@ def run_replicates(
 
 
 def replicate_rows(scenario: Scenario, replicate: int, settings: StudySettings) -> list[dict]:
-    """One row per endpoint for one replicate. A cohort the workflow would reject (e.g.
-    too few events) gives rows with its message as the note and no estimates."""
+    """One row per endpoint for one replicate. A replicate the analysis fails on (a cohort
+    the workflow rejects, or an error) gives rows with the message as the note and no
+    estimates, rather than failing its batch: the summaries count such replicates."""
     seed = replicate_seed(settings.seed, scenario.name, replicate)
     params = SyntheticParams(
         **scenario.params, seed=seed, mg_threshold_mmol_l=settings.threshold_mmol_l
     )
     base = {"scenario": scenario.name, "replicate": replicate, "seed": seed, "n": params.n}
     truth = {f"{key}_true": scenario.true_log_hr(arm) for key, arm in ARMS.items()}
+    try:
+        results = analyse_replicate(params, settings)
+    except InputError as err:
+        results = {e: {"note": err.problem} for e in ENDPOINTS}
+    except Exception as err:  # noqa: BLE001 (recorded and counted, not hidden)
+        log.warning("%s replicate %d failed", scenario.name, replicate, exc_info=True)
+        results = {e: {"note": f"{type(err).__name__}: {err}"} for e in ENDPOINTS}
+    return [base | truth | {"endpoint": e} | results[e] for e in ENDPOINTS]
+
+
+def analyse_replicate(params: SyntheticParams, settings: StudySettings) -> dict[str, dict]:
+    """Per endpoint, what the study keeps of one synthetic cohort analysed as the workflow
+    analyses a CSV: written as the synthetic cohort is, prepared, then tested and modelled."""
     cohort, generated = simulate_cohort(params)
     with tempfile.TemporaryDirectory(prefix="mgsurv-validation-") as folder:
         csv = Path(folder) / "synthetic_cohort.csv"
         write_cohort(cohort, generated, csv, Path(folder) / "truth.json")
-        try:
-            prepared = prepare(
-                str(csv),
-                settings.mapping_path,
-                list(settings.covariates),
-                settings.threshold_mmol_l,
-                "synthetic",
-                settings.cutpoint,
-            )
-        except InputError as err:
-            return [base | truth | {"endpoint": e, "note": err.problem} for e in ENDPOINTS]
-    cutpoint = prepared.cutpoint
-    rows = []
-    for endpoint in ENDPOINTS:
-        row = base | truth | {"endpoint": endpoint}
-        row |= endpoint_results(prepared.cohort, endpoint, settings.analysis)
-        if endpoint == settings.cutpoint.endpoint and not cutpoint.empty:
-            found = cutpoint.iloc[0]
-            row |= {
-                "p_cutpoint_naive": found["p_naive"],
-                "p_cutpoint_lau92": found["p_lau92"],
-                "p_cutpoint_lau94": found["p_lau94"],
-            }
-        rows.append(row)
-    return rows
+        prepared = prepare(
+            str(csv),
+            settings.mapping_path,
+            list(settings.covariates),
+            settings.threshold_mmol_l,
+            "synthetic",
+            settings.cutpoint,
+        )
+    results = {e: endpoint_results(prepared.cohort, e, settings.analysis) for e in ENDPOINTS}
+    if not prepared.cutpoint.empty:
+        found = prepared.cutpoint.iloc[0]
+        results[settings.cutpoint.endpoint] |= {
+            "p_cutpoint_naive": found["p_naive"],
+            "p_cutpoint_lau92": found["p_lau92"],
+            "p_cutpoint_lau94": found["p_lau94"],
+        }
+    return results
 
 
 def endpoint_results(cohort: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader
 from matplotlib.figure import Figure
 
 from mgsurv.figures import OKABE_ITO, figure_svg, wrapped
-from mgsurv.scenarios import NON_PROPORTIONAL, Scenario
+from mgsurv.scenarios import EFFECT_HR, NON_PROPORTIONAL, NULL_SCENARIO, Scenario
 from mgsurv.validation_summary import ALPHA, CONF_LEVEL, POWER_TARGET, TESTS
 
 ENDPOINT_LABELS = {"pfs": "PFS", "os": "OS"}
@@ -129,7 +129,8 @@ def power_figure(curve: pd.DataFrame, sizes_for_80: dict[str, float]) -> Figure:
     ax.set_xlabel("Patients in the cohort (both arms, 1:1)")
     ax.set_ylabel("Power at p < 0.05")
     ax.set_title(
-        wrapped("Detecting low-Mg HR 1.6 within the immunotherapy arm (adjusted Cox)"), fontsize=10
+        wrapped(f"Detecting low-Mg HR {EFFECT_HR} within the immunotherapy arm (adjusted Cox)"),
+        fontsize=10,
     )
     ax.spines[["top", "right"]].set_visible(False)
     fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8)
@@ -146,6 +147,14 @@ def _percent(value: float) -> str:
 
 def _band(lower: float, upper: float) -> str:
     return "" if pd.isna(lower) else f"{_percent(lower)} to {_percent(upper)}"
+
+
+def _size_text(needed: float, smallest: int) -> str:
+    if not math.isfinite(needed):
+        return "more than the largest size studied"
+    if needed <= smallest:
+        return f"at most {smallest:,}"
+    return f"about {round(needed, -1):,.0f}"
 
 
 def _verdict(value) -> str:
@@ -201,7 +210,7 @@ def render_validation(
     generated: str,
 ) -> str:
     """The whole page as one self-contained HTML5 document."""
-    null = rejections[rejections["scenario"] == "null"]
+    null = rejections[rejections["scenario"] == NULL_SCENARIO]
     cut = null[null["test"].str.startswith("cutpoint")].set_index("test")["rate"]
     type_one = null[null["test"] != "cutpoint_naive"]  # the naive p is shown apart
     coverage = estimates[estimates["coverage"].notna()]
@@ -211,7 +220,7 @@ def render_validation(
         "scenarios": [
             {"name": s.name, "n": s.n, "description": s.description} for s in scenarios.values()
         ],
-        "rates_svg": figure_svg(rates_figure(rejections, "null"), "rates-"),
+        "rates_svg": figure_svg(rates_figure(rejections, NULL_SCENARIO), "rates-"),
         "coverage_svg": figure_svg(coverage_figure(estimates), "coverage-")
         if len(coverage)
         else "",
@@ -228,11 +237,7 @@ def render_validation(
             for r in curve.to_dict("records")
         ],
         "sizes_for_80": {
-            ENDPOINT_LABELS.get(e, e): (
-                "more than the largest size studied"
-                if not math.isfinite(n)
-                else f"about {round(n, -1):,.0f}"
-            )
+            ENDPOINT_LABELS.get(e, e): _size_text(n, curve[curve["endpoint"] == e]["n"].min())
             for e, n in sizes_for_80.items()
         },
         "type_one_in_band": int(type_one["in_band"].sum()),
@@ -246,6 +251,10 @@ def render_validation(
             if r["scenario"] == NON_PROPORTIONAL and r["test"] == "ph"
         },
         "alpha": ALPHA,
+        "effect_hr": EFFECT_HR,
+        "effect_months": scenarios[NON_PROPORTIONAL].params["low_mg_effect_months"]
+        if NON_PROPORTIONAL in scenarios
+        else None,
     }
     environment = Environment(loader=PackageLoader("mgsurv", "templates"), autoescape=True)
     return environment.get_template("validation.html.j2").render(**context)

@@ -9,7 +9,9 @@ the model SE is the root mean of the squared model SEs; coverage is the share of
 CIs (coef +/- z * se, as the report's) holding the truth. A nominal rate p0 (0.95 for
 coverage, 0.05 for a type-I error) is judged against its binomial band: the central
 interval holding 95% (or ``level``) of the rates R replicates would give if the true rate
-were p0. Only replicates with an estimate count; how many had none is kept beside.
+were p0. Bias, SEs and coverage use the replicates with an estimate (how many had none is
+kept beside); a rejection rate counts every replicate, one without a p-value as not
+rejecting.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from scipy.stats import binom
 
 from mgsurv.distributions import normal_quantile
+from mgsurv.scenarios import NULL_SCENARIO
 
 ALPHA = 0.05
 CONF_LEVEL = 0.95
@@ -40,6 +43,21 @@ TESTS = {
     "cutpoint_lau92": "optimal cut-point, Lausen-Schumacher 1992 corrected p",
     "cutpoint_lau94": "optimal cut-point, Lausen et al. 1994 corrected p",
 }
+
+
+REJECTION_COLUMNS = [
+    "scenario",
+    "endpoint",
+    "test",
+    "description",
+    "replicates",
+    "not_tested",
+    "rejections",
+    "rate",
+    "band_lower",
+    "band_upper",
+    "in_band",
+]
 
 
 def binomial_band(rate: float, replicates: int, level: float = CONF_LEVEL) -> tuple[float, float]:
@@ -92,10 +110,11 @@ def estimate_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def rejection_summary(rows: pd.DataFrame, null_scenario: str = "null") -> pd.DataFrame:
-    """Per scenario, endpoint and test (:data:`TESTS`): how often p < 0.05. Under the null
-    scenario that rate is the type-I error, judged against its binomial band around 0.05;
-    elsewhere it is the power (no band: the rate the test should reach is not known)."""
+def rejection_summary(rows: pd.DataFrame, null_scenario: str = NULL_SCENARIO) -> pd.DataFrame:
+    """Per scenario, endpoint and test (:data:`TESTS`): how often p < 0.05, out of every
+    replicate (one where the test could not be done counts as not rejecting; how many is
+    kept as not_tested). Under the null scenario that rate is the type-I error, judged
+    against its binomial band around 0.05; elsewhere it is the power (no band)."""
     records = []
     for (scenario, endpoint), group in rows.groupby(["scenario", "endpoint"], sort=False):
         for key, label in TESTS.items():
@@ -103,8 +122,9 @@ def rejection_summary(rows: pd.DataFrame, null_scenario: str = "null") -> pd.Dat
             tested = p.notna()
             if not tested.any():  # e.g. the cut-point, searched on one endpoint only
                 continue
-            count = int(tested.sum())
-            rate = float(np.mean(p[tested] < ALPHA))
+            # a replicate without a p-value (the test could not be done) did not reject
+            count = len(p)
+            rate = float(np.sum(p[tested] < ALPHA)) / count
             band = binomial_band(ALPHA, count) if scenario == null_scenario else (math.nan,) * 2
             records.append(
                 {
@@ -123,7 +143,7 @@ def rejection_summary(rows: pd.DataFrame, null_scenario: str = "null") -> pd.Dat
                     else pd.NA,
                 }
             )
-    return pd.DataFrame(records)
+    return pd.DataFrame(records, columns=REJECTION_COLUMNS)
 
 
 def power_curve(rejections: pd.DataFrame, sizes: dict[str, int], test: str = "io") -> pd.DataFrame:
@@ -138,8 +158,8 @@ def power_curve(rejections: pd.DataFrame, sizes: dict[str, int], test: str = "io
 
 def size_for_power(curve: pd.DataFrame, target: float = POWER_TARGET) -> float:
     """The cohort size reaching ``target`` power, interpolated linearly in log n between the
-    two sizes around it (power increases with n); NaN when no size in the curve reaches it,
-    the smallest size when all do."""
+    two sizes around it (power increases with n); NaN when no size in the curve reaches it;
+    the smallest size when that one already does (the size needed is then at most that)."""
     n, power = curve["n"].to_numpy(dtype=float), curve["power"].to_numpy(dtype=float)
     above = np.flatnonzero(power >= target)
     if len(above) == 0:

@@ -151,6 +151,12 @@ ANALYSIS_KEYS = [
 ]
 
 
+def cohort_config():
+    """The config as a cohort's results see it: without the validation study's settings,
+    so that changing those never reruns a cohort's report."""
+    return {key: value for key, value in config.items() if key != "validation"}
+
+
 def analysis_settings():
     """The config keys the statistics depend on (only these trigger a rerun)."""
     return {key: config[key] for key in ANALYSIS_KEYS}

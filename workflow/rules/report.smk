@@ -33,6 +33,6 @@ rule render_report:
     threads: 2
     params:
         code=CODE_VERSION,
-        settings=config,
+        settings=cohort_config(),
     script:
         "../../scripts/render_report.py"

@@ -14,6 +14,6 @@ rule rule_graph:
     params:
         code=CODE_VERSION,
         snakefile=workflow.main_snakefile,
-        config=config,
+        config=cohort_config(),
     script:
         "../../scripts/write_rulegraph.py"

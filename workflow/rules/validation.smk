@@ -4,6 +4,8 @@
 
 
 rule validation_batch:
+    input:
+        mapping=Path(workflow.basedir) / "config" / "mapping.yaml",
     output:
         "results/validation/batches/{scenario}/{batch}.tsv",
     log:
@@ -22,7 +24,6 @@ rule validation_batch:
         replicates=batch_replicates,
         power_sizes=VALIDATION["power_sizes"],
         settings=study_settings(),
-        mapping=str(Path(workflow.basedir) / "config" / "mapping.yaml"),
     script:
         "../../scripts/validation_batch.py"
 
