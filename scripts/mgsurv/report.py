@@ -157,7 +157,7 @@ def render_report(
     run's provenance and the settings of REPORT_SETTINGS (plus, when recorded: settings,
     the whole config; data_cutoff; rulegraph, the DOT text of the rule graph);
     ``figures_dir``: where to write every figure as <id>.png and <id>.pdf (None: nowhere);
-    ``workers``: how many forked processes draw the figures (0: this one; see :class:`Figures`).
+    ``workers``: how many figures are drawn at once, each in a fork (see :class:`Figures`).
     Counts below meta's report_min_count are suppressed throughout (mgsurv.disclosure).
     """
     with suppressing(meta.get("report_min_count") or 0), Figures(figures_dir, workers) as figures:
