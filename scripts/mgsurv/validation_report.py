@@ -30,6 +30,12 @@ def _endpoint_offsets(endpoints) -> dict[str, float]:
     return {e: 0.15 * (i - (len(endpoints) - 1) / 2) for i, e in enumerate(endpoints)}
 
 
+def _point(ax, x, y: float, endpoint: str, colour: str, labelled: bool) -> None:
+    """One endpoint's marker on a row (labelled on the first row, for the legend)."""
+    label = ENDPOINT_LABELS.get(endpoint, endpoint) if labelled else None
+    ax.plot(x, [y], MARKERS.get(endpoint, "o"), color=colour, label=label)
+
+
 def rates_figure(rejections: pd.DataFrame, scenario: str) -> Figure:
     """Type-I error of every test under the null scenario: a point per endpoint, the
     binomial band of a true 5% shaded, 5% marked."""
@@ -48,13 +54,7 @@ def rates_figure(rejections: pd.DataFrame, scenario: str) -> Figure:
         for colour, endpoint in zip(OKABE_ITO, endpoints, strict=False):
             point = mine[mine["endpoint"] == endpoint]
             if len(point):
-                ax.plot(
-                    point["rate"],
-                    [y + offsets[endpoint]],
-                    MARKERS.get(endpoint, "o"),
-                    color=colour,
-                    label=ENDPOINT_LABELS.get(endpoint, endpoint) if y == 0 else None,
-                )
+                _point(ax, point["rate"], y + offsets[endpoint], endpoint, colour, y == 0)
     ax.axvline(ALPHA, color="#555555", lw=0.8)
     ax.set_yticks(range(len(tests)), [textwrap.fill(TESTS[t], 36) for t in tests], fontsize=8)
     ax.invert_yaxis()
@@ -87,13 +87,7 @@ def coverage_figure(estimates: pd.DataFrame) -> Figure:
                     color=BAND_COLOUR,
                     lw=0,
                 )
-                ax.plot(
-                    point["coverage"],
-                    [y + offsets[endpoint]],
-                    MARKERS.get(endpoint, "o"),
-                    color=colour,
-                    label=ENDPOINT_LABELS.get(endpoint, endpoint) if y == 0 else None,
-                )
+                _point(ax, point["coverage"], y + offsets[endpoint], endpoint, colour, y == 0)
     ax.axvline(CONF_LEVEL, color="#555555", lw=0.8)
     ax.set_yticks(range(len(labels)), [f"{s}: {ARM_NAMES[e]}" for s, e in labels], fontsize=8)
     ax.invert_yaxis()
