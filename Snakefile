@@ -11,7 +11,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from mgsurv.mapping import config_error
+from mgsurv.schemas import config_error
 
 
 configfile: "config/config.yaml"

@@ -26,7 +26,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 TIES = ("tied", "untied")
-GRID = 1e-6  # months: the workflow keeps 6 decimals of a time (mgsurv.cohort.TIME_DECIMALS)
+GRID = 1e-6  # months: the workflow keeps 6 decimals of a time (mgsurv.cohort.reader.TIME_DECIMALS)
 SLOTS = 100_000  # grid points per 0.1-month interval: 0.1 / GRID
 TIMEFIX_TOLERANCE = np.sqrt(np.finfo(float).eps)  # R survival's aeqSurv relative tolerance
 

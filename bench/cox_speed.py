@@ -1,4 +1,4 @@
-"""Time mgsurv.coxfit against R's coxph.fit and lifelines on the same data.
+"""Time mgsurv.stats.coxph_port against R's coxph.fit and lifelines on the same data.
 
     .venv/bin/python bench/cox_speed.py [--sizes 100000 1000000] [--repeat 3] [--all] [--no-r]
 
@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from mgsurv.coxfit import concordance_counts, coxph_fit  # noqa: E402
+from mgsurv.stats.coxph_port import concordance_counts, coxph_fit  # noqa: E402
 
 # lifelines' options that reach the optimum of coxph(eps = 1e-12): lifelines stops once the
 # Newton decrement falls below ``precision`` without taking its last step, so it is pushed to

@@ -35,7 +35,7 @@
 #                forest plot per endpoint [render_report, which also writes PDFs and the
 #                self-contained HTML with inline SVG]
 #   cox_fit      coxph.fit alone (Efron, coxph.control() defaults, as coxph calls it) on the
-#                multivariable PFS design matrix [mgsurv.cox.fit_cox of that model]
+#                multivariable PFS design matrix [mgsurv.stats.cox.fit_cox of that model]
 
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) != 3) {

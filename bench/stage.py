@@ -7,14 +7,14 @@ STAGE: prepare, analyse_pfs, analyse_os, report or cox_fit. Each stage does what
 script does (scripts/*.py), by calling the same mgsurv functions on the files the previous
 stage wrote in DIR (the same layout as results/<cohort>/):
 
-* prepare: mgsurv.prepare.prepare on the CSV with the shipped mapping; writes the cohort
+* prepare: mgsurv.cohort.prepare.prepare on the CSV with the shipped mapping; writes the cohort
   parquet and the prepare tables (rule prepare_cohort);
-* analyse_pfs, analyse_os: mgsurv.analysis.analyse_endpoint on the cohort parquet; writes
+* analyse_pfs, analyse_os: mgsurv.analysis.endpoint.analyse_endpoint on the cohort parquet; writes
   endpoints/<endpoint>/*.tsv (rule analyse_endpoint);
 * report: stacks the endpoint tables into tables/ (rule collect_tables), reads every table
-  and renders report.html and figures/ with mgsurv.report.render_report (rule render_report;
+  and renders report.html and figures/ with mgsurv.report.page.render_report (rule render_report;
   the rule graph is read from --rulegraph, as the rule reads the rule_graph job's output);
-* cox_fit: mgsurv.cox.fit_cox of the multivariable PFS model (Mg group + arm + the
+* cox_fit: mgsurv.stats.cox.fit_cox of the multivariable PFS model (Mg group + arm + the
   configured covariates), the pipeline's Cox fit as analyse_endpoint calls it.
 
 The stage is timed from after the imports to after its outputs are written (time.perf_counter)
@@ -32,13 +32,15 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint, model_specs, read_endpoint_cohort
-from mgsurv.cox import fit_cox
-from mgsurv.prepare import CutpointSettings, prepare
-from mgsurv.provenance import report_meta
-from mgsurv.report import read_report_table, render_report, report_settings
-from mgsurv.stacking import stack_tsv
-from mgsurv.tables import write_json, write_parquet, write_text, write_tsv
+from mgsurv.analysis.cox_models import model_specs
+from mgsurv.analysis.endpoint import analyse_endpoint, read_endpoint_cohort
+from mgsurv.cohort.prepare import prepare
+from mgsurv.files.stacking import stack_tsv
+from mgsurv.files.tables import write_json, write_parquet, write_text, write_tsv
+from mgsurv.report.page import read_report_table, render_report, report_settings
+from mgsurv.report.provenance import report_meta
+from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.stats.cox import fit_cox
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "config" / "mapping.yaml"

@@ -1,8 +1,9 @@
 """Rule analyse_endpoint: KM, log-rank and Cox tables of one endpoint."""
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint, read_endpoint_cohort
-from mgsurv.runner import run_step
-from mgsurv.tables import write_tsv
+from mgsurv.analysis.endpoint import analyse_endpoint, read_endpoint_cohort
+from mgsurv.files.tables import write_tsv
+from mgsurv.settings import AnalysisSettings
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

@@ -1,13 +1,13 @@
 """Rule collect_tables: stack the per-endpoint tables into results/<cohort>/tables/.
 
 One job writes every table (rather than one job per table), as text without pandas
-(mgsurv.stacking): each job's start-up dominated this step on the default cohort.
+(mgsurv.files.stacking): each job's start-up dominated this step on the default cohort.
 """
 
 from pathlib import Path
 
-from mgsurv.runner import run_step
-from mgsurv.stacking import stack_tsv
+from mgsurv.files.stacking import stack_tsv
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

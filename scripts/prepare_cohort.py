@@ -1,8 +1,9 @@
 """Rule prepare_cohort: validate the cohort CSV and write the analysis-ready cohort."""
 
-from mgsurv.prepare import CutpointSettings, prepare
-from mgsurv.runner import run_step
-from mgsurv.tables import write_json, write_parquet, write_tsv
+from mgsurv.cohort.prepare import prepare
+from mgsurv.files.tables import write_json, write_parquet, write_tsv
+from mgsurv.settings import CutpointSettings
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from mgsurv.analysis import AnalysisSettings
-from mgsurv.overview import render_overview
-from mgsurv.runner import run_step
-from mgsurv.tables import read_tsv, write_text, write_tsv
+from mgsurv.files.tables import read_tsv, write_text, write_tsv
+from mgsurv.overview.page import render_overview
+from mgsurv.settings import AnalysisSettings
+from mgsurv.stages.runner import run_step
 
 
 def by_cohort(paths: list[str], cohorts: list[str], read) -> dict:

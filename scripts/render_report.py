@@ -4,10 +4,10 @@ figure of it as PNG and PDF."""
 import json
 from pathlib import Path
 
-from mgsurv.provenance import report_meta
-from mgsurv.report import read_report_table, render_report, report_settings
-from mgsurv.runner import run_step
-from mgsurv.tables import write_text
+from mgsurv.files.tables import write_text
+from mgsurv.report.page import read_report_table, render_report, report_settings
+from mgsurv.report.provenance import report_meta
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

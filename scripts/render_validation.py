@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from mgsurv.runner import run_step
-from mgsurv.scenarios import power_sizes, scenarios
-from mgsurv.tables import read_tsv, write_text, write_tsv
-from mgsurv.validation_report import render_validation
-from mgsurv.validation_summary import (
+from mgsurv.files.tables import read_tsv, write_text, write_tsv
+from mgsurv.stages.runner import run_step
+from mgsurv.validation.page import render_validation
+from mgsurv.validation.scenarios import power_sizes, scenarios
+from mgsurv.validation.summary import (
     estimate_summary,
     power_curve,
     rejection_summary,

@@ -1,7 +1,7 @@
 """Rule simulate_cohort: write the built-in synthetic cohort CSV and its truth file."""
 
-from mgsurv.runner import run_step
-from mgsurv.simulate import SyntheticParams, simulate_cohort, write_cohort
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort, write_cohort
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

@@ -1,9 +1,9 @@
 """Rule validation_batch: one batch of replicates of one validation scenario."""
 
-from mgsurv.runner import run_step
-from mgsurv.scenarios import scenarios
-from mgsurv.tables import write_tsv
-from mgsurv.validation import StudySettings, run_replicates
+from mgsurv.files.tables import write_tsv
+from mgsurv.stages.runner import run_step
+from mgsurv.validation.replicates import StudySettings, run_replicates
+from mgsurv.validation.scenarios import scenarios
 
 
 def main(smk) -> None:

@@ -1,8 +1,8 @@
 """Rule rule_graph: the workflow's rule graph (DOT) for the report's appendix."""
 
-from mgsurv.rulegraph import rule_graph
-from mgsurv.runner import run_step
-from mgsurv.tables import write_text
+from mgsurv.files.tables import write_text
+from mgsurv.stages.rulegraph import rule_graph
+from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis import SCHOENFELD_POINTS, AnalysisSettings, cox_models, schoenfeld_long
-from mgsurv.cox import Term, design_matrix
-from mgsurv.grouping import add_groupings
-from mgsurv.zph import ZphResult, running_mean_window
+from mgsurv.analysis.cox_models import SCHOENFELD_POINTS, cox_models, schoenfeld_long
+from mgsurv.cohort.grouping import add_groupings
+from mgsurv.settings import AnalysisSettings
+from mgsurv.stats.cox import Term, design_matrix
+from mgsurv.stats.zph import ZphResult, running_mean_window
 
 DATA = Path(__file__).parent / "reference" / "data" / "synthetic_400.csv"
 SETTINGS = AnalysisSettings(
@@ -19,6 +20,7 @@ SETTINGS = AnalysisSettings(
         {"name": "sex", "type": "categorical", "reference": "male"},
     ),
     reference_arm="chemotherapy",
+    strata=(),
 )
 
 

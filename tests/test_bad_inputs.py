@@ -22,9 +22,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from mgsurv.cohort.prepare import prepare
 from mgsurv.errors import InputError, format_rows
-from mgsurv.mapping import config_error
-from mgsurv.prepare import CutpointSettings, prepare
+from mgsurv.schemas import config_error
+from mgsurv.settings import CutpointSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BATTERY = ROOT / "tests" / "bad_inputs"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.simulate import SyntheticParams, simulate_cohort
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"

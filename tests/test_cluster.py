@@ -24,8 +24,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.scenarios import scenarios
-from mgsurv.validation import StudySettings, run_replicates
+from mgsurv.validation.replicates import StudySettings, run_replicates
+from mgsurv.validation.scenarios import scenarios
 
 ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPTS = ROOT / "tests" / "cluster"

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import yaml
 
-from mgsurv.cohort import read_cohort
+from mgsurv.cohort.mapping import load_mapping, normalise_code
+from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-from mgsurv.mapping import load_mapping, normalise_code
 
 ROOT = Path(__file__).resolve().parents[1]
 COVARIATES = [

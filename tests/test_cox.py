@@ -1,6 +1,6 @@
-"""mgsurv.cox.fit_cox on the paths of its fitter, mgsurv.coxfit.coxph_fit, that ordinary data
-does not take: aliased (collinear) columns, iterations running out, data coxph_fit rejects,
-and a separation on a combination of columns whose log-likelihood reaches 0.
+"""mgsurv.stats.cox.fit_cox on the paths of its fitter, mgsurv.stats.coxph_port.coxph_fit,
+that ordinary data does not take: aliased (collinear) columns, iterations running out, data
+coxph_fit rejects, and a separation on a combination of columns whose log-likelihood reaches 0.
 
 R references: survival 3.5-3, coxph(..., ties = "efron", control = coxph.control(eps =
 1e-12, toler.chol = 1e-15, iter.max = 100)), as tests/reference/make_fixtures.R.
@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv import cox
-from mgsurv.cox import Term, fit_cox
-from mgsurv.coxfit import coxph_fit
+from mgsurv.stats import cox
+from mgsurv.stats.cox import Term, fit_cox
+from mgsurv.stats.coxph_port import coxph_fit
 
 REFERENCE = Path(__file__).parent / "reference"
 LUNG = pd.read_csv(REFERENCE / "data" / "lung.csv").assign(sex=lambda d: d["sex"].astype(str))

@@ -1,4 +1,4 @@
-"""mgsurv.coxfit against R survival 3.5-3 (fixtures: tests/reference/coxfit.R) and lifelines.
+"""mgsurv.stats.coxph_port against R survival 3.5-3 (tests/reference/coxfit.R) and lifelines.
 
 Tolerances: coefficients 1e-9 relative, variance 1e-8 (relative to the largest entry), loglik
 1e-10, score and Wald tests 1e-9, concordance 1e-12; iteration counts equal.  Measured worst
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv import coxfit
-from mgsurv.coxfit import aeq_times, concordance_counts, coxph_fit
+from mgsurv.stats import coxph_port as coxfit
+from mgsurv.stats.coxph_port import aeq_times, concordance_counts, coxph_fit
 
 REFERENCE = Path(__file__).parent / "reference"
 CASES = json.loads((REFERENCE / "fixtures" / "coxfit_cases.json").read_text())["cases"]
@@ -88,7 +88,8 @@ def test_other_code_paths_match_r(monkeypatch, name, path):
 
 
 def test_lifelines_gives_the_same_fit():
-    """lifelines at mgsurv.cox's R-like precision: coefficients, SEs, loglik and concordance."""
+    """lifelines at mgsurv.stats.cox's R-like precision: coefficients, SEs, loglik and
+    concordance."""
     from lifelines import CoxPHFitter
 
     case = CASES["veteran"]

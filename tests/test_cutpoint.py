@@ -1,4 +1,4 @@
-"""mgsurv.cutpoint against maxstat 0.7-25 / exactRankTests 0.8-35 (tests/reference/cutpoint.R).
+"""mgsurv.stats.cutpoint against maxstat 0.7-25 / exactRankTests 0.8-35 (reference/cutpoint.R).
 
 Tolerances, per quantity (fixtures hold 15 significant digits: jsonlite ``digits = NA``):
 * cut-points, candidate cuts and all counts exact;
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.cutpoint import logrank_scores, maxstat_cutpoint, p_lausen92
+from mgsurv.stats.cutpoint import logrank_scores, maxstat_cutpoint, p_lausen92
 
 REFERENCE = Path(__file__).parent / "reference"
 SCORE_ATOL = 1e-13

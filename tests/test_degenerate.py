@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint
-from mgsurv.cox import Term, fit_cox, monotone_columns
-from mgsurv.grouping import add_groupings
-from mgsurv.prepare import CutpointSettings, find_cutpoint
-from mgsurv.tables import read_tsv
+from mgsurv.analysis.endpoint import analyse_endpoint
+from mgsurv.cohort.grouping import add_groupings
+from mgsurv.cohort.prepare import find_cutpoint
+from mgsurv.files.tables import read_tsv
+from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.stats.cox import Term, fit_cox, monotone_columns
 
 # Hypothesis caches what it learns in ./.hypothesis; keep the repository clean.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mgsurv-hypothesis")
@@ -189,6 +190,7 @@ def test_separation_by_an_adjuster_is_remedied_by_refitting_without_it():
     settings = AnalysisSettings(
         covariates=({"name": "site", "type": "categorical", "reference": "A"},),
         reference_arm="chemotherapy",
+        strata=(),
     )
     tables = analyse(grouped(data), settings=settings)
     assert "refitted without site" in note(tables, "multivariable")
@@ -426,7 +428,9 @@ R_TIME_SPLIT = {
 
 def test_ph_violation_of_the_mg_group_adds_a_time_split_model_equal_to_r():
     data = grouped(pd.read_csv(DEGENERATE / "time_varying_low_mg_effect.csv"))
-    settings = AnalysisSettings(covariates=({"name": "age", "type": "numeric"},))
+    settings = AnalysisSettings(
+        covariates=({"name": "age", "type": "numeric"},), reference_arm=None, strata=()
+    )
     tables = analyse(data, "os", settings)
     ph = tables["ph_test"].set_index(["model", "term"])
     assert ph.loc[("multivariable", "mg_clinical"), "p"] < 0.05

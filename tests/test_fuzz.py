@@ -28,10 +28,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgsurv.cohort import read_cohort
+from mgsurv.cohort.mapping import load_mapping
+from mgsurv.cohort.prepare import prepare
+from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-from mgsurv.mapping import load_mapping
-from mgsurv.prepare import CutpointSettings, prepare
+from mgsurv.settings import CutpointSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.cohort import read_cohort
+from mgsurv.cohort.mapping import load_mapping
+from mgsurv.cohort.mapping_proposal import propose, unsure, write_proposal
+from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-from mgsurv.mapping import load_mapping
-from mgsurv.onboard import propose, unsure, write_proposal
 
 SOURCE = pd.read_csv(Path(__file__).parent / "reference" / "data" / "synthetic_400.csv")
 COVARIATES = [

@@ -1,4 +1,4 @@
-"""mgsurv.km against R survival 3.5-3 (fixtures: tests/reference/km.R -> fixtures/km_*.json).
+"""mgsurv.stats.km against R survival 3.5-3 (fixtures: tests/reference/km.R -> fixtures/km_*.json).
 
 Every fixture entry is one curve under one conf.type ("log-log", "log", "plain") on toy.csv,
 km_edge.csv (no events, S = 0 at the end, a curve ending on S = 0.5, time-0 rows, one
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.km import (
+from mgsurv.stats.km import (
     CONF_TYPES,
     confidence_limits,
     find_quantile,

@@ -26,8 +26,8 @@ import pytest
 from lifelines.statistics import multivariate_logrank_test
 from scipy.stats import false_discovery_control
 
-from mgsurv.grouping import add_groupings
-from mgsurv.logrank import (
+from mgsurv.cohort.grouping import add_groupings
+from mgsurv.stats.logrank import (
     logrank,
     logrank_table,
     logrank_trend,

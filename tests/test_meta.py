@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgsurv.meta import pool
+from mgsurv.stats.pooling import pool
 
 FIXTURE = json.loads((Path(__file__).parent / "reference" / "fixtures" / "meta.json").read_text())
 CASES = [name for name in FIXTURE if name != "versions"]

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis import AnalysisSettings, analyse_endpoint
-from mgsurv.cohort import read_cohort
-from mgsurv.grouping import add_groupings
-from mgsurv.mapping import load_mapping
-from mgsurv.meta import pool
-from mgsurv.overview import render_overview, stratified_row
+from mgsurv.analysis.endpoint import analyse_endpoint
+from mgsurv.cohort.grouping import add_groupings
+from mgsurv.cohort.mapping import load_mapping
+from mgsurv.cohort.reader import read_cohort
+from mgsurv.overview.page import render_overview
+from mgsurv.overview.pooled import stratified_row
+from mgsurv.settings import AnalysisSettings
+from mgsurv.stats.pooling import pool
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "tests" / "reference"
@@ -25,7 +27,7 @@ COVARIATES = (
     {"name": "histology", "type": "categorical", "reference": "non-squamous"},
     {"name": "pdl1", "type": "categorical", "reference": "<1%"},
 )
-SETTINGS = AnalysisSettings(covariates=COVARIATES, reference_arm="chemotherapy")
+SETTINGS = AnalysisSettings(covariates=COVARIATES, reference_arm="chemotherapy", strata=())
 
 
 def cohort(file: str) -> pd.DataFrame:

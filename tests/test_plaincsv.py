@@ -1,4 +1,4 @@
-r"""The pyarrow fast path of the cohort reader (mgsurv.plaincsv) against the csv module path.
+r"""The pyarrow fast path of the cohort reader (mgsurv.cohort.plain_csv) against the csv path.
 
 read_text_table takes the fast path only for a file that the csv module provably reads
 the same way. Here every file is read both ways, the csv module path forced by making
@@ -20,12 +20,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgsurv import cohort
-from mgsurv.cohort import PreparedCohort, read_cohort, read_text_table
+from mgsurv.cohort import reader as cohort
+from mgsurv.cohort.mapping import load_mapping
+from mgsurv.cohort.plain_csv import read_plain
+from mgsurv.cohort.reader import PreparedCohort, read_cohort, read_text_table
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 from mgsurv.errors import InputError
-from mgsurv.mapping import load_mapping
-from mgsurv.plaincsv import read_plain
-from mgsurv.simulate import SyntheticParams, simulate_cohort
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.disclosure import suppressing
-from mgsurv.figures import smoothing_window
-from mgsurv.report import render_report
-from mgsurv.tables import read_tsv
+from mgsurv.files.tables import read_tsv
+from mgsurv.report.disclosure import suppressing
+from mgsurv.report.figures import smoothing_window
+from mgsurv.report.page import render_report
 from test_report import meta, parse_tables, toy_tables
 from test_workflow import snakemake
 

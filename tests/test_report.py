@@ -25,7 +25,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from mgsurv.figures import (
+from mgsurv.report.figures import (
     KM_DRAWN_BINS,
     MAX_SCATTER_POINTS,
     cumulative_counts,
@@ -37,19 +37,13 @@ from mgsurv.figures import (
     number_at_risk,
     truncation_time,
 )
-from mgsurv.report import (
-    PH_FLAG,
-    format_ci,
-    format_hr,
-    format_median,
-    format_p,
-    render_report,
-    report_settings,
-)
-from mgsurv.report_appendix import parse_rulegraph
-from mgsurv.report_cox import forest_rows
-from mgsurv.report_survival import followup_section
-from mgsurv.zph import running_mean_window
+from mgsurv.report.formatting import format_ci, format_hr, format_median, format_p
+from mgsurv.report.labels import PH_FLAG
+from mgsurv.report.page import render_report, report_settings
+from mgsurv.report.sections.appendix import parse_rulegraph
+from mgsurv.report.sections.cox import forest_rows
+from mgsurv.report.sections.survival import followup_section
+from mgsurv.stats.zph import running_mean_window
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION_IDS = (

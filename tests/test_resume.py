@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.tables import read_tsv
+from mgsurv.files.tables import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = {"synthetic": {"n": 3000, "seed": 9}}

@@ -1,4 +1,4 @@
-"""Tests for mgsurv.simulate: determinism, table shape, model guarantees and calibration.
+"""Tests for mgsurv.cohort.simulate: determinism, table shape, model guarantees and calibration.
 
 The statistical tests use large cohorts (n = 20000, 10000 per arm) with the default seed,
 so their tolerances are wide compared with the sampling error; Cox intervals are 99%
@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 from lifelines import CoxPHFitter, KaplanMeierFitter
 
+from mgsurv.cohort.simulate import SyntheticParams, _record_months, simulate_cohort, write_cohort
 from mgsurv.errors import InputError
-from mgsurv.simulate import SyntheticParams, _record_months, simulate_cohort, write_cohort
 
 EXPECTED_COLUMNS = [
     "patient_id",

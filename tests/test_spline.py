@@ -1,4 +1,4 @@
-"""mgsurv.spline against rms 6.5-0 / Hmisc 4.8-0 / survival 3.5-3 (tests/reference/spline.R).
+"""mgsurv.stats.spline against rms 6.5-0 / Hmisc 4.8-0 / survival 3.5-3 (tests/reference/spline.R).
 
 Tolerances, per quantity (fixtures hold 15 significant digits: jsonlite ``digits = NA``):
 * knots 1e-14 relative (mirrored to the bit; R's knot 2.0499999999999972 is stored 2.05);
@@ -7,7 +7,7 @@ Tolerances, per quantity (fixtures hold 15 significant digits: jsonlite ``digits
 * spline coefficients 1e-9 relative, their SEs 1e-10, HRs, z and p 1e-8: the spline
   columns are nearly collinear (SE of mg'' ~27), so the likelihood is flat enough that R's
   optimum (score statistic 4e-24) is only determined to ~1e-11 relative (these tolerances
-  date from lifelines' fits; mgsurv.coxfit now fits the spline with R's algorithm);
+  date from lifelines' fits; mgsurv.stats.coxph_port now fits the spline with R's algorithm);
 * LR statistic of non-linearity and its p 1e-10 relative;
 * linear-model HR per ``per`` units (coef, SE, HR, limits, z, p) 1e-10 relative;
 * HR curve: grid 1e-14 relative, log HR 1e-9 absolute (it is ~0 next to the reference),
@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.cox import Term, design_matrix
-from mgsurv.spline import rcs_basis, rcs_knots, spline_cox
+from mgsurv.stats.cox import Term, design_matrix
+from mgsurv.stats.spline import rcs_basis, rcs_knots, spline_cox
 
 REFERENCE = Path(__file__).parent / "reference"
 EXACT_RTOL = 1e-14
@@ -68,7 +68,7 @@ def test_knots_and_basis_equal_rcspline_eval(name, caplog):
         with pytest.raises(ValueError):
             rcs_knots(x, case["nk"])
         return
-    with caplog.at_level(logging.WARNING, logger="mgsurv.spline"):
+    with caplog.at_level(logging.WARNING, logger="mgsurv.stats.spline"):
         knots = rcs_knots(x, case["nk"])
     assert bool(caplog.records) == case["warned"]
     np.testing.assert_allclose(knots, case["knots"], rtol=EXACT_RTOL, atol=0)

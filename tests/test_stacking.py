@@ -1,11 +1,11 @@
-"""mgsurv.stacking: per-endpoint tables stacked as text, or by pandas when columns differ."""
+"""mgsurv.files.stacking: per-endpoint tables stacked as text, or by pandas when columns differ."""
 
 from pathlib import Path
 
 import pandas as pd
 
-from mgsurv.stacking import stack_tsv
-from mgsurv.tables import read_tsv, write_tsv
+from mgsurv.files.stacking import stack_tsv
+from mgsurv.files.tables import read_tsv, write_tsv
 
 
 def test_parts_with_one_header_are_copied_digit_for_digit(tmp_path: Path) -> None:

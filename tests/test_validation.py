@@ -15,15 +15,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.scenarios import NULL_SCENARIO, power_sizes, scenarios
-from mgsurv.simulate import (
+from mgsurv.cohort.simulate import (
     SyntheticParams,
     _weibull_inverse,
     _weibull_inverse_limited,
     simulate_cohort,
 )
-from mgsurv.validation import ROW_COLUMNS, StudySettings, replicate_seed, run_replicates
-from mgsurv.validation_summary import (
+from mgsurv.contract import REPLICATE_COLUMNS
+from mgsurv.validation.replicates import StudySettings, replicate_seed, run_replicates
+from mgsurv.validation.scenarios import NULL_SCENARIO, power_sizes, scenarios
+from mgsurv.validation.summary import (
     binomial_band,
     estimate_summary,
     rejection_summary,
@@ -142,7 +143,7 @@ def toy_rows() -> pd.DataFrame:
             "p_logrank": [0.01, 0.2, 0.5, 0.04],
         }
     )
-    for column in ROW_COLUMNS:
+    for column in REPLICATE_COLUMNS:
         if column not in rows:
             rows[column] = np.nan
     return rows
@@ -192,7 +193,7 @@ def test_replicates_do_not_depend_on_batching():
         ignore_index=True,
     )
     pd.testing.assert_frame_equal(whole, batched)
-    assert list(whole.columns) == ROW_COLUMNS
+    assert list(whole.columns) == list(REPLICATE_COLUMNS)
     assert whole["endpoint"].tolist() == ["pfs", "os"] * 4
     assert whole["io_true"].iloc[0] == pytest.approx(math.log(1.6))
     # the cut-point is searched on PFS only
@@ -204,7 +205,7 @@ def test_a_replicate_the_analysis_fails_on_is_recorded_not_fatal(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("singular matrix")
 
-    monkeypatch.setattr("mgsurv.validation.endpoint_results", broken)
+    monkeypatch.setattr("mgsurv.validation.replicates.endpoint_results", broken)
     rows = run_replicates(scenarios()["small"], range(2), study_settings())
     assert len(rows) == 4
     assert rows["note"].tolist() == ["RuntimeError: singular matrix"] * 4

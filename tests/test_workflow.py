@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.tables import read_tsv
+from mgsurv.files.tables import read_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = {

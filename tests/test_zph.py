@@ -10,8 +10,8 @@ Two levels, with tolerances per quantity:
   scaled Schoenfeld residuals zp$y 1e-10 relative (~1e-11 measured; a residual near 0 has
   fewer exact digits), NA exactly where R has NA; zp$var 1e-10 relative; unstratified,
   zp$var also equals what R's fit$var implies (the information built here is coxph's);
-* the pipeline, fed the coefficients of its fitter (mgsurv.coxfit.coxph_fit with
-  mgsurv.cox.R_CONTROL), which agree with R to 1e-9 relative (6e-13 measured): chi-square
+* the pipeline, fed the coefficients of its fitter (mgsurv.stats.coxph_port.coxph_fit with
+  mgsurv.stats.cox.R_CONTROL), which agree with R to 1e-9 relative (6e-13 measured): chi-square
   and p 1e-6 relative (2e-13 measured), residuals 1e-8 of each term's largest absolute
   residual (3e-14 measured). These tolerances date from lifelines' fits, which stopped one
   Newton step short of coxph (4e-10 on veteran; 6e-8 in chi-square).
@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.cox import R_CONTROL
-from mgsurv.coxfit import coxph_fit
-from mgsurv.zph import cox_zph
+from mgsurv.stats.cox import R_CONTROL
+from mgsurv.stats.coxph_port import coxph_fit
+from mgsurv.stats.zph import cox_zph
 
 REFERENCE = Path(__file__).parent / "reference"
 COEF_RTOL = 1e-9
@@ -138,7 +138,7 @@ def as_array(values) -> np.ndarray:
 
 
 def pipeline_beta(data: pd.DataFrame, design: pd.DataFrame, strata) -> np.ndarray:
-    """The pipeline's fit (mgsurv.cox.fit_cox): coxph_fit, Efron, with R_CONTROL."""
+    """The pipeline's fit (mgsurv.stats.cox.fit_cox): coxph_fit, Efron, with R_CONTROL."""
     strata = None if strata is None else np.asarray(strata).astype(str)
     return coxph_fit(design, data["time"], data["status"], strata=strata, **R_CONTROL).coef
 

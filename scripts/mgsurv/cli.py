@@ -12,9 +12,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from mgsurv.cohort.mapping_proposal import unsure, write_proposal
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort, write_cohort
 from mgsurv.errors import InputError
-from mgsurv.onboard import unsure, write_proposal
-from mgsurv.simulate import SyntheticParams, simulate_cohort, write_cohort
 
 
 def _add_simulate(commands) -> None:

@@ -1,4 +1,4 @@
-# Reference results from R survival for mgsurv.coxfit (tests/test_coxfit.py).
+# Reference results from R survival for mgsurv.stats.coxph_port (tests/test_coxfit.py).
 #
 # Run by hand from the repository root when the datasets or the reported quantities change:
 #   Rscript tests/reference/coxfit.R
@@ -141,11 +141,11 @@ cases$tied_breslow <- run_case("tied", tied, syn_x, ties = "breslow")
 cases$tied_strata <- run_case("tied", tied, syn_x, strata = "group")
 cases$tied_weights_int <- run_case("tied", tied, syn_x, weights = "w_int")
 # Non-integer weights: R's coxph would switch to the robust (sandwich) variance; the
-# model-based one (fit$naive.var) is what mgsurv.coxfit returns, so robust = FALSE here.
+# model-based one (fit$naive.var) is what mgsurv.stats.coxph_port returns, so robust = FALSE here.
 cases$tied_weights_frac <- run_case("tied", tied, syn_x, weights = "w_frac")
 cases$tied_strata_weights_frac <- run_case("tied", tied, syn_x, strata = "group",
                                            weights = "w_frac")
-# More strata (1053, of one or two rows) than mgsurv.coxfit sums stratum by stratum.
+# More strata (1053, of one or two rows) than mgsurv.stats.coxph_port sums stratum by stratum.
 cases$tied_many_strata <- run_case("tied", tied, syn_x, strata = "set")
 # Discrete covariates only: many ties in the risk score (concordance's tied.x, tied.xy).
 cases$tied_discrete <- run_case("tied", tied, c("x3", "x5", "x6"))

@@ -1,4 +1,4 @@
-# Reference results for mgsurv.cutpoint (tests/test_cutpoint.py): maximally selected log-rank
+# Reference results for mgsurv.stats.cutpoint (tests/test_cutpoint.py): maximally selected log-rank
 # statistics, as maxstat computes them.
 #
 # Run from the repository root when the datasets or the reported quantities change:

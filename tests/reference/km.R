@@ -1,4 +1,4 @@
-# Reference results from R survival for mgsurv.km (tests/test_km.py).
+# Reference results from R survival for mgsurv.stats.km (tests/test_km.py).
 #
 # Run by hand from the repository root when the datasets or km quantities change:
 #   Rscript tests/reference/km.R

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mgsurv.simulate import SyntheticParams, simulate_cohort, write_cohort
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort, write_cohort
 
 DATA = Path(__file__).parent / "data"
 

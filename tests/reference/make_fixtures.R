@@ -200,7 +200,7 @@ save(list(
                   covariate_terms))
 ), "pooled_by_cohort")
 
-# Table 1 (mgsurv.baseline): quartiles (quantile type 7) and standardized mean differences
+# Table 1 (mgsurv.cohort.baseline): quartiles (quantile type 7) and standardized mean differences
 # between low and normal Mg, written out here from their definitions: numeric
 # |mean difference| / sqrt((var1 + var2) / 2); categorical Yang & Dalton (2012), as
 # tableone's ExtractSmd, on all levels but the first.

@@ -1,4 +1,4 @@
-# Reference results for mgsurv.rmst (tests/test_rmst.py): restricted mean survival time per
+# Reference results for mgsurv.stats.rmst (tests/test_rmst.py): restricted mean survival time per
 # group at tau and survRM2's unadjusted contrasts (RMST difference, RMST ratio, RMTL ratio).
 #
 # Run by hand from the repository root when the datasets or the reported quantities change:

@@ -1,4 +1,4 @@
-# Reference results for mgsurv.spline (tests/test_spline.py): serum Mg (or another continuous
+# Reference results for mgsurv.stats.spline (tests/test_spline.py): serum Mg (or another continuous
 # variable) as a restricted cubic spline in a Cox model, as rms fits it.
 #
 # Run from the repository root when the datasets or the reported quantities change:

@@ -9,7 +9,7 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from mgsurv.scenarios import scenarios
+from mgsurv.validation.scenarios import scenarios
 
 SYNTHETIC = "synthetic"
 ENDPOINTS = ["pfs", "os"]

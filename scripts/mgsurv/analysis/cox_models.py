@@ -1,0 +1,435 @@
+"""The Cox models of one endpoint, their proportional-hazards tests and residuals.
+
+Models (their names are the results contract's, :mod:`mgsurv.contract`):
+
+* ``univariable``: each variable alone (each Mg grouping, continuous Mg, arm, covariates);
+* ``multivariable``: Mg low vs normal adjusted for arm and the configured covariates;
+* ``continuous``: Mg per 0.1 mmol/L higher, adjusted likewise;
+* ``stratified``: as multivariable, with separate baseline hazards per stratum (config
+  ``strata``, default the arm) instead of adjusting for the stratum variable;
+* ``interaction``: Mg low vs normal, arm and their interaction, adjusted for the covariates:
+  the interaction coefficient's p tests whether the low-Mg effect differs between arms (the
+  article's claim is that it is specific to immunotherapy), and the derived rows
+  ``... within arm=<arm>`` give the low-Mg HR in each arm from this one model;
+* ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm (subgroups).
+
+Model-level statistics (n, events, events per parameter with a flag below 10, concordance,
+log-likelihood and LR test) go to ``cox_models``.
+
+Degenerate but valid cohorts never raise here; what cannot be estimated is NaN in the
+tables, with the reason in ``cox_models.note`` (one row per model fitted, "" when there is
+nothing to say; the results-contract columns of the other tables are unchanged):
+
+* no events on the endpoint, or none in one Mg group: the HRs involving it are not
+  estimable (monotone likelihood, see :mod:`mgsurv.stats.cox`); Kaplan-Meier medians stay NaN
+  (not reached), log-rank tests follow R (NaN without events);
+* an Mg group empty after the split (e.g. no patient below the threshold): the grouping's
+  Cox rows are NaN with "... left out: it does not vary", its log-rank test NaN, and
+  ``mg_groups.tsv`` shows n = 0;
+* a covariate constant or missing for everyone: left out of every model with the reason
+  in the note (a per-arm subset where a covariate does not vary likewise);
+* separation caused by an adjustment term (arm, covariates): the model is refitted without
+  it and the note says so; caused by the model's key term (the Mg term, or in the
+  interaction model Mg, arm and their product): not estimable;
+* the spline (too few patients or distinct Mg values, no events, no convergence): its
+  tables are empty or NaN and ``cox_models`` gets a row ``spline`` with the reason (only
+  then; the spline's own statistics are in ``nonlinearity``);
+* a PH test that cannot be computed is left out, its reason appended to the model's note.
+
+Proportional hazards: when the multivariable model's PH test of the Mg group has p < 0.05,
+a model ``time-split`` is added beside it (cheap, and what a reader then asks): the same
+model with the low-Mg effect split at the median event time t (episodes (0, t] and (t, ...)
+as R's ``survSplit``, fitted exactly as R's start-stop Cox model, see
+:func:`time_split_model`), giving terms ``mg_clinical[low vs normal] in (0, t] months``
+and ``... after t months``; its cox_models note says why it is there. Covariates flagged
+by the PH test get a note on the multivariable model suggesting them as strata.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from mgsurv.analysis.survival import varying_strata
+from mgsurv.cohort.grouping import present_groupings
+from mgsurv.contract import (
+    CLINICAL_GROUPING,
+    CONTINUOUS,
+    ENDPOINT_TABLES,
+    GROUP_ORDER,
+    INTERACTION,
+    KEY_TERM,
+    MG_COLUMN,
+    MG_CONTINUOUS_TERM,
+    MG_PER,
+    MIN_EVENTS_PER_PARAMETER,
+    MULTIVARIABLE,
+    PH_ALPHA,
+    REFERENCE_GROUP,
+    RESIDUALS_MODEL,
+    SCHOENFELD_COLUMNS,
+    STRATIFIED,
+    TIME_SPLIT,
+    UNIVARIABLE,
+    arm_model,
+    categorical_term,
+    endpoint_table,
+    event_column,
+    interaction_term,
+    model_arm,
+    model_statistics,
+    model_statistics_row,
+    period_terms,
+    time_column,
+    within_arm_term,
+)
+from mgsurv.settings import AnalysisSettings
+from mgsurv.stats.cox import (
+    MAX_ABS_STANDARDISED_COEF,
+    R_CONTROL,
+    CoxFit,
+    Interaction,
+    Term,
+    coefficient_rows,
+    fit_cox,
+    linear_combination,
+)
+from mgsurv.stats.coxph_port import coxph_fit
+from mgsurv.stats.distributions import chi2_sf
+from mgsurv.stats.zph import ZphResult, cox_zph, running_mean_window
+
+log = logging.getLogger(__name__)
+
+MG_CONTINUOUS = Term(MG_COLUMN, "numeric", per=MG_PER, label=MG_CONTINUOUS_TERM)
+
+
+def grouping_term(grouping: str) -> Term:
+    return Term(
+        grouping,
+        "categorical",
+        reference=REFERENCE_GROUP[grouping],
+        levels=tuple(GROUP_ORDER[grouping]),
+    )
+
+
+def covariate_terms(settings: AnalysisSettings) -> list[Term]:
+    return [
+        Term(spec["name"], "numeric")
+        if spec["type"] == "numeric"
+        else Term(spec["name"], "categorical", reference=_text(spec.get("reference")))
+        for spec in settings.covariates
+    ]
+
+
+def _text(reference) -> str | None:
+    """A configured reference level as the text it is compared with (``reference: 0``)."""
+    return None if reference is None else str(reference)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One Cox model to fit: its name in the results, its patients, terms and strata."""
+
+    name: str
+    data: pd.DataFrame
+    terms: list[Term | Interaction]
+    strata: tuple[str, ...] = ()
+    # Adjustment terms that may be left out to remedy a separation (the rest are key).
+    droppable: tuple[str, ...] = field(default=())
+
+
+def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """The configured reference arm when present, else the first arm alphabetically."""
+    arms = sorted(data["arm"].dropna().astype(str).unique())
+    return settings.reference_arm if settings.reference_arm in arms else arms[0]
+
+
+def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpec]:
+    """Every Cox model of an endpoint (see the module docstring), given the cohort's arms."""
+    covariates = covariate_terms(settings)
+    several_arms = data["arm"].nunique() > 1
+    arm = Term("arm", "categorical", reference=reference_arm(data, settings))
+    arm_terms = [arm] if several_arms else []
+    mg_clinical = grouping_term(CLINICAL_GROUPING)
+    univariable = (
+        [grouping_term(g) for g in present_groupings(data)]
+        + [MG_CONTINUOUS]
+        + arm_terms
+        + covariates
+    )
+    adjusting = tuple(t.name for t in arm_terms + covariates)
+    covariate_names = tuple(t.name for t in covariates)
+    specs = [ModelSpec(UNIVARIABLE, data, [term]) for term in univariable]
+    specs += [
+        ModelSpec(MULTIVARIABLE, data, [mg_clinical, *arm_terms, *covariates], (), adjusting),
+        ModelSpec(CONTINUOUS, data, [MG_CONTINUOUS, *arm_terms, *covariates], (), adjusting),
+    ]
+    strata = varying_strata(data, settings)
+    if strata:
+        adjusters = [t for t in arm_terms + covariates if t.column not in strata]
+        specs.append(ModelSpec(STRATIFIED, data, [mg_clinical, *adjusters], strata, adjusting))
+    if several_arms:
+        specs.append(
+            ModelSpec(
+                INTERACTION,
+                data,
+                [mg_clinical, arm, *covariates, Interaction(mg_clinical, arm)],
+                (),
+                covariate_names,
+            )
+        )
+        specs += [
+            ModelSpec(arm_model(name), subset, [mg_clinical, *covariates], (), covariate_names)
+            for name, subset in data.groupby("arm", sort=True, observed=True)
+        ]
+    return specs
+
+
+def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
+    """From the Mg x arm interaction model: the low-Mg log-HR in each arm.
+
+    In the reference arm it is the main effect; in another arm, the main effect plus that
+    arm's interaction coefficient (SE from the covariance matrix).
+    """
+    reference = reference_arm(data, settings)
+    rows = [linear_combination(fit, {KEY_TERM: 1.0}, within_arm_term(KEY_TERM, reference))]
+    for arm in sorted(set(data["arm"].dropna().astype(str)) - {reference}):
+        interaction = interaction_term(KEY_TERM, categorical_term("arm", arm, reference))
+        rows.append(
+            linear_combination(
+                fit, {KEY_TERM: 1.0, interaction: 1.0}, within_arm_term(KEY_TERM, arm)
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+PH_TESTED_MODELS = (MULTIVARIABLE, CONTINUOUS, STRATIFIED, INTERACTION)
+
+
+def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict] | None:
+    """The multivariable model with the low-Mg effect split at the median event time, when
+    the PH test of mg_clinical has p < PH_ALPHA (see the module docstring); else None.
+
+    R fits it as ``coxph(Surv(start, stop, event) ~ ...)`` on the ``survSplit`` episodes
+    (0, min(t, cut)] and, for the patients followed beyond the cut, (cut, t]. Every event in
+    an early episode is at a time <= cut, where the late episodes (all starting at the cut)
+    are not yet at risk, and every event in a late episode is after the cut, where the
+    early episodes have ended and all late ones are at risk until their stop. So the
+    start-stop partial likelihood is exactly that of a right-censored Cox model of the
+    episodes' stop times stratified by period (early, late), which :func:`coxph_fit` fits
+    with R's control (``R_CONTROL``) in O(n p^2): R's numbers, without a counting-process
+    fitter. The multivariable model is not stratified, so the period is the only stratum.
+    """
+    tested = ph[ph["term"] == CLINICAL_GROUPING]
+    if tested.empty or not tested["p"].iloc[0] < PH_ALPHA or KEY_TERM not in fit.design:
+        return None
+    p_value = float(tested["p"].iloc[0])
+    time, event = fit.time, fit.event
+    cut = float(np.round(np.median(time[event == 1]), 1))
+    if not (event[time <= cut].any() and event[time > cut].any()):
+        return None
+    others = [c for c in fit.design.columns if c != KEY_TERM]
+    key = fit.design[KEY_TERM].to_numpy(dtype=float)
+    late = time > cut
+    columns = [*period_terms(KEY_TERM, cut), *others]
+    # the episodes' design, early rows then late rows, filled column by column: at 10^6
+    # patients it is ~1.5e6 x p, and stacking blocks would hold it two or three times
+    x = np.zeros((len(key) + int(late.sum()), len(columns)), order="F")
+    x[: len(key), 0] = key
+    x[len(key) :, 1] = key[late]
+    for j, column in enumerate(others, start=2):
+        values = fit.design[column].to_numpy(dtype=float)
+        x[: len(key), j] = values
+        x[len(key) :, j] = values[late]
+    stop = np.concatenate([np.minimum(time, cut), time[late]])
+    died = np.concatenate([np.where(late, 0, event), event[late]])
+    period = np.repeat([0, 1], [len(key), late.sum()])
+    n, events = len(key), int(event.sum())
+    why = (
+        f"beside the {MULTIVARIABLE} model, whose PH test of {CLINICAL_GROUPING} has"
+        f" p = {p_value:.2g}:"
+        f" the low-Mg HR before and after {cut:g} months (the median event time), adjusted"
+        " likewise"
+    )
+    terms = f"{CLINICAL_GROUPING} x period (split at {cut:g} months), " + ", ".join(
+        t for t in fit.term_columns if t != CLINICAL_GROUPING
+    )
+    counts = {"n": n, "events": events, "parameters": len(columns)}
+    try:
+        result = coxph_fit(x, stop, died, strata=period, concordance=False, **R_CONTROL)
+    except ValueError as err:
+        result, reason = None, first_sentence(err)
+    else:
+        se = result.se
+        if (np.abs(result.coef) * x.std(axis=0) > MAX_ABS_STANDARDISED_COEF).any() or not (
+            np.isfinite(se).all() and (se > 0).all()
+        ):
+            reason = "the estimate diverges (monotone likelihood / separation)"
+        elif not result.converged:
+            reason = f"the fit did not converge (iter.max = {R_CONTROL['iter_max']})"
+        else:
+            reason = ""
+    if reason:
+        statistics = model_statistics(
+            **counts, converged=False, note=f"{why}; not estimable ({reason})"
+        )
+        nan = np.full(len(columns), np.nan)
+        return (
+            coefficient_rows(nan, nan, columns, n, events),
+            model_statistics_row(TIME_SPLIT, terms, "", statistics),
+        )
+    statistic = 2 * (result.loglik[1] - result.loglik[0])
+    statistics = model_statistics(
+        **counts,
+        converged=True,
+        loglik=float(result.loglik[1]),
+        lr_statistic=float(statistic),
+        lr_p=float(chi2_sf(statistic, len(columns))),
+        note=why,
+    )
+    return (
+        coefficient_rows(result.coef, se, columns, n, events),
+        model_statistics_row(TIME_SPLIT, terms, "", statistics),
+    )
+
+
+def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
+    """A suggestion for covariates whose PH test in the multivariable model has p < 0.05."""
+    categorical = {c["name"] for c in settings.covariates if c["type"] == "categorical"}
+    flagged = ph[(ph["p"] < PH_ALPHA) & ph["term"].isin(categorical - set(settings.strata))]
+    if flagged.empty:
+        return ""
+    names = ", ".join(flagged["term"])
+    return f"PH test p < {PH_ALPHA} for {names}: consider them as strata (config 'strata')"
+
+
+def ph_test(fit: CoxFit, transform: str) -> ZphResult | None:
+    """R's cox.zph of a fitted model; None when it could not be fitted. Raises ValueError
+    or LinAlgError when the test is not defined (e.g. a singular information matrix)."""
+    if fit.design.empty:
+        return None
+    estimated = fit.coefficients.set_index("term").loc[list(fit.design.columns), "coef"]
+    return cox_zph(
+        fit.design,
+        fit.time,
+        fit.event,
+        estimated.to_numpy(),
+        fit.term_columns,
+        transform=transform,
+        strata=fit.strata,
+    )
+
+
+SCHOENFELD_POINTS = 5000
+
+
+def schoenfeld_long(result: ZphResult) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals for the PH plots: per term, at most SCHOENFELD_POINTS
+    rows, with what the plot draws from all of them.
+
+    The contract (schoenfeld.tsv): ``residuals`` is how many residuals the term has (one per
+    event); when there are more than SCHOENFELD_POINTS (10^5 events would make a table of
+    millions of rows), the rows are SCHOENFELD_POINTS of them evenly spaced in event-time
+    order, the first and the last included, else all of them. Each row also carries, from
+    all the term's residuals in that order, ``running_mean``: their centred running mean
+    over ``running_mean_window(residuals)`` residuals at this one (as pandas'
+    ``rolling(window, center=True, min_periods=window // 2)``), and ``mean``: their mean
+    (the Cox estimate). The PH test itself uses every residual.
+    """
+    wide = result.residuals.sort_values(["transformed_time", "time"], kind="stable")
+    terms = [c for c in wide.columns if c not in ("time", "transformed_time", "stratum")]
+    n = len(wide)
+    window = running_mean_window(n)
+    kept = np.unique(np.linspace(0, n - 1, min(n, SCHOENFELD_POINTS)).round().astype(int))
+    parts = []
+    for term in terms:
+        residual = wide[term]
+        smooth = residual.rolling(window, center=True, min_periods=window // 2).mean()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "term": term,
+                    "time": wide["time"].to_numpy()[kept],
+                    "transformed_time": wide["transformed_time"].to_numpy()[kept],
+                    "residual": residual.to_numpy()[kept],
+                    "residuals": n,
+                    "running_mean": smooth.to_numpy()[kept],
+                    "mean": residual.mean(),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
+    """Every Cox model of the endpoint: coefficient rows (cox), model statistics
+    (cox_models), proportional-hazards tests (ph_test) and the multivariable model's scaled
+    Schoenfeld residuals (schoenfeld, bounded: see :func:`schoenfeld_long`)."""
+    time, event = time_column(endpoint), event_column(endpoint)
+    coefficients, models, ph_tables, residuals, extra = [], [], [], [], []
+    for spec in model_specs(data, settings):
+        fit = fit_cox(spec.data, time, event, spec.terms, spec.strata, spec.droppable)
+        rows = fit.coefficients
+        if spec.name == INTERACTION:
+            rows = pd.concat(
+                [rows, low_mg_within_arms(fit, spec.data, settings)], ignore_index=True
+            )
+        coefficients.append(rows.assign(model=spec.name))
+        models.append(
+            model_statistics_row(
+                spec.name,
+                ", ".join(t.name for t in spec.terms),
+                ", ".join(spec.strata),
+                fit.stats,
+            )
+        )
+        if fit.stats["epv_below_10"]:
+            log.warning(
+                "%s %s model: %.1f events per parameter (below %d: estimates may be unreliable)",
+                endpoint,
+                spec.name,
+                fit.stats["events_per_parameter"],
+                MIN_EVENTS_PER_PARAMETER,
+            )
+        tested = spec.name in PH_TESTED_MODELS or model_arm(spec.name) is not None
+        try:
+            result = ph_test(fit, settings.ph_transform) if tested else None
+        except (ValueError, np.linalg.LinAlgError) as err:
+            log.warning("%s %s model: no PH test: %s", endpoint, spec.name, err)
+            models[-1]["note"] = "; ".join(
+                filter(None, [models[-1]["note"], f"PH test not computed ({err})"])
+            )
+            result = None
+        if result is not None:
+            ph_tables.append(result.table.assign(model=spec.name))
+            if spec.name == RESIDUALS_MODEL:
+                residuals.append(schoenfeld_long(result).assign(model=spec.name))
+                suggestion = ph_notes(result.table, settings)
+                models[-1]["note"] = "; ".join(filter(None, [models[-1]["note"], suggestion]))
+                table, result = result.table, None  # its residuals freed before the fit
+                split = time_split_model(fit, table)
+                if split is not None:
+                    extra_rows, extra_model = split
+                    extra.append((extra_rows.assign(model=TIME_SPLIT), extra_model))
+        # both hold n-row arrays (design, residuals): freed before the next model is fitted
+        del fit, result
+    for rows, model in extra:
+        coefficients.append(rows)
+        models.append(model)
+    return {
+        "cox": endpoint_table(coefficients, endpoint, ENDPOINT_TABLES["cox"][1:]),
+        "cox_models": endpoint_table(
+            [pd.DataFrame(models)], endpoint, ENDPOINT_TABLES["cox_models"][1:]
+        ),
+        "ph_test": endpoint_table(ph_tables, endpoint, ENDPOINT_TABLES["ph_test"][1:]),
+        "schoenfeld": endpoint_table(residuals, endpoint, SCHOENFELD_COLUMNS),
+    }
+
+
+def first_sentence(err: BaseException) -> str:
+    """The first sentence of an error's message, for a note in cox_models.tsv."""
+    text = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    return text.split(". ")[0].rstrip(".")

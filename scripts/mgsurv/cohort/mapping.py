@@ -1,0 +1,205 @@
+"""The column mapping: how one cohort CSV's columns, units and codes map onto mgsurv's names.
+
+A mapping is a YAML file (``config/mapping.yaml`` documents every key) validated against
+``workflow/schemas/mapping.schema.yaml``. Problems are reported as :class:`InputError`
+naming the mapping file and the key to change, before the CSV is even opened: besides the
+schema (unknown key, wrong type, unit not listed), an encoding Python does not know, a
+date_format that does not read back a day, month and year, event codes listed as both
+event and censored, and unquoted yes/no codes (YAML reads them as true/false).
+
+Event codes are compared by :func:`normalise_code`: stripped, lower case, whole numbers
+without decimals ("1.0" and "01" are "1", as spreadsheets write integers).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mgsurv.errors import InputError
+from mgsurv.schemas import MAPPING_SCHEMA, schema_problem
+
+TIME_KEYS = ("pfs_time", "pfs_event", "os_time", "os_event")
+DATE_KEYS = ("start_date", "progression_date", "death_date", "last_followup_date")
+REQUIRED_DATE_KEYS = ("start_date", "last_followup_date")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A validated column mapping (see config/mapping.yaml for the meaning of each field)."""
+
+    path: str
+    columns: dict[str, str | None]
+    covariate_columns: dict[str, str] = field(default_factory=dict)
+    mg_unit: str = "mmol/L"
+    time_unit: str = "months"
+    date_format: str = "%Y-%m-%d"
+    event_values: frozenset[str] = frozenset({"1"})
+    censored_values: frozenset[str] = frozenset({"0"})
+    delimiter: str = ","
+    decimal: str = "."
+    encoding: str = "utf-8"
+
+    @property
+    def uses_dates(self) -> bool:
+        """True when survival times are derived from dates rather than read as durations."""
+        return self.columns.get("start_date") is not None
+
+
+INTEGER_CODE = re.compile(r"^[+-]?\d+(?:[.,]0*)?$")
+# A date that tells day, month and year apart: date_format must read it back.
+PROBE_DATE = datetime.datetime(2021, 11, 28)
+
+
+def normalise_code(code: object) -> str:
+    """An event code as compared: stripped, lower case, and a whole number without its
+    decimals ('1.0', '1,0' and '01' are '1')."""
+    if isinstance(code, float) and code.is_integer():
+        code = int(code)
+    text = str(code).strip().lower()
+    if INTEGER_CODE.match(text):
+        return str(int(re.split(r"[.,]", text)[0]))
+    return text
+
+
+def _codes(values: list) -> frozenset[str]:
+    return frozenset(normalise_code(v) for v in values)
+
+
+def _check_encoding(encoding: str, path: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(
+            f"unknown encoding {encoding!r} at 'csv/encoding'",
+            file=path,
+            fix="set csv.encoding to an encoding name such as utf-8, latin-1 or cp1252",
+        ) from None
+
+
+def _check_date_format(date_format: str, path: str) -> None:
+    """The format must write and read back a date with its day, month and year."""
+    try:
+        back = datetime.datetime.strptime(PROBE_DATE.strftime(date_format), date_format)
+    except ValueError as err:
+        raise InputError(
+            f"date_format {date_format!r} is not a valid format ({err})",
+            file=path,
+            fix="use strftime codes, e.g. '%Y-%m-%d', '%d.%m.%Y' or '%m/%d/%Y'",
+        ) from None
+    if back.date() != PROBE_DATE.date():
+        raise InputError(
+            f"date_format {date_format!r} does not contain a day, a month and a year",
+            file=path,
+            fix="use strftime codes for all three, e.g. '%Y-%m-%d', '%d.%m.%Y' or '%m/%d/%Y'",
+        )
+
+
+def _check_time_or_dates(columns: dict, path: str) -> None:
+    """Exactly one of the two ways to give survival must be filled in completely."""
+    given_times = [k for k in TIME_KEYS if columns.get(k)]
+    given_dates = [k for k in DATE_KEYS if columns.get(k)]
+    if given_times and given_dates:
+        raise InputError(
+            "the mapping gives both survival times and dates",
+            file=path,
+            fix=f"set either {', '.join(TIME_KEYS)} or the date keys under 'columns:' to null",
+        )
+    if given_dates:
+        missing = [k for k in REQUIRED_DATE_KEYS if not columns.get(k)]
+        if missing:
+            raise InputError(
+                f"dates are used but {', '.join(missing)} is not mapped",
+                file=path,
+                fix="name the CSV column for each of start_date and last_followup_date",
+            )
+        return
+    missing = [k for k in TIME_KEYS if not columns.get(k)]
+    if missing:
+        raise InputError(
+            f"no column mapped for {', '.join(missing)}",
+            file=path,
+            fix="under 'columns:' name the CSV column of each survival time and event,"
+            " or map start_date, progression_date, death_date and last_followup_date instead",
+        )
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and validate a mapping YAML file."""
+    path = str(path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise InputError(
+            "mapping file not found",
+            file=path,
+            fix="copy config/mapping.yaml, edit it, and pass its path with --config mapping=...",
+        ) from None
+    except (IsADirectoryError, UnicodeDecodeError) as err:
+        raise InputError(
+            f"the mapping cannot be read as UTF-8 text ({type(err).__name__})",
+            file=path,
+            fix="give the path of a YAML file saved as UTF-8 (copy config/mapping.yaml)",
+        ) from None
+    except yaml.YAMLError as err:
+        raise InputError(
+            f"the mapping is not valid YAML ({err})", file=path, fix="correct the YAML syntax"
+        ) from None
+    if raw is None:
+        raise InputError(
+            "the mapping file is empty",
+            file=path,
+            fix="copy config/mapping.yaml and fill in your CSV's columns",
+        )
+    problem = schema_problem(raw, MAPPING_SCHEMA)
+    if problem is not None:
+        where, message, value = problem
+        fix = "compare with the documented keys in config/mapping.yaml"
+        if isinstance(value, bool):
+            fix = (
+                "YAML reads unquoted yes/no/true/false/on/off as true or false: put the value"
+                ' in quotes, e.g. "yes"'
+            )
+        raise InputError(f"the mapping is invalid at '{where}': {message}", file=path, fix=fix)
+    columns = {key: raw["columns"].get(key) for key in ("patient_id", "mg", "arm")}
+    columns.update({key: raw["columns"].get(key) for key in TIME_KEYS + DATE_KEYS})
+    _check_time_or_dates(columns, path)
+    if raw.get("event_codes") is None and not columns.get("start_date"):
+        raise InputError(
+            "the mapping has no event_codes, needed to read the event columns",
+            file=path,
+            fix="add event_codes with the values meaning event and censored"
+            " (see config/mapping.yaml)",
+        )
+    codes = raw.get("event_codes") or {"event": ["1"], "censored": ["0"]}
+    event_values = _codes(codes["event"])
+    censored_values = _codes(codes["censored"])
+    if event_values & censored_values:
+        raise InputError(
+            f"event codes {sorted(event_values & censored_values)} mean both event and censored",
+            file=path,
+            fix="list each code under only one of event_codes.event and event_codes.censored",
+        )
+    csv = raw.get("csv") or {}
+    units = raw.get("units") or {}
+    _check_encoding(csv.get("encoding", "utf-8"), path)
+    _check_date_format(raw.get("date_format", "%Y-%m-%d"), path)
+    return Mapping(
+        path=path,
+        columns=columns,
+        covariate_columns=dict(raw.get("covariate_columns") or {}),
+        mg_unit=units.get("mg", "mmol/L"),
+        time_unit=units.get("time", "months"),
+        date_format=raw.get("date_format", "%Y-%m-%d"),
+        event_values=event_values,
+        censored_values=censored_values,
+        delimiter=csv.get("delimiter", ","),
+        decimal=csv.get("decimal", "."),
+        encoding=csv.get("encoding", "utf-8"),
+    )

@@ -1,0 +1,217 @@
+"""The prepare stage: cohort CSV + mapping -> analysis-ready table, patient flow, groupings.
+
+Composes reading/validation (:mod:`mgsurv.cohort.reader`) and the Mg groupings
+(:mod:`mgsurv.cohort.grouping`), and records provenance (the input file's SHA-256) for the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mgsurv.cohort.baseline import baseline_table
+from mgsurv.cohort.grouping import add_groupings, group_definitions
+from mgsurv.cohort.mapping import Mapping, load_mapping
+from mgsurv.cohort.reader import PreparedCohort, read_cohort
+from mgsurv.contract import COHORT_TABLES, CUTPOINT_CANDIDATE_COLUMNS
+from mgsurv.errors import InputError
+from mgsurv.settings import CutpointSettings
+from mgsurv.stats.cutpoint import CutpointResult, maxstat_cutpoint
+
+log = logging.getLogger(__name__)
+
+RESERVED_COLUMNS = frozenset(
+    {
+        "patient_id",
+        "mg_mmol_l",
+        "pfs_months",
+        "pfs_event",
+        "os_months",
+        "os_event",
+        "arm",
+        "mg_clinical",
+        "mg_quartile",
+        "mg_cutpoint",
+    }
+)
+
+
+@dataclass(frozen=True)
+class PreparedOutputs:
+    cohort: pd.DataFrame
+    flow: pd.DataFrame
+    excluded: pd.DataFrame
+    groups: pd.DataFrame
+    cutpoint: pd.DataFrame
+    cutpoint_candidates: pd.DataFrame
+    baseline: pd.DataFrame
+    mg_distribution: pd.DataFrame
+    provenance: dict
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_covariate_names(covariates: list[dict], config_file: str) -> None:
+    for spec in covariates:
+        if spec["name"] in RESERVED_COLUMNS:
+            raise InputError(
+                f"covariate name '{spec['name']}' is one of mgsurv's own columns",
+                file=config_file,
+                fix="rename the covariate (and its key under covariate_columns in the mapping)",
+            )
+
+
+# Fewer analysable patients than this is an input error, not a report of blanks: one
+# patient allows no comparison and no estimate (see the mgsurv.cohort.reader docstring).
+MIN_PATIENTS = 2
+
+
+def _step_columns(reason: str, mapping: Mapping) -> str:
+    """The CSV column(s) behind an exclusion step of the patient flow."""
+    keys = {
+        "missing serum Mg": ["mg"],
+        "missing PFS time or status": ["pfs_time", "pfs_event"],
+        "missing OS time or status": ["os_time", "os_event"],
+        "missing treatment arm": ["arm"],
+    }[reason]
+    if mapping.uses_dates and reason != "missing serum Mg" and reason != "missing treatment arm":
+        keys = ["start_date", "last_followup_date"]
+    return ", ".join(c for k in keys if (c := mapping.columns.get(k)))
+
+
+def check_enough_patients(prepared: PreparedCohort, source: str, mapping: Mapping) -> None:
+    """At least MIN_PATIENTS must remain after the exclusions; say which step removed them."""
+    n = len(prepared.data)
+    if n >= MIN_PATIENTS:
+        return
+    flow = prepared.flow
+    read = int(flow["n_before"].iloc[0])
+    steps = flow[flow["n_excluded"] > 0]
+    counts = "; ".join(f"{r.n_excluded} for {r.reason}" for r in steps.itertuples())
+    if steps.empty:
+        raise InputError(
+            f"the file holds {read} patient: nothing can be compared or estimated",
+            file=source,
+            rows=prepared.excluded["line"].astype(int).tolist() or [2],
+            fix=f"export the whole cohort (at least {MIN_PATIENTS} patients; check filters)",
+        )
+    main = steps.loc[steps["n_excluded"].idxmax(), "reason"]
+    excluded = prepared.excluded
+    rows = excluded.loc[excluded["reason"] == main, "line"].astype(int).tolist()
+    left = "no patient is" if n == 0 else "only 1 patient is"
+    raise InputError(
+        f"{left} left to analyse: {read} read, {counts}",
+        file=source,
+        column=_step_columns(main, mapping) or None,
+        rows=rows,
+        fix=f"fill in these values (or check the mapping: are the right columns used?);"
+        f" at least {MIN_PATIENTS} patients are needed",
+    )
+
+
+def find_cutpoint(data: pd.DataFrame, settings: CutpointSettings) -> CutpointResult | None:
+    """The maxstat cut-point on the chosen endpoint; None when it is not estimable (no
+    events, or too few distinct Mg values inside the trimmed range)."""
+    time, event = f"{settings.endpoint}_months", f"{settings.endpoint}_event"
+    try:
+        return maxstat_cutpoint(
+            data[time],
+            data[event],
+            data["mg_mmol_l"],
+            minprop=settings.minprop,
+            maxprop=1 - settings.minprop,
+        )
+    except ValueError as err:
+        log.warning("no data-driven cut-point: %s", err)
+        return None
+
+
+def cutpoint_tables(
+    result: CutpointResult | None, settings: CutpointSettings
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One summary row (cutpoint.tsv) and every candidate cut with its statistic."""
+    if result is None:
+        return pd.DataFrame(columns=list(COHORT_TABLES["cutpoint"])), pd.DataFrame(
+            columns=list(CUTPOINT_CANDIDATE_COLUMNS)
+        )
+    row = {
+        "endpoint": settings.endpoint,
+        "cutpoint_mmol_l": result.cutpoint,
+        **{k: getattr(result, k) for k in COHORT_TABLES["cutpoint"][2:]},
+    }
+    return pd.DataFrame([row], columns=list(COHORT_TABLES["cutpoint"])), result.candidates
+
+
+MG_BIN_MMOL_L = 0.02
+
+
+def mg_distribution(mg: pd.Series) -> pd.DataFrame:
+    """Serum Mg binned (0.02 mmol/L wide): the distribution the report draws as a rug,
+    without any patient-level value."""
+    bins = np.floor(mg.to_numpy(dtype=float) / MG_BIN_MMOL_L + 1e-9).astype(int)
+    counts = pd.Series(bins).value_counts().sort_index()
+    return pd.DataFrame(
+        {"mg_mmol_l": ((counts.index + 0.5) * MG_BIN_MMOL_L).round(6), "n": counts.to_numpy()}
+    )
+
+
+def describe_cutoff(latest: str | None, origin: str) -> str:
+    """The data cut-off for the report: the latest date in the data, when dates were given."""
+    if latest:
+        return f"{latest} (latest event or follow-up date in the data)"
+    if origin == "synthetic":
+        return "synthetic cohort: no calendar dates"
+    return "not in the data (survival given as durations)"
+
+
+def prepare(
+    source: str,
+    mapping_path: str,
+    covariates: list[dict],
+    threshold_mmol_l: float,
+    origin: str,
+    cutpoint: CutpointSettings,
+) -> PreparedOutputs:
+    """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings
+    (including the exploratory data-driven cut-point).
+
+    ``origin`` is what the report names as the data source ("synthetic" or the CSV path).
+    """
+    check_covariate_names(covariates, "config/config.yaml")
+    mapping = load_mapping(mapping_path)
+    prepared = read_cohort(source, mapping, covariates)
+    check_enough_patients(prepared, source, mapping)
+    found = find_cutpoint(prepared.data, cutpoint)
+    cut = found.cutpoint if found is not None else float("nan")
+    cohort = add_groupings(prepared.data, threshold_mmol_l, cut)
+    summary, candidates = cutpoint_tables(found, cutpoint)
+    provenance = {
+        "source": origin,
+        "input_sha256": sha256_of(source),
+        "mapping": mapping_path,
+        "rows_read": int(prepared.flow["n_before"].iloc[0]),
+        "patients_analysed": len(cohort),
+        "data_cutoff": describe_cutoff(prepared.data_cutoff, origin),
+    }
+    return PreparedOutputs(
+        cohort=cohort,
+        flow=prepared.flow,
+        excluded=prepared.excluded,
+        groups=group_definitions(cohort, threshold_mmol_l, cut),
+        cutpoint=summary,
+        cutpoint_candidates=candidates,
+        baseline=baseline_table(cohort, covariates),
+        mg_distribution=mg_distribution(cohort["mg_mmol_l"]),
+        provenance=provenance,
+    )

@@ -1,0 +1,414 @@
+"""The results contract: the files a cohort's analysis writes and everything that reads them
+(report, multi-cohort overview, validation study, benchmark, tests, the workflow's rules)
+relies on — table names and columns, Mg groupings, model and term names, and the thresholds
+that flag a result.
+
+README "Outputs" describes it for users; this module is its one owner in code. The analysis
+writes through it (:func:`endpoint_table`, :func:`model_statistics`, the term-name
+builders) and the readers read from it (the same names, :func:`parse_term`), so that no
+table, column, model or term name is spelled on both sides of the seam. Principles: one row
+per estimate (tidy); ``endpoint`` is ``pfs`` or ``os``; times in months, Mg in mmol/L; term
+names say their reference (``mg_clinical[low vs normal]``); the report is built only from
+these tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ENDPOINTS = ("pfs", "os")
+
+
+def time_column(endpoint: str) -> str:
+    """The cohort column of an endpoint's time in months (``pfs_months``)."""
+    return f"{endpoint}_months"
+
+
+def event_column(endpoint: str) -> str:
+    """The cohort column of an endpoint's event indicator, 1 = event (``pfs_event``)."""
+    return f"{endpoint}_event"
+
+
+# Serum Mg in the analysis-ready cohort, and the Mg groupings added to it as columns (also
+# the values of the tables' ``grouping`` column): the pre-specified clinical threshold,
+# sample quartiles, and the exploratory data-driven cut-point.
+MG_COLUMN = "mg_mmol_l"
+CLINICAL_GROUPING = "mg_clinical"
+QUARTILE_GROUPING = "mg_quartile"
+CUTPOINT_GROUPING = "mg_cutpoint"
+GROUPINGS = (CLINICAL_GROUPING, QUARTILE_GROUPING, CUTPOINT_GROUPING)
+LOW, NORMAL, HIGH = "low", "normal", "high"
+# Each grouping's groups in display order, and the reference group of its contrasts.
+GROUP_ORDER = {
+    CLINICAL_GROUPING: [NORMAL, LOW],
+    QUARTILE_GROUPING: ["Q1", "Q2", "Q3", "Q4"],
+    CUTPOINT_GROUPING: [HIGH, LOW],
+}
+REFERENCE_GROUP = {CLINICAL_GROUPING: NORMAL, QUARTILE_GROUPING: "Q1", CUTPOINT_GROUPING: HIGH}
+# followup.tsv's grouping and group of the row of all patients; baseline.tsv's group of all.
+ALL_PATIENTS = "all"
+
+# Cox models (cox.tsv and cox_models.tsv, column ``model``).
+UNIVARIABLE = "univariable"
+MULTIVARIABLE = "multivariable"
+CONTINUOUS = "continuous"
+STRATIFIED = "stratified"
+INTERACTION = "interaction"
+SPLINE = "spline"
+TIME_SPLIT = "time-split"
+ARM_MODEL_PREFIX = "arm="
+# The log-rank family (logrank.tsv, column ``test``).
+LOGRANK_TEST = "logrank"
+STRATIFIED_LOGRANK_TEST = "stratified"
+TREND_TEST = "trend"
+PAIRWISE_TEST = "pairwise"
+# The model whose scaled Schoenfeld residuals schoenfeld.tsv holds.
+RESIDUALS_MODEL = MULTIVARIABLE
+# ph_test.tsv's row of the global test (R's cox.zph "GLOBAL").
+PH_GLOBAL = "GLOBAL"
+
+
+def arm_model(arm: str) -> str:
+    """The name of the model of one arm's patients (``arm=immunotherapy``)."""
+    return f"{ARM_MODEL_PREFIX}{arm}"
+
+
+def model_arm(model: str) -> str | None:
+    """The arm of a per-arm model's name; None for any other model."""
+    return model.removeprefix(ARM_MODEL_PREFIX) if model.startswith(ARM_MODEL_PREFIX) else None
+
+
+# Thresholds that flag a result: a proportional-hazards test below PH_ALPHA (and then the
+# time-split model), fewer events per parameter than MIN_EVENTS_PER_PARAMETER (Peduzzi et
+# al. 1995; cox_models.tsv's epv_below_10).
+PH_ALPHA = 0.05
+MIN_EVENTS_PER_PARAMETER = 10
+
+
+# Term names (cox.tsv ``term``; ph_test.tsv's terms are the variables). Built only by these
+# functions and taken apart only by parse_term.
+def categorical_term(variable: str, level: str, reference: str) -> str:
+    """A dummy of one level against the reference: ``sex[female vs male]``."""
+    return f"{variable}[{level} vs {reference}]"
+
+
+def interaction_term(left: str, right: str) -> str:
+    """The product of two terms' columns: ``a:b``."""
+    return f"{left}:{right}"
+
+
+def per_unit_term(variable: str, step: float, unit: str) -> str:
+    """A numeric term whose HR is per ``step`` units: ``mg_per_0.1_mmol_l``."""
+    return f"{variable}_per_{step:g}_{unit}"
+
+
+def within_arm_term(term: str, arm: str) -> str:
+    """A term's effect in one arm, derived from the interaction model."""
+    return f"{term} within arm={arm}"
+
+
+def period_terms(term: str, cut: float) -> tuple[str, str]:
+    """The time-split model's terms: the effect up to ``cut`` months and after it."""
+    return f"{term} in (0, {cut:g}] months", f"{term} after {cut:g} months"
+
+
+MG_PER = 0.1
+KEY_TERM = categorical_term(CLINICAL_GROUPING, LOW, REFERENCE_GROUP[CLINICAL_GROUPING])
+MG_CONTINUOUS_TERM = per_unit_term("mg", MG_PER, "mmol_l")
+# Terms of serum Mg itself start with this; a model's other terms are its adjusters.
+MG_TERM_PREFIX = "mg_"
+
+_WITHIN_ARM = re.compile(r"^(?P<term>.+) within arm=(?P<arm>.+)$")
+_INTERACTION = re.compile(r"^(?P<left>[^:]+\])\s*:\s*(?P<right>.+\])$")
+_CATEGORICAL = re.compile(r"^(?P<variable>[^\[]+)\[(?P<comparison>.+)\]$")
+_PER_UNIT = re.compile(r"^(?P<variable>.+)_per_(?P<step>[0-9.]+)_(?P<unit>.+)$")
+
+
+@dataclass(frozen=True)
+class TermName:
+    """A term name taken apart by :func:`parse_term`.
+
+    kind: ``within_arm`` (``parts``: the term; ``arm``), ``interaction`` (``parts``: left
+    and right), ``categorical`` (``variable``, ``comparison`` "level vs reference"),
+    ``per_unit`` (``variable``, ``step``, ``unit``) or ``numeric`` (``variable``: the name).
+    """
+
+    kind: str
+    variable: str = ""
+    comparison: str = ""
+    step: str = ""
+    unit: str = ""
+    arm: str = ""
+    parts: tuple[TermName, ...] = ()
+
+
+def parse_term(name: str) -> TermName:
+    """The inverse of the term-name builders (a plain name is a ``numeric`` term)."""
+    if match := _WITHIN_ARM.match(name):
+        return TermName("within_arm", arm=match["arm"], parts=(parse_term(match["term"]),))
+    if match := _INTERACTION.match(name):
+        return TermName(
+            "interaction", parts=(parse_term(match["left"]), parse_term(match["right"]))
+        )
+    if match := _CATEGORICAL.match(name):
+        return TermName("categorical", variable=match["variable"], comparison=match["comparison"])
+    if match := _PER_UNIT.match(name):
+        return TermName(
+            "per_unit", variable=match["variable"], step=match["step"], unit=match["unit"]
+        )
+    return TermName("numeric", variable=name)
+
+
+# rmst.tsv's group column: each group's own RMST, then each other group's contrasts
+# against the reference group, labelled by these formats (built by rmst_contrast, taken
+# apart by parse_rmst_group).
+RMST_CONTRASTS = {
+    "difference": "{group} - {reference}",
+    "ratio": "{group} / {reference}",
+    "rmtl_ratio": "RMTL {group} / {reference}",
+}
+_RMST_PATTERNS = (
+    ("rmtl_ratio", re.compile(r"^RMTL (?P<group>.+) / (?P<reference>.+)$")),
+    ("ratio", re.compile(r"^(?P<group>.+) / (?P<reference>.+)$")),
+    ("difference", re.compile(r"^(?P<group>.+) - (?P<reference>.+)$")),
+)
+
+
+def rmst_contrast(kind: str, group: str, reference: str) -> str:
+    """The rmst.tsv label of a contrast (a kind of RMST_CONTRASTS) of group vs reference."""
+    return RMST_CONTRASTS[kind].format(group=group, reference=reference)
+
+
+def parse_rmst_group(label: str) -> tuple[str, str, str]:
+    """(kind, group, reference) of an rmst.tsv group label: a contrast's kind, or
+    ``("group", label, "")`` for a group's own row."""
+    for kind, pattern in _RMST_PATTERNS:
+        if match := pattern.match(label):
+            return kind, match["group"], match["reference"]
+    return "group", label, ""
+
+
+# The tables of one endpoint (results/<cohort>/endpoints/<endpoint>/<name>.tsv), stacked
+# over the endpoints into results/<cohort>/tables/<name>.tsv.
+LABELS = ("endpoint", "grouping", "group")
+COEFFICIENT_COLUMNS = ("term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events")
+LOGRANK_TEST_COLUMNS = ("test", "groups", "statistic", "df", "p", "p_adjusted")
+RMST_COLUMNS = ("group", "tau", "estimate", "se", "lower", "upper", "p")
+MODEL_STATISTICS = (
+    "n",
+    "events",
+    "parameters",
+    "events_per_parameter",
+    "epv_below_10",
+    "converged",
+    "loglik",
+    "lr_statistic",
+    "lr_df",
+    "lr_p",
+    "concordance",
+    "note",
+)
+PH_TEST_COLUMNS = ("term", "chi2", "df", "p")
+SCHOENFELD_COLUMNS = (
+    "model",
+    "term",
+    "time",
+    "transformed_time",
+    "residual",
+    "residuals",
+    "running_mean",
+    "mean",
+)
+SPLINE_CURVE_COLUMNS = (MG_COLUMN, "hr", "hr_lower", "hr_upper")
+NONLINEARITY_COLUMNS = ("model", "knots", "reference_mmol_l", "statistic", "df", "p", "n", "events")
+ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
+    "km_summary": (*LABELS, "n", "events", "median", "median_lower", "median_upper"),
+    "km_curves": (*LABELS, "time", "n_risk", "n_event", "n_censor", "surv", "lower", "upper"),
+    "landmarks": (*LABELS, "time", "surv", "lower", "upper"),
+    "followup": (*LABELS, "median_followup", "lower", "upper"),
+    "logrank": ("endpoint", "grouping", *LOGRANK_TEST_COLUMNS),
+    "cox": ("endpoint", "model", *COEFFICIENT_COLUMNS),
+    "cox_models": ("endpoint", "model", "terms", "strata", *MODEL_STATISTICS),
+    "ph_test": ("endpoint", "model", *PH_TEST_COLUMNS),
+    "schoenfeld": ("endpoint", *SCHOENFELD_COLUMNS),
+    "rmst": ("endpoint", "grouping", *RMST_COLUMNS),
+    "spline": ("endpoint", *SPLINE_CURVE_COLUMNS),
+    "nonlinearity": ("endpoint", *NONLINEARITY_COLUMNS),
+}
+
+# The tables of the whole cohort that prepare writes to results/<cohort>/tables/.
+CUTPOINT_CANDIDATE_COLUMNS = ("cut", "statistic", "n_low", "n_high")
+COHORT_TABLES: dict[str, tuple[str, ...]] = {
+    "mg_groups": ("grouping", "group", "mg_from", "mg_to", "definition", "n"),
+    "cutpoint": (
+        "endpoint",
+        "cutpoint_mmol_l",
+        "statistic",
+        "p_lau92",
+        "p_lau94",
+        "p_naive",
+        "minprop",
+        "maxprop",
+        "n_low",
+        "n_high",
+        "events_low",
+        "events_high",
+    ),
+    "baseline": (
+        "variable",
+        "kind",
+        "level",
+        "group",
+        "n",
+        "percent",
+        "median",
+        "q1",
+        "q3",
+        "missing",
+        "smd",
+    ),
+    "mg_distribution": (MG_COLUMN, "n"),
+    "cutpoint_candidates": CUTPOINT_CANDIDATE_COLUMNS,
+}
+# The cohort's other files in results/<cohort>/ (flow and excluded are tables as well).
+COHORT_FILES = {
+    "cohort": "cohort.parquet",
+    "flow": "flow.tsv",
+    "excluded": "excluded.tsv",
+    "provenance": "provenance.json",
+}
+FLOW_COLUMNS = ("step", "reason", "n_before", "n_excluded", "n_after")
+EXCLUDED_COLUMNS = ("line", "patient_id", "reason")
+# What the report reads: every table above, and the flow.
+REPORT_TABLES = (*ENDPOINT_TABLES, *COHORT_TABLES, "flow")
+
+# results/overview/ (several cohorts) and results/validation/ (the validation study).
+OVERVIEW_TABLES: dict[str, tuple[str, ...]] = {
+    "cohort_estimates": (
+        "cohort",
+        "endpoint",
+        "model",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "p",
+        "n",
+        "events",
+        "coef",
+        "se",
+    ),
+    "pooled": (
+        "endpoint",
+        "method",
+        "k",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "p",
+        "q",
+        "q_df",
+        "q_p",
+        "i2_percent",
+        "tau2",
+        "n",
+        "events",
+    ),
+}
+REPLICATE_COLUMNS = (
+    "scenario",
+    "replicate",
+    "seed",
+    "n",
+    "endpoint",
+    "events",
+    "io_coef",
+    "io_se",
+    "io_true",
+    "chemo_coef",
+    "chemo_se",
+    "chemo_true",
+    "p_logrank",
+    "p_trend",
+    "p_cox",
+    "p_interaction",
+    "p_io",
+    "p_ph",
+    "p_cutpoint_naive",
+    "p_cutpoint_lau92",
+    "p_cutpoint_lau94",
+    "note",
+)
+
+
+def table_path(cohort_dir: str | Path, name: str) -> str:
+    """results/<cohort>/tables/<name>.tsv, under the cohort's folder."""
+    return f"{cohort_dir}/tables/{name}.tsv"
+
+
+def endpoint_table_path(cohort_dir: str | Path, endpoint: str, name: str) -> str:
+    """results/<cohort>/endpoints/<endpoint>/<name>.tsv, under the cohort's folder."""
+    return f"{cohort_dir}/endpoints/{endpoint}/{name}.tsv"
+
+
+def cohort_file_path(cohort_dir: str | Path, name: str) -> str:
+    """One of COHORT_FILES under the cohort's folder."""
+    return f"{cohort_dir}/{COHORT_FILES[name]}"
+
+
+def endpoint_table(
+    parts: Iterable[pd.DataFrame], endpoint: str, columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Stack an endpoint's table from its parts and put ``endpoint`` first, then ``columns``
+    (when given: also the columns of an empty table) or the parts' own columns."""
+    parts = [part for part in parts if not part.empty]
+    names = list(columns) if columns is not None else None
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=names)
+    names = names or [c for c in table.columns if c != "endpoint"]
+    return table.assign(endpoint=endpoint)[["endpoint", *names]]
+
+
+def model_statistics(
+    *,
+    n: int,
+    events: int,
+    parameters: int,
+    converged: bool,
+    loglik: Any = np.nan,
+    lr_statistic: Any = np.nan,
+    lr_p: Any = np.nan,
+    concordance: Any = np.nan,
+    note: str = "",
+) -> dict[str, Any]:
+    """A Cox model's statistics as cox_models.tsv holds them (MODEL_STATISTICS, in order):
+    events per parameter (NaN without parameters) flagged below MIN_EVENTS_PER_PARAMETER,
+    and the likelihood-ratio test on one degree of freedom per parameter."""
+    epv = events / parameters if parameters else np.nan
+    return {
+        "n": n,
+        "events": events,
+        "parameters": parameters,
+        "events_per_parameter": epv,
+        "epv_below_10": bool(epv < MIN_EVENTS_PER_PARAMETER),
+        "converged": converged,
+        "loglik": loglik,
+        "lr_statistic": lr_statistic,
+        "lr_df": parameters,
+        "lr_p": lr_p,
+        "concordance": concordance,
+        "note": note,
+    }
+
+
+def model_statistics_row(
+    model: str, terms: str, strata: str, statistics: dict[str, Any]
+) -> dict[str, Any]:
+    """One row of cox_models.tsv (without its endpoint): the model's name, its terms and
+    strata as text, and its :func:`model_statistics`."""
+    return {"model": model, "terms": terms, "strata": strata, **statistics}

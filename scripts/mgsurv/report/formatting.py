@@ -1,0 +1,87 @@
+"""How the report writes numbers: hazard ratios, medians, percentages, confidence intervals,
+p-values and counts other than patients (patients:
+:func:`mgsurv.report.disclosure.format_patients`), and a few phrases."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+
+def is_missing(value: Any) -> bool:
+    """True for None and NaN, the contract's markers of 'not estimable'."""
+    return value is None or bool(pd.isna(value))
+
+
+def format_number(value: float, decimals: int, missing: str = "NA") -> str:
+    """A number with a fixed count of decimals; `missing` ('NA') when not estimable."""
+    return missing if is_missing(value) else f"{value:.{decimals}f}"
+
+
+def format_hr(value: float) -> str:
+    """A hazard ratio with 2 decimals; 'NA' when not estimable."""
+    return format_number(value, 2)
+
+
+def format_median(value: float) -> str:
+    """A median time in months with 1 decimal; 'NR' (not reached) when missing."""
+    return "NR" if is_missing(value) else f"{value:.1f}"
+
+
+def format_estimable(value: float) -> str:
+    """A time in months with 1 decimal; 'NE' (not estimable) when missing."""
+    return format_number(value, 1, missing="NE")
+
+
+def format_percent(value: float) -> str:
+    """A probability as a percentage with 1 decimal; 'NE' (not estimable) when missing."""
+    return "NE" if is_missing(value) else f"{100 * value:.1f}"
+
+
+def format_two(value: float) -> str:
+    """An estimate with 2 decimals (RMST and its contrasts); 'NA' when missing."""
+    return format_number(value, 2)
+
+
+def format_ci(lower: float, upper: float, formatter: Callable[[float], str] = format_hr) -> str:
+    """A confidence interval as '(lower–upper)' with the estimate's own formatter; with a
+    negative bound as '(lower to upper)', so that minus signs and the dash stay apart."""
+    negative = any(not is_missing(bound) and bound < 0 for bound in (lower, upper))
+    return f"({formatter(lower)}{' to ' if negative else '–'}{formatter(upper)})"
+
+
+def format_count(value: Any) -> str:
+    """A count of something other than patients (degrees of freedom, a step number) as an
+    integer; 'NA' when missing. Counts of patients: :func:`format_patients`."""
+    return "NA" if is_missing(value) else str(int(value))
+
+
+def in_sentence(label: str) -> str:
+    """A label as it reads inside a sentence ('Overall survival' -> 'overall survival')."""
+    return label[:1].lower() + label[1:]
+
+
+def word_list(words: list[str]) -> str:
+    """'a, b and c' ('a' for one word)."""
+    return " and ".join(filter(None, [", ".join(words[:-1]), *words[-1:]]))
+
+
+P_FLOOR = 0.001
+
+
+def format_p(p: float) -> str:
+    """Format a p-value as '<0.001' or with 3 significant digits ('NA' if missing)."""
+    if p is None or math.isnan(p):
+        return "NA"
+    if p < P_FLOOR:
+        return f"<{P_FLOOR:g}"
+    return f"{p:#.3g}"
+
+
+def p_phrase(p: float | None) -> str:
+    """A p-value as words in a sentence: 'p = 0.0123' or 'p < 0.001'."""
+    text = format_p(float("nan") if p is None else p)
+    return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"

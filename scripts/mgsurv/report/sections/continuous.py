@@ -1,0 +1,176 @@
+"""Serum Mg as a continuous variable: the restricted cubic spline's hazard-ratio curve
+over the distribution of observed values, its test of non-linearity, and the exploratory
+data-driven cut-point with its corrected p-value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mgsurv.contract import SPLINE
+from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
+from mgsurv.report.drawing import Figures
+from mgsurv.report.figures import bin_width, cutpoint_figure, spline_figure
+from mgsurv.report.formatting import (
+    format_count,
+    format_number,
+    format_p,
+    in_sentence,
+    p_phrase,
+    word_list,
+)
+from mgsurv.report.labels import EXPLORATORY, adjusted_for, endpoint_labels, knot_count
+from mgsurv.report.tables import Tables, rows_of, slug, table
+
+
+def distribution_note(distribution: pd.DataFrame) -> str:
+    """What the histogram under a spline curve shows (binned counts from mg_distribution)."""
+    if distribution.empty:
+        return ""
+    total = format_patients(distribution["n"].sum())
+    outlined = (
+        f" Outlined bars: bins of 1 to {min_count() - 1} patients, drawn to {min_count()}."
+        if distribution["n"].map(is_suppressed).any()
+        else ""
+    )
+    return (
+        f" Bars under the curve: the {total} observed serum Mg values in bins of"
+        f" {bin_width(distribution['mg_mmol_l']):g} mmol/L (counts only; where they are"
+        f" sparse the curve rests on few patients).{outlined}"
+    )
+
+
+def spline_section(
+    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+) -> dict[str, Any]:
+    """The hazard-ratio curve of serum Mg (spline) and its test of non-linearity."""
+    curve = rows_of(tables["spline"], endpoint=endpoint)
+    tests = rows_of(tables["nonlinearity"], endpoint=endpoint)
+    rows = [
+        [
+            str(row["knots"]),
+            f"{row['reference_mmol_l']:g}",
+            format_number(row["statistic"], 2),
+            format_count(row["df"]),
+            format_p(row["p"]),
+            format_patients(row["n"]),
+            format_patients(row["events"]),
+        ]
+        for _, row in tests.iterrows()
+    ]
+    section = {
+        "id": f"spline-{slug(endpoint)}",
+        "label": label,
+        "figure": None,
+        "caption": "",
+        "table": table(
+            "Likelihood-ratio test of non-linearity (spline against linear serum Mg)",
+            ["Knots (mmol/L)", "Reference (mmol/L)", "Chi-square", "df", "p", "n", "Events"],
+            rows,
+            1,
+        ),
+    }
+    if curve.empty or tests.empty:
+        return section
+    test = tests.iloc[0]
+    threshold = meta["mg_threshold_mmol_l"]
+    covariates = adjusted_for(rows_of(tables["cox"], endpoint=endpoint), SPLINE) or "nothing"
+    distribution = tables["mg_distribution"]
+    figure = spline_figure(
+        curve,
+        float(test["reference_mmol_l"]),
+        threshold,
+        f"{label}: hazard ratio by serum Mg",
+        distribution,
+    )
+    section["figure"] = figures.add(f"spline-{endpoint}", figure)
+    section["caption"] = (
+        f"{label}: hazard ratio against serum Mg {test['reference_mmol_l']:g} mmol/L from a"
+        f" restricted cubic spline with {knot_count(test['knots'])} knots"
+        f" ({test['knots']} mmol/L), adjusted for {covariates}. Shaded band: pointwise 95% CI;"
+        f" dotted line: clinical threshold ({threshold:g} mmol/L). Test of non-linearity:"
+        f" chi-square {format_number(test['statistic'], 2)} on {format_count(test['df'])} df,"
+        f" {p_phrase(test['p'])}.{distribution_note(distribution)}"
+    )
+    return section
+
+
+def patients_events(row: pd.Series, side: str) -> str:
+    """'14 (13)': the patients and events on one side ('low', 'high') of the cut."""
+    return f"{format_patients(row[f'n_{side}'])} ({format_patients(row[f'events_{side}'])})"
+
+
+def cutpoint_rows(row: pd.Series, endpoint: str) -> list[list[str]]:
+    """The cut-point result as (quantity, value) rows; the corrected p is the one to use."""
+    return [
+        ["Endpoint searched", endpoint],
+        ["Cut-point (low: serum Mg at or below it)", f"{row['cutpoint_mmol_l']:g} mmol/L"],
+        ["Cuts searched (quantiles of serum Mg)", f"{row['minprop']:g} to {row['maxprop']:g}"],
+        ["Patients (events) at or below the cut", patients_events(row, "low")],
+        ["Patients (events) above the cut", patients_events(row, "high")],
+        ["Maximally selected standardised log-rank statistic", format_number(row["statistic"], 2)],
+        [
+            "p corrected for the search (Lausen & Schumacher 1992): the p-value to report",
+            format_p(row["p_lau92"]),
+        ],
+        [
+            "p, improved Bonferroni bound (Lausen, Sauerbrei & Schumacher 1994)",
+            format_p(row["p_lau94"]),
+        ],
+        [
+            "Naive p of the chosen cut: inflated by the search, not a valid p-value",
+            format_p(row["p_naive"]),
+        ],
+    ]
+
+
+def cutpoint_section(tables: Tables, meta: dict, figures: Figures) -> dict[str, Any]:
+    """The exploratory data-driven cut-point: the cut, its corrected p and the search."""
+    threshold = meta["mg_threshold_mmol_l"]
+    section = {"threshold": f"{threshold:g}", "found": not tables["cutpoint"].empty}
+    if tables["cutpoint"].empty:
+        return section
+    row = tables["cutpoint"].iloc[0]
+    endpoint = endpoint_labels(meta).get(str(row["endpoint"]), str(row["endpoint"]))
+    return section | {
+        "endpoint": in_sentence(endpoint),
+        "cut": f"{row['cutpoint_mmol_l']:g}",
+        "p_corrected": p_phrase(row["p_lau92"]),
+        "p_naive": p_phrase(row["p_naive"]),
+        "table": table(
+            f"Data-driven cut-point ({EXPLORATORY})",
+            ["Quantity", "Value"],
+            cutpoint_rows(row, endpoint),
+            2,
+        ),
+        "figure": figures.add(
+            f"cutpoint-{row['endpoint']}",
+            cutpoint_figure(
+                tables["cutpoint_candidates"],
+                float(row["cutpoint_mmol_l"]),
+                threshold,
+                f"{endpoint}: log-rank statistic of each candidate cut",
+            ),
+        ),
+    }
+
+
+def rcs_knot_percentiles(n_knots: int) -> str:
+    """Where rms (Hmisc rcspline.eval) puts n knots: equally spaced quantiles from an outer
+    one (0.1 for 3 knots, 0.05 for 4-6, 0.025 for 7 or more) to its complement."""
+    outer = 0.1 if n_knots == 3 else 0.05 if n_knots <= 6 else 0.025
+    return word_list([f"{100 * q:g}th" for q in np.linspace(outer, 1 - outer, n_knots)])
+
+
+def spline_methods(tables: Tables) -> dict[str, str] | None:
+    """Knots, their percentiles and the adjustment of the spline model (None without it)."""
+    if tables["nonlinearity"].empty:
+        return None
+    n_knots = knot_count(tables["nonlinearity"]["knots"].iloc[0])
+    return {
+        "knots": str(n_knots),
+        "percentiles": rcs_knot_percentiles(n_knots),
+        "covariates": adjusted_for(tables["cox"], SPLINE) or "nothing",
+    }

@@ -1,0 +1,147 @@
+"""The Methods section, generated from the settings of the run and the result tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from mgsurv.contract import (
+    CONTINUOUS,
+    MG_TERM_PREFIX,
+    MULTIVARIABLE,
+    PAIRWISE_TEST,
+    QUARTILE_GROUPING,
+    STRATIFIED_LOGRANK_TEST,
+)
+from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
+from mgsurv.report.formatting import in_sentence, word_list
+from mgsurv.report.labels import (
+    EVENT_DEFINITIONS,
+    adjust_label,
+    adjusted_for,
+    arms_of,
+    definition_text,
+    endpoint_labels,
+    grouping_label,
+    term_parts,
+)
+from mgsurv.report.sections.continuous import spline_methods
+from mgsurv.report.sections.survival import data_cutoff, min_at_risk
+from mgsurv.report.tables import Tables, rows_of, table
+
+# Packages named in the Methods' software sentence (all versions are in the appendix).
+KEY_PACKAGES = ("python", "lifelines", "numpy", "scipy", "pandas", "snakemake")
+
+
+def software_sentence(meta: dict) -> str:
+    """'Python 3.11.7, lifelines 0.30.3, ...' from the recorded versions ('' without)."""
+    versions = meta.get("versions", {})
+    named = [
+        f"{'Python' if name == 'python' else name} {versions[name]}"
+        for name in KEY_PACKAGES
+        if name in versions
+    ]
+    return word_list(named)
+
+
+def complete_cases(tables: Tables, meta: dict) -> str:
+    """How many patients each endpoint's multivariable model used (complete cases)."""
+    models = rows_of(tables["cox_models"], model=MULTIVARIABLE)
+    labels = endpoint_labels(meta)
+    return "; ".join(
+        f"{in_sentence(labels.get(str(row['endpoint']), str(row['endpoint'])))}:"
+        f" {format_patients(row['n'])} patients, {format_patients(row['events'])} events"
+        for _, row in models.iterrows()
+    )
+
+
+def group_definition(row: pd.Series, groups: pd.DataFrame) -> str:
+    """An mg_groups row's serum Mg interval; when suppressing small counts, the outer
+    quartiles leave out the cohort's lowest and highest value (each one patient's own)."""
+    quartiles = groups[groups["grouping"].astype(str) == QUARTILE_GROUPING]
+    if is_active() and str(row["grouping"]) == QUARTILE_GROUPING:
+        if row["mg_from"] == quartiles["mg_from"].min():
+            return f"≤ {row['mg_to']:.3g}"
+        if row["mg_to"] == quartiles["mg_to"].max():
+            return f"> {row['mg_from']:.3g}"
+    return definition_text(str(row["definition"]))
+
+
+def rmst_tau_text(meta: dict) -> str:
+    """The RMST horizon: the configured tau, or survRM2's default rule."""
+    if meta["rmst_tau_months"] is None:
+        return (
+            "survRM2's default (the smallest of the groups' largest follow-up times), per"
+            " grouping as shown in the tables"
+        )
+    return f"{meta['rmst_tau_months']:g} months"
+
+
+def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> dict[str, Any]:
+    """Methods text inputs: data provenance, definitions, statistics and software."""
+    summary = tables["km_summary"]
+    quartiles = list(
+        dict.fromkeys(rows_of(summary, grouping=QUARTILE_GROUPING)["group"].astype(str))
+    )
+    arms = arms_of(tables["cox"])
+    continuous = rows_of(tables["cox"], model=CONTINUOUS)["term"].astype(str)
+    continuous = continuous[continuous.str.startswith(MG_TERM_PREFIX)]
+    landmarks = dict.fromkeys(tables["landmarks"]["time"].astype(float))
+    cutpoint = meta["cutpoint"]
+    groups = tables["mg_groups"]
+
+    def tested(test: str) -> bool:
+        return not rows_of(tables["logrank"], test=test).empty
+
+    return {
+        "cohort": str(meta.get("cohort", "")),
+        "cutoff": data_cutoff(meta),
+        "min_at_risk": str(min_at_risk(meta)),
+        "risk_times": word_list([f"{t:g}" for t in meta.get("risk_table_times", [])]),
+        "software": software_sentence(meta),
+        "suppression": suppression_note(),
+        "suppressed": f"counts below {min_count()} suppressed" if is_active() else "",
+        "complete_cases": complete_cases(tables, meta),
+        "source": str(meta.get("source", "")),
+        "sha256": str(meta.get("input_sha256", "")),
+        "generated": str(meta.get("generated", "")),
+        "threshold": f"{meta['mg_threshold_mmol_l']:g}",
+        "quartiles": ", ".join(quartiles),
+        "conf_type": str(meta["conf_type"]),
+        "covariates": adjusted_for(tables["cox"]),
+        "groups": table(
+            "Serum Mg groups (mmol/L)",
+            ["Grouping", "Group", "Serum Mg", "n"],
+            [
+                [
+                    grouping_label(str(r["grouping"]), groups),
+                    str(r["group"]),
+                    group_definition(r, groups),
+                    format_patients(r["n"]),
+                ]
+                for _, r in groups.iterrows()
+            ],
+            3,
+        ),
+        "arms": ", ".join(arms),
+        "continuous": "; ".join(" ".join(term_parts(t)) for t in dict.fromkeys(continuous)),
+        "events": [
+            {"label": label, "definition": EVENT_DEFINITIONS.get(endpoint, endpoint)}
+            for endpoint, label in endpoints.items()
+        ],
+        "landmarks": word_list([f"{t:g}" for t in landmarks]),
+        "strata": ", ".join(meta["strata"]) if tested(STRATIFIED_LOGRANK_TEST) else "",
+        "pairwise": tested(PAIRWISE_TEST),
+        "adjust": adjust_label(meta),
+        "tau": rmst_tau_text(meta),
+        "ph_transform": str(meta["ph_transform"]),
+        "spline": spline_methods(tables),
+        "cutpoint": {
+            "endpoint": in_sentence(
+                endpoint_labels(meta).get(cutpoint["endpoint"], cutpoint["endpoint"])
+            ),
+            "minprop": f"{cutpoint['minprop']:g}",
+            "maxprop": f"{1 - cutpoint['minprop']:g}",
+        },
+    }

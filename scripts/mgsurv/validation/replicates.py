@@ -1,0 +1,205 @@
+"""The validation study's replicates: synthetic cohorts with a known truth, analysed by the
+same code as a real cohort.
+
+Why: a retrospective association cannot be checked against the truth, except on simulated
+cohorts where the truth is known. Each replicate draws a cohort from the built-in generator
+(:mod:`mgsurv.cohort.simulate`) under one scenario, writes it as the workflow writes the synthetic
+cohort, and runs it through :func:`mgsurv.cohort.prepare.prepare` (validation, exclusions, Mg
+groupings, the data-driven cut-point) and, per endpoint, the workflow's log-rank tests and
+Cox models (:func:`mgsurv.analysis.survival.logrank_tests`,
+:func:`mgsurv.analysis.cox_models.cox_models`) with the run's config. What it keeps per
+replicate and endpoint (:data:`mgsurv.contract.REPLICATE_COLUMNS`):
+
+* the low-Mg log-HR and its SE within each arm (models ``arm=immunotherapy`` and
+  ``arm=chemotherapy``: low vs normal Mg, adjusted for the covariates), with the truth:
+  the generator's conditional log-HR of that arm (NA where the scenario has none, i.e.
+  where the hazards are not proportional);
+* the p-values of the log-rank test (clinical groups), the log-rank trend test across Mg
+  quartiles, the multivariable Cox model's low-Mg term, the Mg x arm interaction, the
+  low-Mg term within the immunotherapy arm, and the PH test (cox.zph) of the low-Mg term
+  of the multivariable model;
+* on the cut-point's endpoint: the naive p-value of the optimal cut-point and the
+  Lausen-Schumacher corrected ones (Lau92, Lau94).
+
+Replicate r of scenario s has the seed ``SeedSequence([seed, crc32(s), r])``: it does not
+depend on how replicates are batched, so a study split over 8 jobs or 80 gives the same
+numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mgsurv.analysis.cox_models import cox_models
+from mgsurv.analysis.survival import logrank_tests
+from mgsurv.cohort.prepare import prepare
+from mgsurv.cohort.simulate import (
+    CHEMOTHERAPY,
+    IMMUNOTHERAPY,
+    SyntheticParams,
+    simulate_cohort,
+    write_cohort,
+)
+from mgsurv.contract import (
+    CLINICAL_GROUPING,
+    ENDPOINTS,
+    INTERACTION,
+    KEY_TERM,
+    LOGRANK_TEST,
+    MULTIVARIABLE,
+    QUARTILE_GROUPING,
+    REPLICATE_COLUMNS,
+    RESIDUALS_MODEL,
+    TREND_TEST,
+    arm_model,
+    event_column,
+    parse_term,
+)
+from mgsurv.errors import InputError
+from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.validation.scenarios import Scenario
+
+log = logging.getLogger(__name__)
+
+ARMS = {"io": IMMUNOTHERAPY, "chemo": CHEMOTHERAPY}
+
+
+def replicate_seed(seed: int, scenario: str, replicate: int) -> int:
+    """The generator's seed for one replicate: independent of batching (module docstring)."""
+    sequence = np.random.SeedSequence([seed, zlib.crc32(scenario.encode()), replicate])
+    return int(sequence.generate_state(1, dtype=np.uint32)[0])
+
+
+@dataclass(frozen=True)
+class StudySettings:
+    """What every replicate shares: the run's analysis settings and how cohorts are read."""
+
+    analysis: AnalysisSettings
+    covariates: tuple[dict, ...]
+    threshold_mmol_l: float
+    cutpoint: CutpointSettings
+    mapping_path: str
+    seed: int
+
+    @classmethod
+    def from_config(cls, config: dict, mapping_path: str) -> StudySettings:
+        """From the rule's settings: the analysis keys of the config, covariates,
+        mg_threshold_mmol_l, cutpoint and the study's seed."""
+        return cls(
+            analysis=AnalysisSettings.from_config(config),
+            covariates=tuple(config["covariates"]),
+            threshold_mmol_l=config["mg_threshold_mmol_l"],
+            cutpoint=CutpointSettings(**config["cutpoint"]),
+            mapping_path=mapping_path,
+            seed=config["seed"],
+        )
+
+
+def run_replicates(
+    scenario: Scenario, replicates: Iterable[int], settings: StudySettings
+) -> pd.DataFrame:
+    """The rows (:data:`mgsurv.contract.REPLICATE_COLUMNS`) of these replicates of the
+    scenario, in order."""
+    rows = [
+        row for replicate in replicates for row in replicate_rows(scenario, replicate, settings)
+    ]
+    return pd.DataFrame(rows, columns=list(REPLICATE_COLUMNS))
+
+
+def replicate_rows(scenario: Scenario, replicate: int, settings: StudySettings) -> list[dict]:
+    """One row per endpoint for one replicate. A replicate the analysis fails on (a cohort
+    the workflow rejects, or an error) gives rows with the message as the note and no
+    estimates, rather than failing its batch: the summaries count such replicates."""
+    seed = replicate_seed(settings.seed, scenario.name, replicate)
+    params = SyntheticParams(
+        **scenario.params, seed=seed, mg_threshold_mmol_l=settings.threshold_mmol_l
+    )
+    base = {"scenario": scenario.name, "replicate": replicate, "seed": seed, "n": params.n}
+    truth = {f"{key}_true": scenario.true_log_hr(arm) for key, arm in ARMS.items()}
+    try:
+        results = analyse_replicate(params, settings)
+    except InputError as err:
+        results = {e: {"note": err.problem} for e in ENDPOINTS}
+    except Exception as err:  # noqa: BLE001 (recorded and counted, not hidden)
+        log.warning("%s replicate %d failed", scenario.name, replicate, exc_info=True)
+        results = {e: {"note": f"{type(err).__name__}: {err}"} for e in ENDPOINTS}
+    return [base | truth | {"endpoint": e} | results[e] for e in ENDPOINTS]
+
+
+def analyse_replicate(params: SyntheticParams, settings: StudySettings) -> dict[str, dict]:
+    """Per endpoint, what the study keeps of one synthetic cohort analysed as the workflow
+    analyses a CSV: written as the synthetic cohort is, prepared, then tested and modelled."""
+    cohort, generated = simulate_cohort(params)
+    with tempfile.TemporaryDirectory(prefix="mgsurv-validation-") as folder:
+        csv = Path(folder) / "synthetic_cohort.csv"
+        write_cohort(cohort, generated, csv, Path(folder) / "truth.json")
+        prepared = prepare(
+            str(csv),
+            settings.mapping_path,
+            list(settings.covariates),
+            settings.threshold_mmol_l,
+            "synthetic",
+            settings.cutpoint,
+        )
+    results = {e: endpoint_results(prepared.cohort, e, settings.analysis) for e in ENDPOINTS}
+    if not prepared.cutpoint.empty:
+        found = prepared.cutpoint.iloc[0]
+        results[settings.cutpoint.endpoint] |= {
+            "p_cutpoint_naive": found["p_naive"],
+            "p_cutpoint_lau92": found["p_lau92"],
+            "p_cutpoint_lau94": found["p_lau94"],
+        }
+    return results
+
+
+def is_key_by_arm_interaction(term: str) -> bool:
+    """True for the interaction of the key term (low vs normal Mg) with an arm."""
+    name = parse_term(term)
+    return (
+        name.kind == "interaction"
+        and name.parts[0] == parse_term(KEY_TERM)
+        and name.parts[1].variable == "arm"
+    )
+
+
+def endpoint_results(cohort: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
+    """The estimates and p-values this study keeps, from the workflow's own tables."""
+    tests = logrank_tests(cohort, endpoint, settings)
+    models = cox_models(cohort, endpoint, settings)
+    cox, ph = models["cox"], models["ph_test"]
+    result = {
+        "events": int(cohort[event_column(endpoint)].sum()),
+        "p_logrank": _value(tests, "p", grouping=CLINICAL_GROUPING, test=LOGRANK_TEST),
+        "p_trend": _value(tests, "p", grouping=QUARTILE_GROUPING, test=TREND_TEST),
+        "p_cox": _value(cox, "p", model=MULTIVARIABLE, term=KEY_TERM),
+        "p_interaction": _value(
+            cox[cox["term"].map(is_key_by_arm_interaction)], "p", model=INTERACTION
+        ),
+        "p_io": _value(cox, "p", model=arm_model(IMMUNOTHERAPY), term=KEY_TERM),
+        "p_ph": _value(ph, "p", model=RESIDUALS_MODEL, term=CLINICAL_GROUPING),
+    }
+    for key, arm in ARMS.items():
+        result[f"{key}_coef"] = _value(cox, "coef", model=arm_model(arm), term=KEY_TERM)
+        result[f"{key}_se"] = _value(cox, "se", model=arm_model(arm), term=KEY_TERM)
+    return result
+
+
+def _value(table: pd.DataFrame, column: str, **equal: str) -> float:
+    """The one value of ``column`` in the rows matching ``equal``; NaN when there is none
+    (a model or test the cohort did not allow)."""
+    mask = np.ones(len(table), dtype=bool)
+    for key, value in equal.items():
+        mask &= (table[key].astype(str) == value).to_numpy()
+    values = table.loc[mask, column]
+    if len(values) > 1:
+        raise ValueError(f"{len(values)} rows match {equal} in the {column} column")
+    return float(values.iloc[0]) if len(values) else math.nan
