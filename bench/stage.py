@@ -3,16 +3,16 @@
     python bench/stage.py STAGE --csv COHORT.csv --workdir DIR --config CONFIG.yaml
         [--rulegraph rulegraph.dot]
 
-STAGE: prepare, analyse_pfs, analyse_os, report or cox_fit. Each stage does what its rule's
-script does (scripts/*.py), by calling the same mgsurv functions on the files the previous
-stage wrote in DIR (the same layout as results/<cohort>/):
+STAGE: prepare, analyse_pfs, analyse_os, report or cox_fit. Each stage calls the function of
+mgsurv.stages that its rule's script calls (scripts/*.py), on the files the previous stage
+wrote in DIR (laid out as results/<cohort>/, by mgsurv.contract):
 
-* prepare: mgsurv.cohort.prepare.prepare on the CSV with the shipped mapping; writes the cohort
-  parquet and the prepare tables (rule prepare_cohort);
-* analyse_pfs, analyse_os: mgsurv.analysis.endpoint.analyse_endpoint on the cohort parquet; writes
-  endpoints/<endpoint>/*.tsv (rule analyse_endpoint);
-* report: stacks the endpoint tables into tables/ (rule collect_tables), reads every table
-  and renders report.html and figures/ with mgsurv.report.page.render_report (rule render_report;
+* prepare: mgsurv.stages.prepare.prepare_cohort on the CSV with the shipped mapping (rule
+  prepare_cohort);
+* analyse_pfs, analyse_os: mgsurv.stages.analyse.analyse on the cohort parquet (rule
+  analyse_endpoint);
+* report: mgsurv.stages.collect.collect (rule collect_tables), then
+  mgsurv.stages.report.report with 2 workers, as the rule's 2 threads (rule render_report;
   the rule graph is read from --rulegraph, as the rule reads the rule_graph job's output);
 * cox_fit: mgsurv.stats.cox.fit_cox of the multivariable PFS model (Mg group + arm + the
   configured covariates), the pipeline's Cox fit as analyse_endpoint calls it.
@@ -25,7 +25,6 @@ the process's peak RSS when it ends.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -33,98 +32,71 @@ import pandas as pd
 import yaml
 
 from mgsurv.analysis.cox_models import model_specs
-from mgsurv.analysis.endpoint import analyse_endpoint, read_endpoint_cohort
-from mgsurv.cohort.prepare import prepare
-from mgsurv.files.stacking import stack_tsv
-from mgsurv.files.tables import write_json, write_parquet, write_text, write_tsv
-from mgsurv.report.page import read_report_table, render_report, report_settings
-from mgsurv.report.provenance import report_meta
-from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.contract import (
+    ENDPOINT_TABLES,
+    ENDPOINTS,
+    FIGURES_FOLDER,
+    MULTIVARIABLE,
+    REPORT_FILE,
+    endpoint_files,
+    event_column,
+    prepare_files,
+    report_table_files,
+    table_path,
+    time_column,
+)
+from mgsurv.settings import AnalysisSettings, PrepareSettings, ReportSettings
+from mgsurv.stages.analyse import analyse
+from mgsurv.stages.collect import collect
+from mgsurv.stages.prepare import prepare_cohort
+from mgsurv.stages.report import report
 from mgsurv.stats.cox import fit_cox
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "config" / "mapping.yaml"
-ENDPOINTS = ("pfs", "os")
 STAGES = ("prepare", "analyse_pfs", "analyse_os", "report", "cox_fit")
-# The per-endpoint tables (workflow/rules/common.smk TABLES) and prepare's own tables.
-ENDPOINT_TABLES = (
-    "km_summary",
-    "km_curves",
-    "landmarks",
-    "followup",
-    "logrank",
-    "cox",
-    "cox_models",
-    "ph_test",
-    "schoenfeld",
-    "rmst",
-    "spline",
-    "nonlinearity",
-)
-PREPARE_TABLES = (
-    "mg_groups",
-    "baseline",
-    "mg_distribution",
-    "cutpoint",
-    "cutpoint_candidates",
-)
+# The rule's threads: figures drawn by two forked workers.
+REPORT_WORKERS = 2
 
 
 def run_prepare(csv: Path, workdir: Path, config: dict) -> None:
-    result = prepare(
-        source=str(csv),
-        mapping_path=str(MAPPING),
-        covariates=config["covariates"],
-        threshold_mmol_l=config["mg_threshold_mmol_l"],
-        origin=str(csv),
-        cutpoint=CutpointSettings(**config["cutpoint"]),
-    )
-    write_tsv(result.flow, workdir / "flow.tsv")
-    write_tsv(result.excluded, workdir / "excluded.tsv")
-    write_tsv(result.groups, workdir / "tables" / "mg_groups.tsv")
-    write_tsv(result.cutpoint, workdir / "tables" / "cutpoint.tsv")
-    write_tsv(result.baseline, workdir / "tables" / "baseline.tsv")
-    write_tsv(result.mg_distribution, workdir / "tables" / "mg_distribution.tsv")
-    write_tsv(result.cutpoint_candidates, workdir / "tables" / "cutpoint_candidates.tsv")
-    write_json(result.provenance, workdir / "provenance.json")
-    write_parquet(result.cohort, workdir / "cohort.parquet")
+    settings = PrepareSettings.from_config(config)
+    prepare_cohort(csv, MAPPING, settings, str(csv), prepare_files(workdir))
 
 
 def run_analyse(endpoint: str, workdir: Path, config: dict) -> None:
     settings = AnalysisSettings.from_config(config)
-    cohort = read_endpoint_cohort(workdir / "cohort.parquet", endpoint, settings)
-    tables = analyse_endpoint(cohort, endpoint, settings)
-    for name, table in tables.items():
-        write_tsv(table, workdir / "endpoints" / endpoint / f"{name}.tsv")
+    cohort = prepare_files(workdir)["cohort"]
+    analyse(cohort, endpoint, settings, endpoint_files(workdir, endpoint))
 
 
 def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
-    tables_dir = workdir / "tables"
-    for name in ENDPOINT_TABLES:  # collect_tables
-        parts = [workdir / "endpoints" / e / f"{name}.tsv" for e in ENDPOINTS]
-        stack_tsv(parts, tables_dir / f"{name}.tsv")
-    provenance = json.loads((workdir / "provenance.json").read_text(encoding="utf-8"))
-    meta = (
-        report_meta("bench", provenance, config)
-        | report_settings(config)
-        | {
-            "settings": config,
-            "rulegraph": rulegraph.read_text(encoding="utf-8") if rulegraph else "",
-        }
+    parts = [path for e in ENDPOINTS for path in endpoint_files(workdir, e).values()]
+    collect(parts, {name: table_path(workdir, name) for name in ENDPOINT_TABLES})
+    report(
+        cohort="bench",
+        tables=report_table_files(workdir),
+        provenance=prepare_files(workdir)["provenance"],
+        rulegraph=rulegraph,
+        settings=ReportSettings.from_config(config),
+        html=workdir / REPORT_FILE,
+        figures=workdir / FIGURES_FOLDER,
+        workers=REPORT_WORKERS,
     )
-    meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
-    names = [*ENDPOINT_TABLES, *PREPARE_TABLES]
-    tables = {name: read_report_table(tables_dir / f"{name}.tsv") for name in names}
-    tables["flow"] = read_report_table(workdir / "flow.tsv")
-    html = render_report(tables, meta, workdir / "figures", workers=2)  # as the rule: 2 threads
-    write_text(html, workdir / "report.html")
 
 
 def run_cox_fit(workdir: Path, config: dict) -> None:
-    data = pd.read_parquet(workdir / "cohort.parquet")
+    data = pd.read_parquet(prepare_files(workdir)["cohort"])
     settings = AnalysisSettings.from_config(config)
-    (spec,) = [s for s in model_specs(data, settings) if s.name == "multivariable"]
-    fit_cox(spec.data, "pfs_months", "pfs_event", spec.terms, spec.strata, spec.droppable)
+    (spec,) = [s for s in model_specs(data, settings) if s.name == MULTIVARIABLE]
+    fit_cox(
+        spec.data,
+        time_column("pfs"),
+        event_column("pfs"),
+        spec.terms,
+        spec.strata,
+        spec.droppable,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

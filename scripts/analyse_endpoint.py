@@ -1,19 +1,13 @@
-"""Rule analyse_endpoint: KM, log-rank and Cox tables of one endpoint."""
+"""Rule analyse_endpoint: KM, log-rank, RMST and Cox tables of one endpoint."""
 
-from mgsurv.analysis.endpoint import analyse_endpoint, read_endpoint_cohort
-from mgsurv.files.tables import write_tsv
 from mgsurv.settings import AnalysisSettings
+from mgsurv.stages.analyse import analyse
 from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:
     settings = AnalysisSettings.from_config(smk.params.settings)
-    endpoint = smk.wildcards.endpoint
-    tables = analyse_endpoint(
-        read_endpoint_cohort(smk.input.cohort, endpoint, settings), endpoint, settings
-    )
-    for name, table in tables.items():
-        write_tsv(table, smk.output[name])
+    analyse(smk.input.cohort, smk.wildcards.endpoint, settings, smk.output)
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

@@ -1,31 +1,23 @@
 """Rule render_report: the self-contained HTML report from the result tables, and every
 figure of it as PNG and PDF."""
 
-import json
-from pathlib import Path
-
-from mgsurv.files.tables import write_text
-from mgsurv.report.page import read_report_table, render_report, report_settings
-from mgsurv.report.provenance import report_meta
+from mgsurv.contract import REPORT_TABLES
+from mgsurv.settings import ReportSettings
+from mgsurv.stages.report import report
 from mgsurv.stages.runner import run_step
 
 
 def main(smk) -> None:
-    provenance = json.loads(Path(smk.input.provenance).read_text(encoding="utf-8"))
-    settings = dict(smk.params.settings)
-    meta = (
-        report_meta(smk.wildcards.cohort, provenance, settings)
-        | report_settings(settings)
-        | {
-            "settings": settings,
-            "rulegraph": Path(smk.input.rulegraph).read_text(encoding="utf-8"),
-        }
+    report(
+        cohort=smk.wildcards.cohort,
+        tables={name: smk.input[name] for name in REPORT_TABLES},
+        provenance=smk.input.provenance,
+        rulegraph=smk.input.rulegraph,
+        settings=ReportSettings.from_config(smk.params.settings),
+        html=smk.output.html,
+        figures=smk.output.figures,
+        workers=smk.threads,
     )
-    meta.setdefault("data_cutoff", provenance.get("data_cutoff"))
-    tables = {Path(p).stem: read_report_table(p) for p in smk.input if p.endswith(".tsv")}
-    # forked processes draw the figures while this one builds the page
-    html = render_report(tables, meta, smk.output.figures, workers=smk.threads)
-    write_text(html, smk.output.html)
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

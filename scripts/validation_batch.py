@@ -1,16 +1,19 @@
 """Rule validation_batch: one batch of replicates of one validation scenario."""
 
-from mgsurv.files.tables import write_tsv
 from mgsurv.stages.runner import run_step
-from mgsurv.validation.replicates import StudySettings, run_replicates
-from mgsurv.validation.scenarios import scenarios
+from mgsurv.stages.validation import validation_batch
+from mgsurv.validation.replicates import StudySettings
 
 
 def main(smk) -> None:
-    scenario = scenarios(smk.params.power_sizes)[smk.wildcards.scenario]
-    settings = StudySettings.from_config(dict(smk.params.settings), smk.input.mapping)
     first, stop = smk.params.replicates
-    write_tsv(run_replicates(scenario, range(first, stop), settings), smk.output[0])
+    validation_batch(
+        smk.wildcards.scenario,
+        smk.params.power_sizes,
+        range(first, stop),
+        StudySettings.from_config(dict(smk.params.settings), smk.input.mapping),
+        smk.output[0],
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)

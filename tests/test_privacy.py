@@ -21,7 +21,7 @@ from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.figures import smoothing_window
 from mgsurv.report.page import render_report
-from test_report import meta, parse_tables, toy_tables
+from test_report import parse_tables, run, settings, toy_tables
 from test_workflow import snakemake
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,7 +127,7 @@ def toy() -> dict[str, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def toy_pages(toy: dict) -> dict[int, str]:
     """The toy report with suppression off (0) and at K."""
-    return {k: render_report(toy, meta() | {"report_min_count": k}) for k in (0, K)}
+    return {k: render_report(toy, settings(report_min_count=k), run()) for k in (0, K)}
 
 
 def test_no_count_below_k_is_shown_when_suppressing(toy_pages: dict) -> None:
@@ -146,14 +146,14 @@ def test_what_would_give_a_suppressed_count_away_is_hidden(toy: dict, toy_pages:
     assert shown["Missing"] == [f"<{K}"] * 3 + [""]
     # A median of fewer than K values is one patient's: a group of 8 hides its medians.
     small_group = toy["baseline"].assign(n=toy["baseline"]["n"].where(lambda n: n != 17, 8))
-    page = render_report(toy | {"baseline": small_group}, meta() | {"report_min_count": K})
+    page = render_report(toy | {"baseline": small_group}, settings(report_min_count=K), run())
     rows = {row[0]: row[1:] for row in baseline_rows(page)}
     assert rows["Serum Mg (mmol/L), median [Q1, Q3]"][2] == "suppressed"
     assert rows["Serum Mg (mmol/L), median [Q1, Q3]"][1] == "0.81 [0.75, 0.90]"
     # Events per parameter times the parameters is the events; the note counts too.
     note = ["", "refitted without ecog (no events in ecog = 2 (all 7 events elsewhere))"]
     models = toy["cox_models"].assign(events=[39, 7], note=note)
-    page = render_report(toy | {"cox_models": models}, meta() | {"report_min_count": K})
+    page = render_report(toy | {"cox_models": models}, settings(report_min_count=K), run())
     assert "<td>suppressed (below 10)</td>" in page.replace(' class="num"', "")
     assert f"(all &lt;{K} events elsewhere)" in page
 
@@ -163,7 +163,8 @@ def test_small_group_shows_no_median_and_curves_stop_at_k(toy: dict) -> None:
     low = (summary["grouping"] == "mg_quartile") & (summary["group"] == "Q3")
     page = render_report(
         toy | {"km_summary": summary.assign(n=summary["n"].mask(low, 7))},
-        meta() | {"report_min_count": K},
+        settings(report_min_count=K),
+        run(),
     )
     medians = [t for t in parse_tables(page) if t["caption"].startswith("Median survival")]
     for table in medians:

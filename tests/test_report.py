@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import re
+from dataclasses import asdict, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -39,10 +40,12 @@ from mgsurv.report.figures import (
 )
 from mgsurv.report.formatting import format_ci, format_hr, format_median, format_p
 from mgsurv.report.labels import PH_FLAG
-from mgsurv.report.page import render_report, report_settings
+from mgsurv.report.page import render_report
+from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import parse_rulegraph
 from mgsurv.report.sections.cox import forest_rows
 from mgsurv.report.sections.survival import followup_section
+from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
 from mgsurv.stats.zph import running_mean_window
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -428,35 +431,43 @@ def flow_table() -> pd.DataFrame:
     )
 
 
-def meta() -> dict:
-    """Run metadata as the workflow writes it."""
-    return {
-        "cohort": "toy <cohort>",
-        "source": "synthetic",
-        "input_sha256": "ab" * 32,
-        "generated": "2026-01-02T03:04:05+00:00",
-        "mg_threshold_mmol_l": 0.7,
-        "conf_type": "log-log",
-        "versions": {"python": "3.12.1", "lifelines": "0.30.3"},
-        "endpoints_label": {"pfs": "Progression-free survival", "os": "Overall survival"},
-        "risk_table_times": [0, 6, 12, 18, 24, 30, 36],
-        "landmark_months": [6, 12, 24],
-        "strata": ["arm"],
-        "pairwise_adjust": "holm",
-        "rmst_tau_months": None,
-        "ph_transform": "km",
-        "spline_reference_mmol_l": 0.85,
-        "cutpoint": {"endpoint": "pfs", "minprop": 0.1},
-        "km_min_at_risk": MIN_AT_RISK,
-        "data_cutoff": DATA_CUTOFF,
-        "rulegraph": RULEGRAPH,
-        "settings": {
+def settings(**changes) -> ReportSettings:
+    """The report's settings as the workflow gives them (with ``changes``)."""
+    shown = ReportSettings(
+        mg_threshold_mmol_l=0.7,
+        conf_type="log-log",
+        landmark_months=(6, 12, 24),
+        strata=("arm",),
+        pairwise_adjust="holm",
+        rmst_tau_months=None,
+        ph_transform="km",
+        spline_reference_mmol_l=0.85,
+        cutpoint=CutpointSettings(endpoint="pfs", minprop=0.1),
+        km_min_at_risk=MIN_AT_RISK,
+        risk_table_times=(0, 6, 12, 18, 24, 30, 36),
+        report_min_count=0,
+        config={
             "cohort": "synthetic",
             "mg_threshold_mmol_l": 0.7,
             "covariates": [{"name": "sex", "type": "categorical", "reference": "male"}],
             "km_min_at_risk": MIN_AT_RISK,
         },
-    }
+    )
+    return replace(shown, **changes)
+
+
+def run(**changes) -> RunRecord:
+    """The run's record as the workflow writes it (with ``changes``)."""
+    record = RunRecord(
+        cohort="toy <cohort>",
+        source="synthetic",
+        input_sha256="ab" * 32,
+        data_cutoff=DATA_CUTOFF,
+        generated="2026-01-02T03:04:05+00:00",
+        versions={"python": "3.12.1", "lifelines": "0.30.3"},
+        rulegraph=RULEGRAPH,
+    )
+    return replace(record, **changes)
 
 
 def baseline_table() -> pd.DataFrame:
@@ -553,7 +564,7 @@ def figures_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def html(tables: dict, figures_dir: Path) -> str:
     """The rendered report (its figures also written as PNG and PDF)."""
-    return render_report(tables, meta(), figures_dir)
+    return render_report(tables, settings(), run(), figures_dir)
 
 
 def part(html: str, start: str, end: str | None = None) -> str:
@@ -756,7 +767,7 @@ def risk_rows(curves: pd.DataFrame, group: str, times: list[float]) -> dict[str,
 def test_numbers_under_each_km_figure_are_at_risk_events_and_censored(
     tables: dict, html: str
 ) -> None:
-    times = meta()["risk_table_times"]
+    times = list(settings().risk_table_times)
     curves = tables["km_curves"]
     clinical = curves[(curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")]
     caption = "Numbers under the figure: at risk at each time, and events and censored before it"
@@ -840,7 +851,7 @@ def test_followup_section_per_endpoint_with_the_data_cutoff(tables: dict, html: 
     followup = part(html, "followup", "km")
     assert f"<strong>Data cut-off:</strong> {DATA_CUTOFF}." in followup
     assert f"data cut-off: {DATA_CUTOFF}" in part(html, "summary", "flow")
-    unrecorded = {k: v for k, v in meta().items() if k != "data_cutoff"}
+    unrecorded = run(data_cutoff=None)
     endpoints = {"pfs": "Progression-free survival"}
     assert followup_section(endpoints, tables, unrecorded)["cutoff"] == "not recorded"
     assert "Progression-free survival: median follow-up" in followup
@@ -942,7 +953,7 @@ def test_missing_cutpoint_is_said_plainly(tables: dict) -> None:
         "cutpoint": tables["cutpoint"].iloc[0:0],
         "cutpoint_candidates": tables["cutpoint_candidates"].iloc[0:0],
     }
-    section = part(render_report(tables | empty, meta()), "cutpoint", "methods")
+    section = part(render_report(tables | empty, settings(), run()), "cutpoint", "methods")
     assert "No data-driven cut-point could be estimated" in section
     assert "<svg" not in section
 
@@ -996,9 +1007,9 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
 
 def test_report_settings_are_keys_of_the_shipped_config() -> None:
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    settings = report_settings(config)
-    assert settings["cutpoint"] == config["cutpoint"]
-    assert settings.keys() <= config.keys()
+    settings = ReportSettings.from_config(config)
+    assert asdict(settings.cutpoint) == config["cutpoint"]
+    assert set(config_keys(ReportSettings)) <= config.keys()
 
 
 def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
@@ -1102,7 +1113,7 @@ def test_appendix_has_config_checksum_versions_date_and_rule_graph(html: str) ->
     config = re.search(r"<pre>(.*?)</pre>", appendix, re.S)
     assert config
     text = config[1].replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">")
-    assert yaml.safe_load(text) == meta()["settings"]
+    assert yaml.safe_load(text) == settings().config
     assert "ab" * 32 in appendix
     assert "2026-01-02T03:04:05+00:00" in appendix
     assert re.search(r"<td>lifelines</td>\s*<td>0\.30\.3</td>", appendix)
@@ -1170,7 +1181,7 @@ def test_rendering_is_deterministic(
     tables: dict, html: str, figures_dir: Path, tmp_path: Path
 ) -> None:
     again = tmp_path / figures_dir.name
-    assert render_report(tables, meta(), again) == html
+    assert render_report(tables, settings(), run(), again) == html
     for path in figures_dir.iterdir():
         assert (again / path.name).read_bytes() == path.read_bytes(), path.name
 
@@ -1181,7 +1192,7 @@ def test_figure_files_drawn_by_worker_processes_are_the_same_bytes(
     """The rule draws the PNG and PDF files in forked workers (the figure pickled to them):
     the page and every file must be what the single process writes."""
     parallel = tmp_path / figures_dir.name
-    assert render_report(tables, meta(), parallel, workers=2) == html
+    assert render_report(tables, settings(), run(), parallel, workers=2) == html
     assert sorted(p.name for p in parallel.iterdir()) == sorted(
         p.name for p in figures_dir.iterdir()
     )
@@ -1198,7 +1209,7 @@ def test_curves_with_categorical_labels_give_the_same_report(
         dict.fromkeys(["endpoint", "grouping", "group"], "category")
     )
     again = tmp_path / figures_dir.name
-    assert render_report(tables | {"km_curves": curves}, meta(), again) == html
+    assert render_report(tables | {"km_curves": curves}, settings(), run(), again) == html
 
 
 def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables: dict) -> None:
@@ -1226,12 +1237,12 @@ def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables
         "cox": pd.concat([tables["cox"], split], ignore_index=True),
         "cox_models": pd.concat([tables["cox_models"], model], ignore_index=True),
     }
-    page = render_report(with_split, meta())
+    page = render_report(with_split, settings(), run())
     ph_pfs = part(page, "ph-pfs", "ph-os")
     assert "Time-split model" in ph_pfs and "2.75" in ph_pfs and "0.91" in ph_pfs
     assert "the PH test flagged the Mg group" in ph_pfs
     assert "Time-split model" not in part(page, "ph-os", "continuous")
-    assert "Time-split model" not in render_report(tables, meta())
+    assert "Time-split model" not in render_report(tables, settings(), run())
 
 
 def large_km_curve(n: int = 100_000) -> pd.DataFrame:

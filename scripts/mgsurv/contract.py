@@ -286,8 +286,10 @@ COHORT_FILES = {
 }
 FLOW_COLUMNS = ("step", "reason", "n_before", "n_excluded", "n_after")
 EXCLUDED_COLUMNS = ("line", "patient_id", "reason")
-# What the report reads: every table above, and the flow.
+# What the report reads: every table above, and the flow; and what it writes.
 REPORT_TABLES = (*ENDPOINT_TABLES, *COHORT_TABLES, "flow")
+REPORT_FILE = "report.html"
+FIGURES_FOLDER = "figures"
 
 # results/overview/ (several cohorts) and results/validation/ (the validation study).
 OVERVIEW_TABLES: dict[str, tuple[str, ...]] = {
@@ -412,3 +414,24 @@ def model_statistics_row(
     """One row of cox_models.tsv (without its endpoint): the model's name, its terms and
     strata as text, and its :func:`model_statistics`."""
     return {"model": model, "terms": terms, "strata": strata, **statistics}
+
+
+def prepare_files(cohort_dir: str | Path) -> dict[str, str]:
+    """What prepare writes under the cohort's folder, by name: COHORT_FILES, COHORT_TABLES."""
+    files = {name: cohort_file_path(cohort_dir, name) for name in COHORT_FILES}
+    return files | {name: table_path(cohort_dir, name) for name in COHORT_TABLES}
+
+
+def endpoint_files(cohort_dir: str | Path, endpoint: str) -> dict[str, str]:
+    """What the analysis of one endpoint writes under the cohort's folder, by table name."""
+    return {name: endpoint_table_path(cohort_dir, endpoint, name) for name in ENDPOINT_TABLES}
+
+
+def report_table_files(cohort_dir: str | Path) -> dict[str, str]:
+    """Every table the report reads (REPORT_TABLES) under the cohort's folder, by name."""
+    return {
+        name: cohort_file_path(cohort_dir, name)
+        if name in COHORT_FILES
+        else table_path(cohort_dir, name)
+        for name in REPORT_TABLES
+    }

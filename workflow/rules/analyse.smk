@@ -5,10 +5,7 @@ rule analyse_endpoint:
     input:
         cohort="results/{cohort}/cohort.parquet",
     output:
-        **{
-            table: f"results/{{cohort}}/endpoints/{{endpoint}}/{table}.tsv"
-            for table in TABLES
-        },
+        **endpoint_files(COHORT_DIR, "{endpoint}"),
     log:
         "logs/{cohort}/analyse_endpoint_{endpoint}.log",
     conda:
@@ -19,20 +16,16 @@ rule analyse_endpoint:
         runtime=60,
     params:
         code=CODE_VERSION,
-        settings=analysis_settings(),
+        settings=settings_of(AnalysisSettings),
     script:
         "../../scripts/analyse_endpoint.py"
 
 
 rule collect_tables:
     input:
-        expand(
-            "results/{{cohort}}/endpoints/{endpoint}/{table}.tsv",
-            endpoint=ENDPOINTS,
-            table=TABLES,
-        ),
+        [path for e in ENDPOINTS for path in endpoint_files(COHORT_DIR, e).values()],
     output:
-        **{table: f"results/{{cohort}}/tables/{table}.tsv" for table in TABLES},
+        **{table: table_path(COHORT_DIR, table) for table in ENDPOINT_TABLES},
     log:
         "logs/{cohort}/collect_tables.log",
     localrule: True

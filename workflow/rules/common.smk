@@ -9,24 +9,28 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
+from mgsurv.contract import (
+    ENDPOINT_TABLES,
+    ENDPOINTS,
+    FIGURES_FOLDER,
+    OVERVIEW_TABLES,
+    REPORT_FILE,
+    endpoint_files,
+    prepare_files,
+    report_table_files,
+    table_path,
+)
+from mgsurv.settings import (
+    AnalysisSettings,
+    PrepareSettings,
+    config_keys,
+)
+from mgsurv.validation.replicates import study_config_keys
 from mgsurv.validation.scenarios import scenarios
 
 SYNTHETIC = "synthetic"
-ENDPOINTS = ["pfs", "os"]
-TABLES = [
-    "km_summary",
-    "km_curves",
-    "landmarks",
-    "followup",
-    "logrank",
-    "cox",
-    "cox_models",
-    "ph_test",
-    "schoenfeld",
-    "rmst",
-    "spline",
-    "nonlinearity",
-]
+# A cohort's results folder (the contract's files are relative to it).
+COHORT_DIR = "results/{cohort}"
 
 
 SHEET_SYNTHETIC_KEYS = [
@@ -138,28 +142,15 @@ def synthetic_params(wildcards):
     return {**params, "n": int(params["n"]), "seed": int(params["seed"])}
 
 
-ANALYSIS_KEYS = [
-    "covariates",
-    "reference_arm",
-    "strata",
-    "conf_type",
-    "landmark_months",
-    "rmst_tau_months",
-    "ph_transform",
-    "pairwise_adjust",
-    "spline_reference_mmol_l",
-]
-
-
 def cohort_config():
     """The config as a cohort's results see it: without the validation study's settings,
     so that changing those never reruns a cohort's report."""
     return {key: value for key, value in config.items() if key != "validation"}
 
 
-def analysis_settings():
-    """The config keys the statistics depend on (only these trigger a rerun)."""
-    return {key: config[key] for key in ANALYSIS_KEYS}
+def settings_of(settings_class):
+    """The config keys a stage's settings are built from (only these trigger a rerun)."""
+    return {key: config[key] for key in config_keys(settings_class)}
 
 
 def memory_mb(wildcards, input):
@@ -185,7 +176,7 @@ CODE_VERSION = code_version()
 
 def final_outputs():
     """Each cohort's report, and the overview of all cohorts when there are several."""
-    reports = [f"results/{cohort}/report.html" for cohort in COHORTS.index]
+    reports = [f"results/{cohort}/{REPORT_FILE}" for cohort in COHORTS.index]
     return reports + (["results/index.html"] if len(COHORTS) > 1 else [])
 
 
@@ -251,8 +242,6 @@ def batch_replicates(wildcards):
 
 def study_settings():
     """The config keys a replicate's numbers depend on (only these trigger a rerun)."""
-    return analysis_settings() | {
-        "mg_threshold_mmol_l": config["mg_threshold_mmol_l"],
-        "cutpoint": config["cutpoint"],
-        "seed": VALIDATION["seed"],
+    return {key: config[key] for key in study_config_keys()} | {
+        "seed": VALIDATION["seed"]
     }

@@ -3,16 +3,13 @@
 
 rule render_overview:
     input:
-        cox=expand("results/{cohort}/tables/cox.tsv", cohort=COHORTS.index),
-        km_summary=expand(
-            "results/{cohort}/tables/km_summary.tsv", cohort=COHORTS.index
-        ),
-        flow=expand("results/{cohort}/flow.tsv", cohort=COHORTS.index),
-        cohort=expand("results/{cohort}/cohort.parquet", cohort=COHORTS.index),
+        cox=expand(table_path(COHORT_DIR, "cox"), cohort=COHORTS.index),
+        km_summary=expand(table_path(COHORT_DIR, "km_summary"), cohort=COHORTS.index),
+        flow=expand(prepare_files(COHORT_DIR)["flow"], cohort=COHORTS.index),
+        cohort=expand(prepare_files(COHORT_DIR)["cohort"], cohort=COHORTS.index),
     output:
+        **{name: f"results/overview/{name}.tsv" for name in OVERVIEW_TABLES},
         html="results/index.html",
-        cohort_estimates="results/overview/cohort_estimates.tsv",
-        pooled="results/overview/pooled.tsv",
     log:
         "logs/overview/render_overview.log",
     conda:
@@ -24,6 +21,6 @@ rule render_overview:
     params:
         code=CODE_VERSION,
         cohorts=list(COHORTS.index),
-        settings=analysis_settings(),
+        settings=settings_of(AnalysisSettings),
     script:
         "../../scripts/render_overview.py"

@@ -6,15 +6,7 @@ rule prepare_cohort:
         source=cohort_source,
         mapping=mapping_path,
     output:
-        cohort="results/{cohort}/cohort.parquet",
-        flow="results/{cohort}/flow.tsv",
-        excluded="results/{cohort}/excluded.tsv",
-        groups="results/{cohort}/tables/mg_groups.tsv",
-        cutpoint="results/{cohort}/tables/cutpoint.tsv",
-        baseline="results/{cohort}/tables/baseline.tsv",
-        mg_distribution="results/{cohort}/tables/mg_distribution.tsv",
-        cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
-        provenance="results/{cohort}/provenance.json",
+        **prepare_files(COHORT_DIR),
     log:
         "logs/{cohort}/prepare_cohort.log",
     conda:
@@ -25,9 +17,7 @@ rule prepare_cohort:
         runtime=30,
     params:
         code=CODE_VERSION,
-        covariates=config["covariates"],
-        threshold=config["mg_threshold_mmol_l"],
-        cutpoint=config["cutpoint"],
+        settings=settings_of(PrepareSettings),
         origin=cohort_origin,
     script:
         "../../scripts/prepare_cohort.py"

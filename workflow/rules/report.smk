@@ -4,23 +4,17 @@
 
 rule render_report:
     input:
-        **{table: f"results/{{cohort}}/tables/{table}.tsv" for table in TABLES},
-        flow="results/{cohort}/flow.tsv",
-        groups="results/{cohort}/tables/mg_groups.tsv",
-        baseline="results/{cohort}/tables/baseline.tsv",
-        mg_distribution="results/{cohort}/tables/mg_distribution.tsv",
-        cutpoint="results/{cohort}/tables/cutpoint.tsv",
-        cutpoint_candidates="results/{cohort}/tables/cutpoint_candidates.tsv",
-        provenance="results/{cohort}/provenance.json",
+        **report_table_files(COHORT_DIR),
+        provenance=prepare_files(COHORT_DIR)["provenance"],
         rulegraph="results/rulegraph.dot",
     output:
         html=report(
-            "results/{cohort}/report.html",
+            f"{COHORT_DIR}/{REPORT_FILE}",
             caption="../report/report.rst",
             category="Report",
         ),
         figures=report(
-            directory("results/{cohort}/figures"),
+            directory(f"{COHORT_DIR}/{FIGURES_FOLDER}"),
             patterns=["{figure}.{format}"],
             caption="../report/figures.rst",
             category="Figures",

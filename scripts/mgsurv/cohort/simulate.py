@@ -67,6 +67,7 @@ from scipy.optimize import brentq
 
 from mgsurv.errors import InputError
 from mgsurv.files.tables import write_text
+from mgsurv.schemas import CONFIG_DEFAULTS
 
 IMMUNOTHERAPY = "immunotherapy"
 CHEMOTHERAPY = "chemotherapy"
@@ -126,11 +127,12 @@ WEIBULL_SHAPE: dict[str, dict[str, float]] = {
 class SyntheticParams:
     """Everything that determines a synthetic cohort; equal params give identical output."""
 
-    n: int = 1200
-    seed: int = 2022
-    hr_low_mg_immunotherapy: float = 1.6
-    hr_low_mg_chemotherapy: float = 1.0
-    mg_threshold_mmol_l: float = 0.70
+    # The workflow's settings (config ``synthetic`` and the threshold), defaults as the schema's.
+    n: int = CONFIG_DEFAULTS["synthetic"]["n"]
+    seed: int = CONFIG_DEFAULTS["synthetic"]["seed"]
+    hr_low_mg_immunotherapy: float = CONFIG_DEFAULTS["synthetic"]["hr_low_mg_immunotherapy"]
+    hr_low_mg_chemotherapy: float = CONFIG_DEFAULTS["synthetic"]["hr_low_mg_chemotherapy"]
+    mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
     mg_mean_mmol_l: float = 0.79
     mg_sd_mmol_l: float = 0.11
     accrual_months: float = 24.0
@@ -426,6 +428,11 @@ def _record_months(months: np.ndarray) -> np.ndarray:
     return tenths / 10.0
 
 
+# The generator's name in truth.json: the module's name when the first truth files were
+# written (it is now mgsurv.cohort.simulate); kept so that truth files stay comparable.
+GENERATOR = "mgsurv.simulate"
+
+
 def _patient_ids(n: int) -> list[str]:
     """SYN0001, SYN0002, ... zero-padded to the width of n (at least 4 digits)."""
     width = max(4, len(str(n)))
@@ -437,7 +444,7 @@ def _truth(
 ) -> dict[str, Any]:
     """The generating truth and observed counts, as plain JSON-serialisable values."""
     return {
-        "generator": "mgsurv.simulate",
+        "generator": GENERATOR,
         "params": asdict(params),
         "true_hr_low_mg": {arm: float(params.hr_low_mg(arm)) for arm in ARMS},
         "covariate_log_hr": dict(COVARIATE_LOG_HR),

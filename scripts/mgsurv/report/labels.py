@@ -63,11 +63,6 @@ RMST_MEASURES = {
 }
 
 
-def endpoint_labels(meta: dict) -> dict[str, str]:
-    """Endpoint code -> label, from the metadata when it provides one."""
-    return {**ENDPOINT_LABELS, **meta.get("endpoints_label", {})}
-
-
 def endpoint_order(labels: dict[str, str], *tables: pd.DataFrame) -> list[str]:
     """Endpoints present in any table, in label order (PFS before OS), then the rest."""
     present = list(dict.fromkeys(e for t in tables for e in t["endpoint"].astype(str)))
@@ -94,7 +89,7 @@ def is_exploratory(name: str) -> bool:
     return name == CUTPOINT_GROUPING or name.startswith(f"{CUTPOINT_GROUPING}[")
 
 
-def cutpoint_caveat(tables: Tables, meta: dict) -> str:
+def cutpoint_caveat(tables: Tables) -> str:
     """Why p-values of the cut-point grouping are too small, and where the corrected one is."""
     text = (
         f"{EXPLORATORY.capitalize()}: p-values of this grouping are not corrected for the"
@@ -102,7 +97,7 @@ def cutpoint_caveat(tables: Tables, meta: dict) -> str:
     )
     if len(tables["cutpoint"]):
         row = tables["cutpoint"].iloc[0]
-        endpoint = endpoint_labels(meta).get(str(row["endpoint"]), str(row["endpoint"]))
+        endpoint = ENDPOINT_LABELS.get(str(row["endpoint"]), str(row["endpoint"]))
         text += (
             f"; the corrected p (Lausen-Schumacher) for {in_sentence(endpoint)}, the endpoint"
             " searched,"
@@ -181,9 +176,9 @@ def adjusted_for(cox: pd.DataFrame, model: str = MULTIVARIABLE) -> str:
     return ", ".join(variables)
 
 
-def adjust_label(meta: dict) -> str:
-    """The name of the pairwise p adjustment method (e.g. 'Holm')."""
-    return ADJUST_LABELS.get(meta["pairwise_adjust"], meta["pairwise_adjust"])
+def adjust_label(method: str) -> str:
+    """The name of a pairwise p adjustment method (e.g. 'Holm' for holm)."""
+    return ADJUST_LABELS.get(method, method)
 
 
 def knot_count(knots: str) -> int:

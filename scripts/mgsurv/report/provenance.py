@@ -1,8 +1,9 @@
-"""What the report says about how it was made: source, checksum, settings, versions, date."""
+"""What the report says about how it was made: source, checksum, versions, date, rule graph."""
 
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 
@@ -30,17 +31,31 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def report_meta(cohort: str, provenance: dict, settings: dict) -> dict:
-    """The ``meta`` dict of :func:`mgsurv.report.page.render_report`."""
-    return {
-        "cohort": cohort,
-        "source": provenance["source"],
-        "input_sha256": provenance["input_sha256"],
-        "rows_read": provenance["rows_read"],
-        "data_cutoff": provenance["data_cutoff"],
-        "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
-        "mg_threshold_mmol_l": settings["mg_threshold_mmol_l"],
-        "conf_type": "log-log",
-        "risk_table_times": list(settings["risk_table_times"]),
-        "versions": package_versions(),
-    }
+@dataclass(frozen=True)
+class RunRecord:
+    """How the results the report shows were made: the cohort, its input file (source,
+    SHA-256 and data cut-off, from prepare's provenance.json), when the report was
+    generated, with which software, and the workflow's rule graph (DOT; "" when not
+    recorded)."""
+
+    cohort: str
+    source: str
+    input_sha256: str
+    data_cutoff: str | None
+    generated: str
+    versions: dict[str, str] = field(default_factory=dict)
+    rulegraph: str = ""
+
+
+def run_record(cohort: str, provenance: dict, rulegraph: str) -> RunRecord:
+    """The record of this run: prepare's provenance, now as the generation time, the
+    installed versions and the rule graph."""
+    return RunRecord(
+        cohort=cohort,
+        source=provenance["source"],
+        input_sha256=provenance["input_sha256"],
+        data_cutoff=provenance["data_cutoff"],
+        generated=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        versions=package_versions(),
+        rulegraph=rulegraph,
+    )

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from mgsurv.errors import InputError
+from mgsurv.files.tables import write_text
 
 
 def rule_graph(snakefile: str, config: dict) -> str:
@@ -56,3 +57,8 @@ def canonical_dot(dot: str) -> str:
     edges = sorted(line for line in lines if "->" in line)
     others = [line for line in lines if "->" not in line and line != "}"]
     return "\n".join([*others, *edges, "}"]) + "\n"
+
+
+def write_rule_graph(snakefile: str, config: dict, output: str | Path) -> None:
+    """Step rule_graph: write :func:`rule_graph` (canonical DOT) to ``output``."""
+    write_text(rule_graph(snakefile, config), output)

@@ -65,7 +65,7 @@ from mgsurv.contract import (
     parse_term,
 )
 from mgsurv.errors import InputError
-from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.settings import AnalysisSettings, PrepareSettings, config_keys
 from mgsurv.validation.scenarios import Scenario
 
 log = logging.getLogger(__name__)
@@ -81,27 +81,29 @@ def replicate_seed(seed: int, scenario: str, replicate: int) -> int:
 
 @dataclass(frozen=True)
 class StudySettings:
-    """What every replicate shares: the run's analysis settings and how cohorts are read."""
+    """What every replicate shares: the run's prepare and analysis settings, the mapping
+    the synthetic cohort is read with, and the study's seed."""
 
+    prepare: PrepareSettings
     analysis: AnalysisSettings
-    covariates: tuple[dict, ...]
-    threshold_mmol_l: float
-    cutpoint: CutpointSettings
     mapping_path: str
     seed: int
 
     @classmethod
     def from_config(cls, config: dict, mapping_path: str) -> StudySettings:
-        """From the rule's settings: the analysis keys of the config, covariates,
-        mg_threshold_mmol_l, cutpoint and the study's seed."""
+        """From the rule's settings: the keys of PrepareSettings and AnalysisSettings
+        (:func:`study_config_keys`) and the study's seed."""
         return cls(
+            prepare=PrepareSettings.from_config(config),
             analysis=AnalysisSettings.from_config(config),
-            covariates=tuple(config["covariates"]),
-            threshold_mmol_l=config["mg_threshold_mmol_l"],
-            cutpoint=CutpointSettings(**config["cutpoint"]),
             mapping_path=mapping_path,
             seed=config["seed"],
         )
+
+
+def study_config_keys() -> list[str]:
+    """The config keys a replicate's numbers depend on, besides the study's seed."""
+    return list(dict.fromkeys(config_keys(PrepareSettings) + config_keys(AnalysisSettings)))
 
 
 def run_replicates(
@@ -121,7 +123,7 @@ def replicate_rows(scenario: Scenario, replicate: int, settings: StudySettings) 
     estimates, rather than failing its batch: the summaries count such replicates."""
     seed = replicate_seed(settings.seed, scenario.name, replicate)
     params = SyntheticParams(
-        **scenario.params, seed=seed, mg_threshold_mmol_l=settings.threshold_mmol_l
+        **scenario.params, seed=seed, mg_threshold_mmol_l=settings.prepare.mg_threshold_mmol_l
     )
     base = {"scenario": scenario.name, "replicate": replicate, "seed": seed, "n": params.n}
     truth = {f"{key}_true": scenario.true_log_hr(arm) for key, arm in ARMS.items()}
@@ -145,15 +147,15 @@ def analyse_replicate(params: SyntheticParams, settings: StudySettings) -> dict[
         prepared = prepare(
             str(csv),
             settings.mapping_path,
-            list(settings.covariates),
-            settings.threshold_mmol_l,
+            list(settings.prepare.covariates),
+            settings.prepare.mg_threshold_mmol_l,
             "synthetic",
-            settings.cutpoint,
+            settings.prepare.cutpoint,
         )
     results = {e: endpoint_results(prepared.cohort, e, settings.analysis) for e in ENDPOINTS}
     if not prepared.cutpoint.empty:
         found = prepared.cutpoint.iloc[0]
-        results[settings.cutpoint.endpoint] |= {
+        results[settings.prepare.cutpoint.endpoint] |= {
             "p_cutpoint_naive": found["p_naive"],
             "p_cutpoint_lau92": found["p_lau92"],
             "p_cutpoint_lau94": found["p_lau94"],

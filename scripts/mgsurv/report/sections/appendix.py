@@ -20,11 +20,13 @@ from mgsurv.report.disclosure import format_patients
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import rulegraph_figure
 from mgsurv.report.formatting import format_estimable, format_number, in_sentence, word_list
-from mgsurv.report.labels import adjusted_for, arms_of, endpoint_labels
+from mgsurv.report.labels import ENDPOINT_LABELS, adjusted_for, arms_of
+from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.baseline import imbalanced
 from mgsurv.report.sections.cox import flagged_terms
 from mgsurv.report.sections.survival import data_cutoff
 from mgsurv.report.tables import Link, Rich, Table, Tables, rows_of, table
+from mgsurv.settings import ReportSettings
 
 # Graphviz DOT as `snakemake --rulegraph` writes it: '0[label = "all", ...];' and '1 -> 0'.
 DOT_NODE = re.compile(r'^\s*(?P<id>\w+)\s*\[\s*label\s*=\s*"(?P<label>[^"]*)"', re.M)
@@ -46,17 +48,18 @@ def parse_rulegraph(dot: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return labels, edges
 
 
-def settings_yaml(meta: dict) -> str:
+def settings_yaml(settings: ReportSettings) -> str:
     """The config the run used, as YAML (keys in their configured order)."""
-    settings = meta.get("settings")
-    if not settings:
+    if not settings.config:
         return "not recorded"
-    return yaml.safe_dump(settings, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    return yaml.safe_dump(
+        settings.config, sort_keys=False, allow_unicode=True, default_flow_style=None
+    )
 
 
-def rulegraph(meta: dict, figures: Figures) -> dict[str, Any] | None:
+def rulegraph(run: RunRecord, figures: Figures) -> dict[str, Any] | None:
     """The workflow's rule graph as a figure (None when the run did not record it)."""
-    labels, edges = parse_rulegraph(str(meta.get("rulegraph", "")))
+    labels, edges = parse_rulegraph(str(run.rulegraph))
     if not labels:
         return None
     return figures.add("rulegraph", rulegraph_figure(labels, edges)) | {
@@ -80,20 +83,22 @@ def figure_files_table(figures: Figures) -> Table:
     )
 
 
-def appendix_section(tables: Tables, meta: dict, figures: Figures) -> dict[str, Any]:
+def appendix_section(
+    tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figures
+) -> dict[str, Any]:
     """The reproducibility appendix. Call last: it lists every figure made before it."""
-    graph = rulegraph(meta, figures)
+    graph = rulegraph(run, figures)
     return {
-        "config": settings_yaml(meta),
-        "source": str(meta.get("source", "")),
-        "sha256": str(meta.get("input_sha256", "")),
-        "generated": str(meta.get("generated", "")),
-        "cutoff": data_cutoff(meta),
+        "config": settings_yaml(settings),
+        "source": str(run.source),
+        "sha256": str(run.input_sha256),
+        "generated": str(run.generated),
+        "cutoff": data_cutoff(run),
         "tables": ", ".join(sorted(tables)),
         "versions": table(
             "Software versions",
             ["Package", "Version"],
-            [[str(k), str(v)] for k, v in meta.get("versions", {}).items()],
+            [[str(k), str(v)] for k, v in run.versions.items()],
             2,
         ),
         "rulegraph": graph,
@@ -121,9 +126,9 @@ def per_endpoint_text(values: dict[str, str], labels: dict[str, str]) -> str:
     return ", ".join(f"{in_sentence(labels.get(e, e))} {v}" for e, v in values.items())
 
 
-def remark_facts(tables: Tables, meta: dict) -> dict[str, str]:
+def remark_facts(tables: Tables, settings: ReportSettings, run: RunRecord) -> dict[str, str]:
     """The numbers the checklist quotes, all read from the tables and the settings."""
-    labels = endpoint_labels(meta)
+    labels = ENDPOINT_LABELS
     flow = tables["flow"].sort_values("step")
     clinical = rows_of(tables["km_summary"], grouping=CLINICAL_GROUPING)
     events = {
@@ -156,15 +161,17 @@ def remark_facts(tables: Tables, meta: dict) -> dict[str, str]:
         "arms": word_list(arms) or "one arm",
         "covariates": adjusted_for(tables["cox"]) or "none",
         "imbalance": word_list(imbalance) or "none",
-        "threshold": f"{meta['mg_threshold_mmol_l']:g}",
-        "source": str(meta.get("source", "")),
-        "cutoff": data_cutoff(meta),
+        "threshold": f"{settings.mg_threshold_mmol_l:g}",
+        "source": str(run.source),
+        "cutoff": data_cutoff(run),
     }
 
 
-def remark_items(tables: Tables, meta: dict, s: dict[str, str]) -> list[tuple]:
+def remark_items(
+    tables: Tables, settings: ReportSettings, run: RunRecord, s: dict[str, str]
+) -> list[tuple]:
     """(item, what REMARK asks, status, where) for the 20 items (McShane et al. 2005)."""
-    f = remark_facts(tables, meta)
+    f = remark_facts(tables, settings, run)
     return [
         (
             "Marker, objectives, pre-specified hypotheses",
@@ -344,9 +351,11 @@ def remark_items(tables: Tables, meta: dict, s: dict[str, str]) -> list[tuple]:
     ]
 
 
-def remark_section(tables: Tables, meta: dict, sections: dict[str, str]) -> dict[str, Any]:
+def remark_section(
+    tables: Tables, settings: ReportSettings, run: RunRecord, sections: dict[str, str]
+) -> dict[str, Any]:
     """The REMARK checklist as a table: item, what it asks, status, where (linked)."""
-    items = remark_items(tables, meta, sections)
+    items = remark_items(tables, settings, run, sections)
     rows = [
         [str(number), asks, status, answer]
         for number, (asks, status, answer) in enumerate(items, start=1)

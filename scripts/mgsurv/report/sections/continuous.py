@@ -21,8 +21,14 @@ from mgsurv.report.formatting import (
     p_phrase,
     word_list,
 )
-from mgsurv.report.labels import EXPLORATORY, adjusted_for, endpoint_labels, knot_count
+from mgsurv.report.labels import (
+    ENDPOINT_LABELS,
+    EXPLORATORY,
+    adjusted_for,
+    knot_count,
+)
 from mgsurv.report.tables import Tables, rows_of, slug, table
+from mgsurv.settings import ReportSettings
 
 
 def distribution_note(distribution: pd.DataFrame) -> str:
@@ -43,7 +49,7 @@ def distribution_note(distribution: pd.DataFrame) -> str:
 
 
 def spline_section(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
     """The hazard-ratio curve of serum Mg (spline) and its test of non-linearity."""
     curve = rows_of(tables["spline"], endpoint=endpoint)
@@ -75,7 +81,7 @@ def spline_section(
     if curve.empty or tests.empty:
         return section
     test = tests.iloc[0]
-    threshold = meta["mg_threshold_mmol_l"]
+    threshold = settings.mg_threshold_mmol_l
     covariates = adjusted_for(rows_of(tables["cox"], endpoint=endpoint), SPLINE) or "nothing"
     distribution = tables["mg_distribution"]
     figure = spline_figure(
@@ -126,14 +132,14 @@ def cutpoint_rows(row: pd.Series, endpoint: str) -> list[list[str]]:
     ]
 
 
-def cutpoint_section(tables: Tables, meta: dict, figures: Figures) -> dict[str, Any]:
+def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures) -> dict[str, Any]:
     """The exploratory data-driven cut-point: the cut, its corrected p and the search."""
-    threshold = meta["mg_threshold_mmol_l"]
+    threshold = settings.mg_threshold_mmol_l
     section = {"threshold": f"{threshold:g}", "found": not tables["cutpoint"].empty}
     if tables["cutpoint"].empty:
         return section
     row = tables["cutpoint"].iloc[0]
-    endpoint = endpoint_labels(meta).get(str(row["endpoint"]), str(row["endpoint"]))
+    endpoint = ENDPOINT_LABELS.get(str(row["endpoint"]), str(row["endpoint"]))
     return section | {
         "endpoint": in_sentence(endpoint),
         "cut": f"{row['cutpoint_mmol_l']:g}",

@@ -48,6 +48,7 @@ from mgsurv.report.labels import (
     term_parts,
 )
 from mgsurv.report.tables import Table, Tables, rows_of, slug, table
+from mgsurv.settings import ReportSettings
 
 FOREST_MODEL = MULTIVARIABLE
 # Counts of patients in the statistics stage's notes ('all 142 events elsewhere', 'among
@@ -191,13 +192,13 @@ def flagged_terms(model_ph: pd.DataFrame) -> list[str]:
     return [str(row["term"]) for _, row in terms.iterrows() if ph_flag(row["p"])]
 
 
-def schoenfeld_caption(name: str, points: pd.DataFrame, p: float, meta: dict) -> str:
+def schoenfeld_caption(name: str, points: pd.DataFrame, p: float, settings: ReportSettings) -> str:
     """What a residual plot of these schoenfeld rows shows, including which of its points
     are drawn."""
     n = int(points["residuals"].iloc[0])
     return (
         f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {RESIDUALS_MODEL} model"
-        f" at each event, against time spaced by the {meta['ph_transform']} transform; solid line:"
+        f" at each event, against time spaced by the {settings.ph_transform} transform; solid line:"
         f" running mean of {schoenfeld_window(points)} residuals; dashed: the Cox estimate,"
         f" which a flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
         f" {p_phrase(p)}.{points_drawn(n)}"
@@ -219,7 +220,7 @@ def points_drawn(n: int) -> str:
 
 
 def schoenfeld_figures(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> list[dict]:
     """A residual plot for every term of the multivariable model flagged by its PH test."""
     model_ph = rows_of(tables["ph_test"], endpoint=endpoint, model=RESIDUALS_MODEL)
@@ -234,7 +235,7 @@ def schoenfeld_figures(
         figure = schoenfeld_figure(points, f"{label}: {name}", f"β(t) for {name}")
         shown.append(
             figures.add(f"zph-{endpoint}-{slug(term)}", figure)
-            | {"caption": schoenfeld_caption(name, points, p, meta)}
+            | {"caption": schoenfeld_caption(name, points, p, settings)}
         )
     return shown
 
@@ -256,7 +257,7 @@ def ph_verdict(model_ph: pd.DataFrame) -> str:
 
 
 def ph_section(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
     """PH tests of one endpoint: the multivariable model in full, the other models folded
     away under a count of their flagged rows, and residual plots of the flagged terms."""
@@ -287,7 +288,7 @@ def ph_section(
             trailing_text=1,
         ),
         "time_split": time_split_table(endpoint, tables),
-        "figures": schoenfeld_figures(endpoint, label, tables, meta, figures),
+        "figures": schoenfeld_figures(endpoint, label, tables, settings, figures),
     }
 
 
@@ -372,7 +373,7 @@ def forest(endpoint: str, label: str, tables: Tables, figures: Figures) -> dict[
 
 
 def cox_section(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
     """The forest plot and the Cox tables of one endpoint."""
     return {
@@ -382,7 +383,7 @@ def cox_section(
         "tables": cox_tables(
             rows_of(tables["cox"], endpoint=endpoint),
             rows_of(tables["cox_models"], endpoint=endpoint),
-            cutpoint_caveat(tables, meta),
+            cutpoint_caveat(tables),
         ),
     }
 

@@ -17,26 +17,28 @@ from mgsurv.contract import (
 from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
 from mgsurv.report.formatting import in_sentence, word_list
 from mgsurv.report.labels import (
+    ENDPOINT_LABELS,
     EVENT_DEFINITIONS,
     adjust_label,
     adjusted_for,
     arms_of,
     definition_text,
-    endpoint_labels,
     grouping_label,
     term_parts,
 )
+from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.continuous import spline_methods
 from mgsurv.report.sections.survival import data_cutoff, min_at_risk
 from mgsurv.report.tables import Tables, rows_of, table
+from mgsurv.settings import ReportSettings
 
 # Packages named in the Methods' software sentence (all versions are in the appendix).
 KEY_PACKAGES = ("python", "lifelines", "numpy", "scipy", "pandas", "snakemake")
 
 
-def software_sentence(meta: dict) -> str:
+def software_sentence(run: RunRecord) -> str:
     """'Python 3.11.7, lifelines 0.30.3, ...' from the recorded versions ('' without)."""
-    versions = meta.get("versions", {})
+    versions = run.versions
     named = [
         f"{'Python' if name == 'python' else name} {versions[name]}"
         for name in KEY_PACKAGES
@@ -45,10 +47,10 @@ def software_sentence(meta: dict) -> str:
     return word_list(named)
 
 
-def complete_cases(tables: Tables, meta: dict) -> str:
+def complete_cases(tables: Tables) -> str:
     """How many patients each endpoint's multivariable model used (complete cases)."""
     models = rows_of(tables["cox_models"], model=MULTIVARIABLE)
-    labels = endpoint_labels(meta)
+    labels = ENDPOINT_LABELS
     return "; ".join(
         f"{in_sentence(labels.get(str(row['endpoint']), str(row['endpoint'])))}:"
         f" {format_patients(row['n'])} patients, {format_patients(row['events'])} events"
@@ -68,17 +70,19 @@ def group_definition(row: pd.Series, groups: pd.DataFrame) -> str:
     return definition_text(str(row["definition"]))
 
 
-def rmst_tau_text(meta: dict) -> str:
+def rmst_tau_text(settings: ReportSettings) -> str:
     """The RMST horizon: the configured tau, or survRM2's default rule."""
-    if meta["rmst_tau_months"] is None:
+    if settings.rmst_tau_months is None:
         return (
             "survRM2's default (the smallest of the groups' largest follow-up times), per"
             " grouping as shown in the tables"
         )
-    return f"{meta['rmst_tau_months']:g} months"
+    return f"{settings.rmst_tau_months:g} months"
 
 
-def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> dict[str, Any]:
+def methods_section(
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+) -> dict[str, Any]:
     """Methods text inputs: data provenance, definitions, statistics and software."""
     summary = tables["km_summary"]
     quartiles = list(
@@ -88,27 +92,27 @@ def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> di
     continuous = rows_of(tables["cox"], model=CONTINUOUS)["term"].astype(str)
     continuous = continuous[continuous.str.startswith(MG_TERM_PREFIX)]
     landmarks = dict.fromkeys(tables["landmarks"]["time"].astype(float))
-    cutpoint = meta["cutpoint"]
+    cutpoint = settings.cutpoint
     groups = tables["mg_groups"]
 
     def tested(test: str) -> bool:
         return not rows_of(tables["logrank"], test=test).empty
 
     return {
-        "cohort": str(meta.get("cohort", "")),
-        "cutoff": data_cutoff(meta),
-        "min_at_risk": str(min_at_risk(meta)),
-        "risk_times": word_list([f"{t:g}" for t in meta.get("risk_table_times", [])]),
-        "software": software_sentence(meta),
+        "cohort": str(run.cohort),
+        "cutoff": data_cutoff(run),
+        "min_at_risk": str(min_at_risk(settings)),
+        "risk_times": word_list([f"{t:g}" for t in settings.risk_table_times]),
+        "software": software_sentence(run),
         "suppression": suppression_note(),
         "suppressed": f"counts below {min_count()} suppressed" if is_active() else "",
-        "complete_cases": complete_cases(tables, meta),
-        "source": str(meta.get("source", "")),
-        "sha256": str(meta.get("input_sha256", "")),
-        "generated": str(meta.get("generated", "")),
-        "threshold": f"{meta['mg_threshold_mmol_l']:g}",
+        "complete_cases": complete_cases(tables),
+        "source": str(run.source),
+        "sha256": str(run.input_sha256),
+        "generated": str(run.generated),
+        "threshold": f"{settings.mg_threshold_mmol_l:g}",
         "quartiles": ", ".join(quartiles),
-        "conf_type": str(meta["conf_type"]),
+        "conf_type": str(settings.conf_type),
         "covariates": adjusted_for(tables["cox"]),
         "groups": table(
             "Serum Mg groups (mmol/L)",
@@ -131,17 +135,15 @@ def methods_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> di
             for endpoint, label in endpoints.items()
         ],
         "landmarks": word_list([f"{t:g}" for t in landmarks]),
-        "strata": ", ".join(meta["strata"]) if tested(STRATIFIED_LOGRANK_TEST) else "",
+        "strata": ", ".join(settings.strata) if tested(STRATIFIED_LOGRANK_TEST) else "",
         "pairwise": tested(PAIRWISE_TEST),
-        "adjust": adjust_label(meta),
-        "tau": rmst_tau_text(meta),
-        "ph_transform": str(meta["ph_transform"]),
+        "adjust": adjust_label(settings.pairwise_adjust),
+        "tau": rmst_tau_text(settings),
+        "ph_transform": str(settings.ph_transform),
         "spline": spline_methods(tables),
         "cutpoint": {
-            "endpoint": in_sentence(
-                endpoint_labels(meta).get(cutpoint["endpoint"], cutpoint["endpoint"])
-            ),
-            "minprop": f"{cutpoint['minprop']:g}",
-            "maxprop": f"{1 - cutpoint['minprop']:g}",
+            "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
+            "minprop": f"{cutpoint.minprop:g}",
+            "maxprop": f"{1 - cutpoint.minprop:g}",
         },
     }

@@ -54,26 +54,24 @@ from mgsurv.report.labels import (
     p_cell,
     term_parts,
 )
+from mgsurv.report.provenance import RunRecord
 from mgsurv.report.tables import Table, Tables, blank_repeats, rows_of, slug, table
+from mgsurv.settings import ReportSettings
 
-# Curves stop where fewer than this many patients remain at risk (config km_min_at_risk).
-MIN_AT_RISK_DEFAULT = 10
 DATA_CUTOFF_FALLBACK = "not recorded"
 # What the event of each endpoint is, in a few plain words.
 EVENT_WORDS = {"pfs": "progression or death", "os": "death"}
 
 
-def min_at_risk(meta: dict) -> int:
-    """The configured km_min_at_risk (MIN_AT_RISK_DEFAULT until the config has the key),
-    raised to the suppression's k: where fewer than k patients remain at risk, each step
-    of a curve would show one patient's event."""
-    value = meta.get("km_min_at_risk")
-    return max(MIN_AT_RISK_DEFAULT if value is None else int(value), min_count())
+def min_at_risk(settings: ReportSettings) -> int:
+    """The configured km_min_at_risk, raised to the suppression's k: where fewer than k
+    patients remain at risk, each step of a curve would show one patient's event."""
+    return max(int(settings.km_min_at_risk), min_count())
 
 
-def data_cutoff(meta: dict) -> str:
+def data_cutoff(run: RunRecord) -> str:
     """The data cut-off as recorded in the run's provenance, or 'not recorded'."""
-    value = meta.get("data_cutoff")
+    value = run.data_cutoff
     return DATA_CUTOFF_FALLBACK if value is None or str(value) == "" else str(value)
 
 
@@ -133,26 +131,26 @@ def landmark_table(endpoint_landmarks: pd.DataFrame, groups: pd.DataFrame) -> Ta
     )
 
 
-def test_label(row: pd.Series, meta: dict) -> str:
+def test_label(row: pd.Series, settings: ReportSettings) -> str:
     """How a logrank.tsv row tested, in words: its strata, trend scores or p adjustment."""
     test = str(row["test"])
     if test == STRATIFIED_LOGRANK_TEST:
-        return f"Log-rank stratified by {', '.join(meta['strata'])}"
+        return f"Log-rank stratified by {', '.join(settings.strata)}"
     if test == TREND_TEST:
         return f"Trend (scores 1–{len(str(row['groups']).split(' vs '))} in the order listed)"
     if test == PAIRWISE_TEST:
-        return f"Pairwise log-rank ({adjust_label(meta)}-adjusted p)"
+        return f"Pairwise log-rank ({adjust_label(settings.pairwise_adjust)}-adjusted p)"
     return TEST_LABELS.get(test, test)
 
 
 def logrank_rows(
-    endpoint_logrank: pd.DataFrame, groups: pd.DataFrame, meta: dict
+    endpoint_logrank: pd.DataFrame, groups: pd.DataFrame, settings: ReportSettings
 ) -> list[list[str]]:
     """Test table rows: grouping, test, groups compared, chi-square, df, p, adjusted p."""
     return [
         [
             grouping_label(str(row["grouping"]), groups),
-            test_label(row, meta),
+            test_label(row, settings),
             str(row["groups"]),
             format_number(row["statistic"], 2),
             format_count(row["df"]),
@@ -202,15 +200,15 @@ def risk_table(curves: pd.DataFrame, groups: list[str], risk_times: list[float])
 
 
 def km_figures(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> list[dict[str, Any]]:
     """One Kaplan-Meier figure per grouping of an endpoint, with its numbers at risk,
     events and censored as a table too; the cut-point grouping's says its p is uncorrected."""
     summary = rows_of(tables["km_summary"], endpoint=endpoint)
     curves = rows_of(tables["km_curves"], endpoint=endpoint)
     logrank = rows_of(tables["logrank"], endpoint=endpoint)
-    risk_times = list(meta.get("risk_table_times", []))
-    minimum = min_at_risk(meta)
+    risk_times = list(settings.risk_table_times)
+    minimum = min_at_risk(settings)
     shown = []
     for grouping in dict.fromkeys(summary["grouping"].astype(str)):
         title = f"{label} by {grouping_label(grouping, tables['mg_groups'])}"
@@ -232,7 +230,7 @@ def km_figures(
             | {
                 "title": title,
                 "truncation": truncation_note(grouping_curves, groups, minimum),
-                "note": cutpoint_caveat(tables, meta) if exploratory else "",
+                "note": cutpoint_caveat(tables) if exploratory else "",
                 "table": risk_table(grouping_curves, groups, risk_times),
             }
         )
@@ -240,7 +238,7 @@ def km_figures(
 
 
 def km_section(
-    endpoint: str, label: str, tables: Tables, meta: dict, figures: Figures
+    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
     """Figures plus the median, landmark and log-rank tables of one endpoint."""
     median_columns = ["Grouping", "Group", "n", "Events", "Median (months)", "95% CI"]
@@ -251,7 +249,7 @@ def km_section(
     return {
         "id": f"km-{slug(endpoint)}",
         "label": label,
-        "figures": km_figures(endpoint, label, tables, meta, figures),
+        "figures": km_figures(endpoint, label, tables, settings, figures),
         "tables": [
             table(
                 "Median survival (NR: not reached)",
@@ -263,9 +261,9 @@ def km_section(
             table(
                 "Group comparisons (NA: not applicable)",
                 logrank_columns,
-                blank_repeats(logrank_rows(logrank, groups, meta)),
+                blank_repeats(logrank_rows(logrank, groups, settings)),
                 3,
-                notes=exploratory_notes(logrank["grouping"], cutpoint_caveat(tables, meta)),
+                notes=exploratory_notes(logrank["grouping"], cutpoint_caveat(tables)),
             ),
         ],
     }
@@ -316,7 +314,7 @@ def rmst_measure(label: str) -> tuple[str, str]:
     return rmst_contrast(compared, group, reference), RMST_MEASURES[kind]
 
 
-def rmst_table(endpoint: str, label: str, tables: Tables, meta: dict) -> Table:
+def rmst_table(endpoint: str, label: str, tables: Tables) -> Table:
     """RMST per group and the contrasts of one endpoint, each row with its tau."""
     rmst = rows_of(tables["rmst"], endpoint=endpoint)
     rows = []
@@ -339,7 +337,7 @@ def rmst_table(endpoint: str, label: str, tables: Tables, meta: dict) -> Table:
         ["Grouping", "Group or comparison", "Measure", "τ (months)", "Estimate", "95% CI", "p"],
         blank_repeats(rows),
         3,
-        notes=exploratory_notes(rmst["grouping"], cutpoint_caveat(tables, meta)),
+        notes=exploratory_notes(rmst["grouping"], cutpoint_caveat(tables)),
     )
 
 
@@ -430,25 +428,27 @@ def plain_words(endpoint: str, endpoint_cox: pd.DataFrame) -> str:
     return sentence
 
 
-def question(endpoints: dict[str, str], tables: Tables, meta: dict) -> str:
+def question(endpoints: dict[str, str], tables: Tables, settings: ReportSettings) -> str:
     """The question the report answers, from the threshold, endpoints and arms analysed."""
     arms = arms_of(tables["cox"])
     outcomes = word_list([in_sentence(label) for label in endpoints.values()])
     within = f", overall and within each treatment arm ({', '.join(arms)})" if arms else ""
     return (
-        f"Is low baseline serum magnesium (below {meta['mg_threshold_mmol_l']:g} mmol/L, the"
+        f"Is low baseline serum magnesium (below {settings.mg_threshold_mmol_l:g} mmol/L, the"
         f" pre-specified threshold) associated with shorter {outcomes} in this cohort{within}?"
     )
 
 
-def summary_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> dict[str, Any]:
+def summary_section(
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+) -> dict[str, Any]:
     """The question, then per endpoint: follow-up, the clinical groups' medians and RMST,
     and the low-vs-normal hazard ratios (unadjusted, adjusted, per arm, interaction)."""
     comparison = term_parts(KEY_TERM)[1]
     return {
-        "question": question(endpoints, tables, meta),
-        "cohort": str(meta.get("cohort", "")),
-        "cutoff": data_cutoff(meta),
+        "question": question(endpoints, tables, settings),
+        "cohort": str(run.cohort),
+        "cutoff": data_cutoff(run),
         "comparison": comparison,
         "exposed": comparison.split(" vs ")[0],
         "endpoints": [
@@ -471,10 +471,10 @@ def summary_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> di
     }
 
 
-def followup_section(endpoints: dict[str, str], tables: Tables, meta: dict) -> dict[str, Any]:
+def followup_section(endpoints: dict[str, str], tables: Tables, run: RunRecord) -> dict[str, Any]:
     """The data cut-off and the median follow-up tables of every endpoint."""
     return {
-        "cutoff": data_cutoff(meta),
+        "cutoff": data_cutoff(run),
         "tables": [
             followup_table(endpoint, label, tables) for endpoint, label in endpoints.items()
         ],
