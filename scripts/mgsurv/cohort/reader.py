@@ -50,8 +50,8 @@ than two analysable patients, stopped in :func:`mgsurv.cohort.prepare.prepare`: 
 no comparison and no estimate, and such a "cohort" is nearly always a filter or export
 mistake that a report of blank tables would hide.
 
-The output has mgsurv's column names (see the results contract in DESIGN.md): times in
-months, Mg in mmol/L, events as 0/1.
+The output has mgsurv's column names (the results contract, :mod:`mgsurv.contract`): times
+in months, Mg in mmol/L, events as 0/1.
 """
 
 from __future__ import annotations
