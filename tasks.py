@@ -3,7 +3,7 @@
 
     python3 tasks.py run [snakemake options]   # synthetic cohort -> results/synthetic/report.html
     python3 tasks.py test [pytest options]     # the test suite
-    python3 tasks.py lint                      # ruff, snakefmt and snakemake --lint
+    python3 tasks.py lint                      # ruff, mypy, snakefmt and snakemake --lint
     python3 tasks.py bench [bench/run.py options]  # the benchmark, beside R when installed
 
 The environment (.venv/) is created on first use and reinstalled whenever a pinned
@@ -63,7 +63,7 @@ def ensure_environment(level: str) -> None:
             )
     requirements = "requirements-dev.txt" if level == "test" else "requirements.txt"
     print(f"tasks.py: installing the pinned dependencies ({requirements})", flush=True)
-    pip = [BIN / "python", "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     run(*pip, "-r", requirements, "-c", "constraints.txt")
     run(*pip, "--no-deps", "--no-build-isolation", "-e", ".")
     stamp.write_text(digest)
@@ -112,6 +112,7 @@ def main(argv: list[str]) -> None:
     else:
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")
+        run(BIN / "mypy")
         run(BIN / "snakefmt", "--check", "Snakefile", "workflow")
         run(BIN / "snakemake", "--lint")
 

@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -197,11 +198,15 @@ def read_timings(path: Path) -> dict[str, float]:
     return {stage: float(seconds) for stage, seconds in rows}
 
 
-def repeated(times: int, run_once) -> tuple[Measured, float | None]:
+def repeated(
+    times: int, run_once: Callable[[], tuple[Measured, float | None]]
+) -> tuple[Measured, float | None]:
     """Call ``run_once()`` (returning a Measured and the seconds measured inside the process,
-    or None) ``times`` times: the fastest run's seconds and the largest peak memory; a
-    failure ends the repetitions and is returned."""
-    best, best_seconds, peak = None, None, 0.0
+    or None) ``times`` times (at least once): the fastest run's seconds and the largest peak
+    memory; a failure ends the repetitions and is returned."""
+    best: Measured | None = None
+    best_seconds: float | None = None
+    peak = 0.0
     for _ in range(times):
         measured, seconds = run_once()
         if not measured.ok:
@@ -210,6 +215,8 @@ def repeated(times: int, run_once) -> tuple[Measured, float | None]:
         peak = max(peak, measured.peak_mb)
         if best_seconds is None or seconds < best_seconds:
             best, best_seconds = measured, seconds
+    if best is None:
+        raise ValueError(f"times must be at least 1, not {times}")
     best.peak_mb = peak
     return best, best_seconds
 
@@ -372,8 +379,10 @@ def run_configuration(n: int, ties: str, work: Path, args, with_r: bool) -> Conf
         }
     results = run_workflow(conf, workdir / "workflow", overrides, args)
     if ties == "default":  # R and the stages read the CSV the workflow generated
-        csv = results / "input" / "synthetic_cohort.csv" if results else None
-        if csv is None or not csv.exists():  # the workflow failed: simulate it here
+        generated = results / "input" / "synthetic_cohort.csv" if results else None
+        if generated is not None and generated.exists():
+            csv = generated
+        else:  # the workflow failed: simulate it here
             csv = write_cohort(DEFAULT_N, "tied", workdir / "input" / "default.csv")
     outputs = report_outputs(results)
     rulegraph = results.parent / "rulegraph.dot" if results else None

@@ -11,9 +11,16 @@ the shipped config gives, ``X.from_config(config)`` what a run's config gives.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from mgsurv.schemas import CONFIG_DEFAULTS
+
+# The values the config schema allows for these settings (workflow/schemas/config.schema.yaml):
+# the Kaplan-Meier band (R's survfit conf.type), the PH test's time transform (cox.zph) and
+# the pairwise log-rank tests' adjustment (p.adjust).
+ConfType = Literal["log-log", "log", "plain"]
+PhTransform = Literal["km", "rank", "identity", "log"]
+AdjustMethod = Literal["holm", "BH"]
 
 
 def config_keys(settings_class: type) -> list[str]:
@@ -65,11 +72,11 @@ class AnalysisSettings:
     covariates: tuple[dict, ...] = _default("covariates", tuple)
     reference_arm: str | None = CONFIG_DEFAULTS["reference_arm"]
     strata: tuple[str, ...] = _default("strata", tuple)
-    conf_type: str = CONFIG_DEFAULTS["conf_type"]
+    conf_type: ConfType = CONFIG_DEFAULTS["conf_type"]
     landmark_months: tuple[float, ...] = _default("landmark_months", tuple)
     rmst_tau_months: float | None = CONFIG_DEFAULTS["rmst_tau_months"]
-    ph_transform: str = CONFIG_DEFAULTS["ph_transform"]
-    pairwise_adjust: str = CONFIG_DEFAULTS["pairwise_adjust"]
+    ph_transform: PhTransform = CONFIG_DEFAULTS["ph_transform"]
+    pairwise_adjust: AdjustMethod = CONFIG_DEFAULTS["pairwise_adjust"]
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
 
     @classmethod
@@ -95,12 +102,12 @@ class ReportSettings:
     for sharing, and the whole config (for the reproducibility appendix)."""
 
     mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
-    conf_type: str = CONFIG_DEFAULTS["conf_type"]
+    conf_type: ConfType = CONFIG_DEFAULTS["conf_type"]
     landmark_months: tuple[float, ...] = _default("landmark_months", tuple)
     strata: tuple[str, ...] = _default("strata", tuple)
-    pairwise_adjust: str = CONFIG_DEFAULTS["pairwise_adjust"]
+    pairwise_adjust: AdjustMethod = CONFIG_DEFAULTS["pairwise_adjust"]
     rmst_tau_months: float | None = CONFIG_DEFAULTS["rmst_tau_months"]
-    ph_transform: str = CONFIG_DEFAULTS["ph_transform"]
+    ph_transform: PhTransform = CONFIG_DEFAULTS["ph_transform"]
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
     cutpoint: CutpointSettings = field(default_factory=CutpointSettings)
     km_min_at_risk: int = CONFIG_DEFAULTS["km_min_at_risk"]

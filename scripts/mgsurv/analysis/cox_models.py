@@ -86,7 +86,7 @@ from mgsurv.contract import (
     time_column,
     within_arm_term,
 )
-from mgsurv.settings import AnalysisSettings
+from mgsurv.settings import AnalysisSettings, PhTransform
 from mgsurv.stats.cox import (
     MAX_ABS_STANDARDISED_COEF,
     R_CONTROL,
@@ -97,7 +97,7 @@ from mgsurv.stats.cox import (
     fit_cox,
     linear_combination,
 )
-from mgsurv.stats.coxph_port import coxph_fit
+from mgsurv.stats.coxph_port import CoxPHResult, coxph_fit
 from mgsurv.stats.distributions import chi2_sf
 from mgsurv.stats.zph import ZphResult, cox_zph, running_mean_window
 
@@ -144,7 +144,8 @@ class ModelSpec:
 def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
     """The configured reference arm when present, else the first arm alphabetically."""
     arms = sorted(data["arm"].dropna().astype(str).unique())
-    return settings.reference_arm if settings.reference_arm in arms else arms[0]
+    configured = settings.reference_arm
+    return configured if configured is not None and configured in arms else arms[0]
 
 
 def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpec]:
@@ -258,21 +259,8 @@ def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict]
         t for t in fit.term_columns if t != CLINICAL_GROUPING
     )
     counts = {"n": n, "events": events, "parameters": len(columns)}
-    try:
-        result = coxph_fit(x, stop, died, strata=period, concordance=False, **R_CONTROL)
-    except ValueError as err:
-        result, reason = None, first_sentence(err)
-    else:
-        se = result.se
-        if (np.abs(result.coef) * x.std(axis=0) > MAX_ABS_STANDARDISED_COEF).any() or not (
-            np.isfinite(se).all() and (se > 0).all()
-        ):
-            reason = "the estimate diverges (monotone likelihood / separation)"
-        elif not result.converged:
-            reason = f"the fit did not converge (iter.max = {R_CONTROL['iter_max']})"
-        else:
-            reason = ""
-    if reason:
+    result, reason = _fit_periods(x, stop, died, period)
+    if result is None or reason:
         statistics = model_statistics(
             **counts, converged=False, note=f"{why}; not estimable ({reason})"
         )
@@ -291,9 +279,29 @@ def time_split_model(fit: CoxFit, ph: pd.DataFrame) -> tuple[pd.DataFrame, dict]
         note=why,
     )
     return (
-        coefficient_rows(result.coef, se, columns, n, events),
+        coefficient_rows(result.coef, result.se, columns, n, events),
         model_statistics_row(TIME_SPLIT, terms, "", statistics),
     )
+
+
+def _fit_periods(
+    x: np.ndarray, stop: np.ndarray, died: np.ndarray, period: np.ndarray
+) -> tuple[CoxPHResult | None, str]:
+    """The time-split model's fit (stratified by period, see :func:`time_split_model`) and
+    why it cannot be reported, "" when it can: coxph_fit rejected the data (no fit), the
+    estimate diverges (separation; checked first) or the iterations ran out."""
+    try:
+        result = coxph_fit(x, stop, died, strata=period, concordance=False, **R_CONTROL)
+    except ValueError as err:
+        return None, first_sentence(err)
+    se = result.se
+    if (np.abs(result.coef) * x.std(axis=0) > MAX_ABS_STANDARDISED_COEF).any() or not (
+        np.isfinite(se).all() and (se > 0).all()
+    ):
+        return result, "the estimate diverges (monotone likelihood / separation)"
+    if not result.converged:
+        return result, f"the fit did not converge (iter.max = {R_CONTROL['iter_max']})"
+    return result, ""
 
 
 def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
@@ -306,7 +314,7 @@ def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
     return f"PH test p < {PH_ALPHA} for {names}: consider them as strata (config 'strata')"
 
 
-def ph_test(fit: CoxFit, transform: str) -> ZphResult | None:
+def ph_test(fit: CoxFit, transform: PhTransform) -> ZphResult | None:
     """R's cox.zph of a fitted model; None when it could not be fitted. Raises ValueError
     or LinAlgError when the test is not defined (e.g. a singular information matrix)."""
     if fit.design.empty:

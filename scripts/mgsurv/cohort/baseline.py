@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mgsurv.contract import COHORT_TABLES, GROUP_ORDER
+from mgsurv.contract import ALL_PATIENTS, CLINICAL_GROUPING, COHORT_TABLES, GROUP_ORDER, MG_COLUMN
 
 COMPARED = ("low", "normal")
 
@@ -66,7 +66,7 @@ def _numeric_rows(name: str, groups: dict[str, pd.Series], smd: float) -> list[d
                 "q1": q1,
                 "q3": q3,
                 "missing": int(values.isna().sum()),
-                "smd": np.nan if group == "all" else smd,
+                "smd": np.nan if group == ALL_PATIENTS else smd,
             }
         )
     return rows
@@ -81,7 +81,7 @@ def _categorical_rows(
     codes, distinct = pd.factorize(column[present].astype(str))
     levels = sorted(distinct)
     codes = pd.Index(levels).get_indexer(distinct)[codes]
-    rows_of = {"all": np.ones(len(column), dtype=bool), **in_group}
+    rows_of = {ALL_PATIENTS: np.ones(len(column), dtype=bool), **in_group}
     counts = {
         group: np.bincount(codes[rows[present]], minlength=len(levels))
         for group, rows in rows_of.items()
@@ -106,7 +106,7 @@ def _categorical_rows(
                     "q1": np.nan,
                     "q3": np.nan,
                     "missing": missing,
-                    "smd": np.nan if group == "all" else smd,
+                    "smd": np.nan if group == ALL_PATIENTS else smd,
                 }
             )
     return rows
@@ -115,16 +115,16 @@ def _categorical_rows(
 def baseline_table(data: pd.DataFrame, covariates: list[dict]) -> pd.DataFrame:
     """Table 1 of the cohort: serum Mg, arm and the configured covariates, overall and by
     clinical Mg group (see the module docstring)."""
-    variables = [("mg_mmol_l", "numeric"), ("arm", "categorical")]
+    variables = [(MG_COLUMN, "numeric"), ("arm", "categorical")]
     variables += [(spec["name"], spec["type"]) for spec in covariates]
-    clinical = data["mg_clinical"]
-    in_group = {g: (clinical == g).to_numpy() for g in GROUP_ORDER["mg_clinical"]}
-    order = ["all", *[g for g in GROUP_ORDER["mg_clinical"] if in_group[g].any()]]
+    clinical = data[CLINICAL_GROUPING]
+    in_group = {g: (clinical == g).to_numpy() for g in GROUP_ORDER[CLINICAL_GROUPING]}
+    order = [ALL_PATIENTS, *[g for g in GROUP_ORDER[CLINICAL_GROUPING] if in_group[g].any()]]
     rows = []
     for name, kind in variables:
         column = data[name]
         if kind == "numeric":
-            groups = {g: column if g == "all" else column[in_group[g]] for g in order}
+            groups = {g: column if g == ALL_PATIENTS else column[in_group[g]] for g in order}
             smd = numeric_smd(*(column[in_group[g]] for g in COMPARED))
             rows += _numeric_rows(name, groups, smd)
         else:

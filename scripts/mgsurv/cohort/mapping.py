@@ -50,6 +50,15 @@ class Mapping:
         """True when survival times are derived from dates rather than read as durations."""
         return self.columns.get("start_date") is not None
 
+    def column(self, key: str) -> str:
+        """The CSV column of a key that :func:`load_mapping` requires to be mapped:
+        patient_id, mg, and the survival times and events or (:attr:`uses_dates`)
+        start_date and last_followup_date. KeyError when it is not mapped."""
+        name = self.columns[key]
+        if name is None:
+            raise KeyError(f"{self.path} maps no column to {key!r}")
+        return name
+
 
 INTEGER_CODE = re.compile(r"^[+-]?\d+(?:[.,]0*)?$")
 # A date that tells day, month and year apart: date_format must read it back.

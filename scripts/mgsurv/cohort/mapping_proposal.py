@@ -179,7 +179,8 @@ def propose_columns(headers: list[str]) -> tuple[dict[str, Guess], set[str]]:
             if header
             else Guess(None, "no header matched", sure=key == "arm")
         )
-        taken.add(header)
+        if header is not None:
+            taken.add(header)
 
     for key in ("patient_id", "mg", "arm", "pfs_time", "os_time"):
         claim(key, COLUMN_PATTERNS[key])

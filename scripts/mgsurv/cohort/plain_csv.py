@@ -59,7 +59,8 @@ def read_plain(text: str, delimiter: str) -> PlainTable | None:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: not UTF-8, so not for pyarrow
         return None
-    start = LINE_BREAKS.match(data).end()
+    leading = LINE_BREAKS.match(data)  # always a match, empty when no line break leads
+    start = leading.end() if leading else 0
     header_end = data.find(b"\n", start)
     if header_end < 0 or data.startswith(codecs.BOM_UTF8, header_end + 1):
         return None

@@ -18,25 +18,29 @@ from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
 from mgsurv.cohort.reader import PreparedCohort, read_cohort
-from mgsurv.contract import COHORT_TABLES, CUTPOINT_CANDIDATE_COLUMNS
+from mgsurv.contract import (
+    COHORT_TABLES,
+    CUTPOINT_CANDIDATE_COLUMNS,
+    ENDPOINTS,
+    GROUPINGS,
+    MG_COLUMN,
+    event_column,
+    time_column,
+)
 from mgsurv.errors import InputError
 from mgsurv.settings import CutpointSettings
 from mgsurv.stats.cutpoint import CutpointResult, maxstat_cutpoint
 
 log = logging.getLogger(__name__)
 
+# The analysis-ready cohort's own columns: a covariate may not take one of these names.
 RESERVED_COLUMNS = frozenset(
     {
         "patient_id",
-        "mg_mmol_l",
-        "pfs_months",
-        "pfs_event",
-        "os_months",
-        "os_event",
+        MG_COLUMN,
+        *(column for e in ENDPOINTS for column in (time_column(e), event_column(e))),
         "arm",
-        "mg_clinical",
-        "mg_quartile",
-        "mg_cutpoint",
+        *GROUPINGS,
     }
 )
 
@@ -128,7 +132,7 @@ def find_cutpoint(data: pd.DataFrame, settings: CutpointSettings) -> CutpointRes
         return maxstat_cutpoint(
             data[time],
             data[event],
-            data["mg_mmol_l"],
+            data[MG_COLUMN],
             minprop=settings.minprop,
             maxprop=1 - settings.minprop,
         )
@@ -162,7 +166,7 @@ def mg_distribution(mg: pd.Series) -> pd.DataFrame:
     bins = np.floor(mg.to_numpy(dtype=float) / MG_BIN_MMOL_L + 1e-9).astype(int)
     counts = pd.Series(bins).value_counts().sort_index()
     return pd.DataFrame(
-        {"mg_mmol_l": ((counts.index + 0.5) * MG_BIN_MMOL_L).round(6), "n": counts.to_numpy()}
+        {MG_COLUMN: ((counts.index + 0.5) * MG_BIN_MMOL_L).round(6), "n": counts.to_numpy()}
     )
 
 
@@ -212,6 +216,6 @@ def prepare(
         cutpoint=summary,
         cutpoint_candidates=candidates,
         baseline=baseline_table(cohort, covariates),
-        mg_distribution=mg_distribution(cohort["mg_mmol_l"]),
+        mg_distribution=mg_distribution(cohort[MG_COLUMN]),
         provenance=provenance,
     )

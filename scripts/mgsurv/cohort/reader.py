@@ -69,7 +69,7 @@ import pandas as pd
 
 from mgsurv.cohort.mapping import Mapping, normalise_code
 from mgsurv.cohort.plain_csv import read_plain
-from mgsurv.contract import ENDPOINTS
+from mgsurv.contract import ENDPOINTS, MG_COLUMN, event_column, time_column
 from mgsurv.errors import InputError
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "."})
@@ -124,8 +124,9 @@ def _line_numbers(mask: pd.Series) -> list[int]:
     return [int(i) + 2 for i in mask.index[mask.to_numpy(dtype=bool)]]
 
 
-def reject_rows(rows: pd.Series, problem: str, *, file: str, column: str, fix: str) -> None:
-    """Raise an :class:`InputError` naming the rows where ``rows`` is true, if any."""
+def reject_rows(rows: pd.Series, problem: str, *, file: str, column: str | None, fix: str) -> None:
+    """Raise an :class:`InputError` naming the rows where ``rows`` is true, if any (and
+    ``column``, unless None: an optional column not mapped, whose rows are all missing)."""
     if rows.any():
         raise InputError(problem, file=file, column=column, rows=_line_numbers(rows), fix=fix)
 
@@ -607,8 +608,8 @@ def survival_from_times(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
     """PFS and OS in months with 0/1 events, from duration and event columns."""
     out = {}
     for endpoint in ENDPOINTS:
-        time_col = mapping.columns[f"{endpoint}_time"]
-        event_col = mapping.columns[f"{endpoint}_event"]
+        time_col = mapping.column(f"{endpoint}_time")
+        event_col = mapping.column(f"{endpoint}_event")
         raw = parse_numbers(
             table[time_col],
             path=path,
@@ -663,10 +664,8 @@ def survival_from_dates(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
     death or after the last follow-up, are errors.
     """
     dates = {
-        key: parse_dates(
-            table[mapping.columns[key]], path=path, column=mapping.columns[key], mapping=mapping
-        )
-        if mapping.columns.get(key)
+        key: parse_dates(table[column], path=path, column=column, mapping=mapping)
+        if (column := mapping.columns.get(key))
         else pd.Series(pd.NaT, index=table.index)
         for key in ("start_date", "progression_date", "death_date", "last_followup_date")
     }
@@ -685,7 +684,7 @@ def survival_from_dates(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
         _check_times(
             months,
             path=path,
-            column=mapping.columns["start_date"],
+            column=mapping.column("start_date"),
             what=f"{endpoint.upper()} time from the dates",
             mapping=mapping,
         )
@@ -709,7 +708,7 @@ def latest_date(table: pd.DataFrame, path: str, mapping: Mapping) -> str | None:
 
 def mg_in_mmol_l(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.Series:
     """Serum Mg converted to mmol/L, with unit and plausibility checks."""
-    column = mapping.columns["mg"]
+    column = mapping.column("mg")
     raw = parse_numbers(table[column], path=path, column=column, mapping=mapping, what="serum Mg")
     reject_rows(
         raw <= 0,
@@ -815,9 +814,9 @@ def _check_pfs_within_os(survival: pd.DataFrame, path: str, mapping: Mapping) ->
 
 
 EXCLUSION_STEPS = (
-    ("missing serum Mg", ["mg_mmol_l"]),
-    ("missing PFS time or status", ["pfs_months", "pfs_event"]),
-    ("missing OS time or status", ["os_months", "os_event"]),
+    ("missing serum Mg", [MG_COLUMN]),
+    ("missing PFS time or status", [time_column("pfs"), event_column("pfs")]),
+    ("missing OS time or status", [time_column("os"), event_column("os")]),
     ("missing treatment arm", ["arm"]),
 )
 
@@ -878,7 +877,7 @@ def _converted(
         path,
         mapping,
     )
-    id_column = mapping.columns["patient_id"]
+    id_column = mapping.column("patient_id")
     ids = table[id_column]
     no_id = _missing(ids)
     _check_unique_ids(ids, no_id, path, id_column)
@@ -890,7 +889,7 @@ def _converted(
     data = pd.DataFrame(
         {
             "patient_id": ids.where(~no_id),
-            "mg_mmol_l": mg_in_mmol_l(table, path, mapping),
+            MG_COLUMN: mg_in_mmol_l(table, path, mapping),
             **survival,
             "arm": pd.Series(arm, index=table.index),
         }

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> None:
-    """Call ``write`` with a temporary path beside ``path``, then rename it to ``path``."""
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> None:
+    """Call ``write`` with a temporary path beside ``path`` (what it returns is ignored),
+    then rename it to ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed run

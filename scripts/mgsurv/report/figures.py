@@ -25,6 +25,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypedDict
 
 import matplotlib
 import numpy as np
@@ -33,7 +34,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import FixedLocator, FormatStrFormatter
+from matplotlib.typing import RcKeyType
 
+from mgsurv.contract import MG_COLUMN
 from mgsurv.report.disclosure import format_patients, is_active, is_suppressed, min_count
 from mgsurv.report.formatting import p_phrase
 from mgsurv.stats.zph import running_mean_window
@@ -54,6 +57,25 @@ LINE_STYLES: tuple[LineStyle, ...] = (
     (0, (1, 3)),
     (0, (8, 2)),
 )
+
+
+class LineKwargs(TypedDict, total=False):
+    """Line properties passed as keyword arguments (``ax.plot(x, y, **style)``)."""
+
+    color: str
+    ls: LineStyle
+    lw: float
+
+
+class BarKwargs(TypedDict, total=False):
+    """Bar properties passed as keyword arguments (``ax.bar(x, height, **style)``)."""
+
+    color: str
+    fill: bool
+    edgecolor: str
+    lw: float
+
+
 CI_ALPHA = 0.15
 # A Kaplan-Meier curve is drawn from at most two steps per 1/KM_DRAWN_BINS of its time span
 # (the first and last in each bin): about a pixel of the figure, however many patients; and
@@ -66,7 +88,7 @@ KM_CENSOR_BINS = 200
 X_PAD = 0.03
 # Deterministic SVG: fixed hash salt for clip-path ids, text drawn as paths (no font
 # files needed), and no metadata (no date, no creator URL).
-SVG_RC = {"svg.hashsalt": "mgsurv", "svg.fonttype": "path"}
+SVG_RC: dict[RcKeyType, str] = {"svg.hashsalt": "mgsurv", "svg.fonttype": "path"}
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 # Deterministic PNG and PDF: no software stamp, no creation date.
 PNG_METADATA = {"Software": None}
@@ -75,7 +97,7 @@ PNG_DPI = 200
 FILE_FORMATS = ("png", "pdf")
 # Size of the small single-panel figures (spline, cut-point, Schoenfeld), in inches.
 SMALL_FIGURE = (6.4, 4.2)
-REFERENCE_LINE = {"color": "#555555", "lw": 0.8}
+REFERENCE_LINE: LineKwargs = {"color": "#555555", "lw": 0.8}
 # Hazard-ratio axis ticks: the ones inside the plotted range are used (log scale).
 HR_TICKS = (0.1, 0.2, 0.33, 0.5, 0.67, 0.8, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 5.0, 10.0)
 # Scatter plots keep at most this many points (an SVG figure stays near 200 kB).
@@ -209,7 +231,7 @@ def draw_median(ax: Axes, median: float, colour: str, stop: float | None) -> Non
     """Dashed guide lines to the median survival time, if reached on the drawn curve."""
     if math.isnan(median) or stop is None or median > stop:
         return
-    guide = {"color": colour, "ls": (0, (3, 2)), "lw": 0.8}
+    guide: LineKwargs = {"color": colour, "ls": (0, (3, 2)), "lw": 0.8}
     ax.plot([0, median], [0.5, 0.5], **guide)
     ax.plot([median, median], [0, 0.5], **guide)
 
@@ -373,7 +395,7 @@ def finish_axes(fig: Figure, ax: Axes, title: str, xlabel: str, ylabel: str) -> 
     """Title, axis labels, no top/right spines, and the legend under the plot, where it
     cannot hide a band or a point."""
     ax.set(title=wrapped(title), xlabel=xlabel, ylabel=ylabel)
-    ax.title.set_size(10)
+    ax.title.set_fontsize(10)
     ax.spines[["top", "right"]].set_visible(False)
     fig.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8)
 
@@ -399,10 +421,10 @@ def draw_distribution(ax: Axes, distribution: pd.DataFrame) -> None:
     """Patients per serum Mg bin (mg_distribution: mg_mmol_l = bin centre, n) as bars; a
     bin of 1 to k - 1 patients (small-count suppression) as an outline up to k, so that
     its height does not tell its count."""
-    width = bin_width(distribution["mg_mmol_l"])
+    width = bin_width(distribution[MG_COLUMN])
     hidden = distribution["n"].map(is_suppressed).astype(bool)
     k = min_count()
-    bars = (
+    bars: tuple[tuple[pd.DataFrame, BarKwargs, str], ...] = (
         (
             distribution[~hidden],
             {"color": HISTOGRAM_COLOUR, "lw": 0},
@@ -417,7 +439,7 @@ def draw_distribution(ax: Axes, distribution: pd.DataFrame) -> None:
     for bins, style, label in bars:
         if len(bins):
             ax.bar(
-                bins["mg_mmol_l"].astype(float),
+                bins[MG_COLUMN].astype(float),
                 bins["n"].astype(float),
                 width=0.9 * width,
                 label=label,
@@ -439,7 +461,7 @@ def spline_figure(
     hr_lower, hr_upper) with its 95% CI band on a log axis, a line at HR 1, the reference
     value marked and the clinical threshold as a dotted vertical line; under it, when
     given, the histogram of observed serum Mg (mg_distribution: bin centre, n)."""
-    curve = curve.sort_values("mg_mmol_l")
+    curve = curve.sort_values(MG_COLUMN)
     colour = group_colour(0)
     with_rug = distribution is not None and not distribution.empty
     ratios = [4.0, 1.0] if with_rug else [4.0]
@@ -447,7 +469,7 @@ def spline_figure(
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
     ax = axes[0]
     ax.fill_between(
-        curve["mg_mmol_l"],
+        curve[MG_COLUMN],
         curve["hr_lower"],
         curve["hr_upper"],
         color=colour,
@@ -455,7 +477,7 @@ def spline_figure(
         lw=0,
         label="95% CI",
     )
-    ax.plot(curve["mg_mmol_l"], curve["hr"], color=colour, lw=1.8, label="Hazard ratio")
+    ax.plot(curve[MG_COLUMN], curve["hr"], color=colour, lw=1.8, label="Hazard ratio")
     ax.axhline(1.0, **REFERENCE_LINE)
     ax.plot(
         [reference],

@@ -14,6 +14,8 @@ rows, with alternate variables shaded) and ``p``.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -35,6 +37,13 @@ REFERENCE = "reference"
 DEFAULT_XLABEL = "Hazard ratio, low vs normal serum Mg (log scale)"
 SHADE = "#f0f0f0"
 MUTED = "#555555"
+
+
+class TextKwargs(TypedDict, total=False):
+    """Text properties passed as keyword arguments (``ax.text(x, y, s, **style)``)."""
+
+    color: str
+    style: str
 
 
 def _diamond(ax: Axes, y: float, hr: float, lower: float, upper: float, colour: str) -> None:
@@ -104,7 +113,7 @@ def forest_figure(rows: pd.DataFrame, title: str, *, xlabel: str = DEFAULT_XLABE
     for i, row in enumerate(rows.itertuples()):
         y = n - 1 - i
         _draw_row(ax, row, y)
-        muted = {"color": MUTED, "style": "italic"} if row.kind == REFERENCE else {}
+        muted: TextKwargs = {"color": MUTED, "style": "italic"} if row.kind == REFERENCE else {}
         ax.text(right + 0.015, y, _estimate_text(row), transform=on_figure, va="center",
                 fontsize=text_size, **muted)  # fmt: skip
         if with_p and row.kind != REFERENCE:

@@ -123,8 +123,8 @@ def name_tables(context: Any, prefix: str = "report") -> None:
         if isinstance(node, dict) and "columns" in node and "rows" in node:
             known = set(where.split("-"))
             words = [w for w in re.findall(r"[a-z0-9]+", node["caption"].lower()) if w not in known]
-            words = "-".join(words[:5])
-            name = f"{where}-{words}" if words else where
+            caption_words = "-".join(words[:5])
+            name = f"{where}-{caption_words}" if caption_words else where
             seen[name] = seen.get(name, 0) + 1
             if seen[name] > 1:
                 name = f"{name}-{seen[name]}"

@@ -53,8 +53,10 @@ say which model was attempted.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -67,8 +69,18 @@ from mgsurv.contract import (
 from mgsurv.stats.coxph_port import CoxPHResult, coxph_fit
 from mgsurv.stats.distributions import chi2_sf, normal_quantile, normal_sf
 
+
+class RControl(TypedDict):
+    """The keyword arguments of :func:`~mgsurv.stats.coxph_port.coxph_fit` that set R's
+    ``coxph.control`` (``R_CONTROL``)."""
+
+    eps: float
+    toler_chol: float
+    iter_max: int
+
+
 # R's coxph.control as the reference fixtures use it (tests/reference/make_fixtures.R).
-R_CONTROL = {"eps": 1e-12, "toler_chol": 1e-15, "iter_max": 100}
+R_CONTROL: RControl = {"eps": 1e-12, "toler_chol": 1e-15, "iter_max": 100}
 # A log-HR per SD of its column beyond this (HR 148 per SD) means the estimate diverged.
 MAX_ABS_STANDARDISED_COEF = 5.0
 CONF_LEVEL = 0.95
@@ -141,8 +153,12 @@ def _level_order(texts: np.ndarray, term: Term) -> list[str]:
     present = set(texts)
     order = list(term.levels) if term.levels else sorted(present)
     order = [level for level in order if level in present]
-    reference = term.reference if term.reference in present else (order[0] if order else None)
-    return [reference] + [level for level in order if level != reference] if order else []
+    if not order:
+        return []
+    reference = term.reference
+    if reference is None or reference not in present:
+        reference = order[0]
+    return [reference] + [level for level in order if level != reference]
 
 
 def term_columns(data: pd.DataFrame, term: Term) -> dict[str, pd.Series]:
@@ -167,7 +183,7 @@ def term_columns(data: pd.DataFrame, term: Term) -> dict[str, pd.Series]:
     }
 
 
-def design_matrix(data: pd.DataFrame, terms: list[Term | Interaction]) -> pd.DataFrame:
+def design_matrix(data: pd.DataFrame, terms: Sequence[Term | Interaction]) -> pd.DataFrame:
     """Numeric columns scaled by ``per``; categorical ones as 0/1 dummies vs the reference;
     interactions as products of their terms' columns.
 
@@ -233,7 +249,7 @@ def _model_stats(
         loglik=result.loglik[1],
         lr_statistic=statistic,
         lr_p=float(chi2_sf(statistic, parameters)),
-        concordance=result.concordance.value,
+        concordance=np.nan if result.concordance is None else result.concordance.value,
         note=note,
     )
 
@@ -296,7 +312,9 @@ def monotone_columns(
     for column in design.columns:
         x = design[column].to_numpy(dtype=float)
         tolerance = 1e-12 * max(1.0, float(np.abs(x).max()))
-        at_max, at_min, informative = [], [], []
+        at_max: list[np.ndarray] = []
+        at_min: list[np.ndarray] = []
+        informative: list[np.ndarray] = []
         for index in members:
             t, xs, e = time[index], x[index], event[index] == 1
             suffix_max = np.maximum.accumulate(xs[::-1])[::-1]
@@ -307,13 +325,13 @@ def monotone_columns(
             informative.append(suffix_max[first] - suffix_min[first] > tolerance)
         if not members:
             continue
-        at_max, at_min = np.concatenate(at_max), np.concatenate(at_min)
-        informative = np.concatenate(informative)
-        if not informative.any():
+        all_at_max, all_at_min = np.concatenate(at_max), np.concatenate(at_min)
+        all_informative = np.concatenate(informative)
+        if not all_informative.any():
             found[column] = "no information"
-        elif at_max[informative].all():
+        elif all_at_max[all_informative].all():
             found[column] = "+inf"
-        elif at_min[informative].all():
+        elif all_at_min[all_informative].all():
             found[column] = "-inf"
     return found
 
@@ -365,7 +383,8 @@ def _fit_unaliased(
     """
     # the frame's one float block as it is (no copy of n x p values on the first fit)
     x = design.to_numpy(dtype=float)
-    fitted, aliased = list(design.columns), []
+    fitted: list[str] = list(design.columns)
+    aliased: list[str] = []
     while True:
         columns = x if not aliased else x[:, design.columns.get_indexer(fitted)]
         result = coxph_fit(columns, time, event, strata=strata, **R_CONTROL)
@@ -375,7 +394,7 @@ def _fit_unaliased(
         fitted = [c for c in fitted if c not in aliased]
 
 
-def _owners(terms: list[Term | Interaction], design: pd.DataFrame) -> dict[str, str]:
+def _owners(terms: Sequence[Term | Interaction], design: pd.DataFrame) -> dict[str, str]:
     """The term name owning each design column (and each reference-level indicator)."""
     owned = _columns_by_term(terms, list(design.columns))
     owner = {column: name for name, columns in owned.items() for column in columns}
@@ -397,7 +416,7 @@ def _reference_indicator_name(columns: list[str]) -> str | None:
 
 
 def _with_reference_indicators(
-    design: pd.DataFrame, terms: list[Term | Interaction]
+    design: pd.DataFrame, terms: Sequence[Term | Interaction]
 ) -> pd.DataFrame:
     """The design plus, per factor with two or more dummies, the indicator of its reference
     level: a reference level without events separates along the sum of the dummies, which
@@ -425,7 +444,7 @@ def fit_cox(
     data: pd.DataFrame,
     time: str,
     event: str,
-    terms: list[Term | Interaction],
+    terms: Sequence[Term | Interaction],
     strata: tuple[str, ...] = (),
     droppable: tuple[str, ...] = (),
 ) -> CoxFit:
@@ -436,7 +455,7 @@ def fit_cox(
     docstring for what is left out or not estimable, and ``stats["note"]`` for why.
     """
     attempt = _Attempt(data, time, event, tuple(strata), tuple(droppable))
-    kept = []
+    kept: list[Term | Interaction] = []
     for term in terms:
         if any(data[column].isna().all() for column in term.columns):
             attempt.notes.append(f"{term.name} left out: missing for every patient")
@@ -447,7 +466,7 @@ def fit_cox(
     return _fit_terms(attempt, kept)
 
 
-def _fit_terms(attempt: _Attempt, terms: list[Term | Interaction]) -> CoxFit:
+def _fit_terms(attempt: _Attempt, terms: Sequence[Term | Interaction]) -> CoxFit:
     time, event, strata = attempt.time, attempt.event, attempt.strata
     needed = [time, event, *dict.fromkeys(c for t in terms for c in t.columns), *strata]
     used = attempt.data[needed].dropna()
@@ -535,7 +554,7 @@ def _failed(attempt: _Attempt, n: int, events: int, names: list[str], why: str) 
 
 def _separated(
     attempt: _Attempt,
-    terms: list[Term | Interaction],
+    terms: Sequence[Term | Interaction],
     used: pd.DataFrame,
     design: pd.DataFrame,
     columns: dict[str, str],
@@ -592,7 +611,9 @@ def strata_labels(data: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | N
     return labels
 
 
-def _columns_by_term(terms: list[Term | Interaction], columns: list[str]) -> dict[str, list[str]]:
+def _columns_by_term(
+    terms: Sequence[Term | Interaction], columns: list[str]
+) -> dict[str, list[str]]:
     """Which design columns belong to which term (a factor's dummies are one term)."""
     owned = {
         t.name: [c for c in columns if ":" in c and c.startswith(f"{t.left.column}[")]

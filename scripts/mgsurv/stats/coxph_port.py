@@ -574,7 +574,7 @@ class _CoxProblem:
             if self.blocks is None:
                 u, imat = self._score_information_flat(r, c, e, h, q0, tied)
             else:
-                u, imat = self._score_information(r, c, e, h, q0, tied)
+                u, imat = self._score_information(self.blocks, r, c, e, h, q0, tied)
         return loglik, u, imat
 
     def _efron_sums(self, s0, d2) -> np.ndarray:
@@ -603,18 +603,18 @@ class _CoxProblem:
         sums *= self.tied_wtave
         return sums
 
-    def _score_information(self, r, c, e, h, q0, tied):
-        """One pass over the sorted covariates in cache-sized blocks: S1 = cumulative sums of
-        r x carried across blocks, read at the death groups; the score u0 - sum h S1
-        (+ sum e A2, A2 the tied deaths' sums of r x); the information X' diag(v) X
-        - sum q0 S1 S1' (+ the Efron terms in A2)."""
+    def _score_information(self, blocks: list[_Block], r, c, e, h, q0, tied):
+        """One pass over the sorted covariates in the cache-sized ``blocks`` (``self.blocks``):
+        S1 = cumulative sums of r x carried across blocks, read at the death groups; the
+        score u0 - sum h S1 (+ sum e A2, A2 the tied deaths' sums of r x); the information
+        X' diag(v) X - sum q0 S1 S1' (+ the Efron terms in A2)."""
         p, xt = self.p, self.xt
         u = self.u0.copy()
         imat = np.zeros((p, p))
         carry = np.zeros(p)
         size = min(self.rows * 2, self.n)
         buffer = np.empty((p, size))
-        for b in self.blocks:
+        for b in blocks:
             lo, hi = b.lo, b.hi
             m = hi - lo
             block = buffer[:, :m] if m <= size else np.empty((p, m))

@@ -17,20 +17,24 @@ because lifelines either lacks it or differs from R survival 3.x:
 * median potential follow-up by the reverse Kaplan-Meier method.
 
 Times are taken as given: R's ``timefix`` merges times closer than ~1.5e-8 relative into ties
-and this module does not, so times must be rounded after unit conversion (notes/r-parity.md).
+and this module does not, so times must be rounded after unit conversion (as the cohort
+reader rounds them).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mgsurv.stats.distributions import normal_quantile
 
-ConfType = Literal["log-log", "log", "plain"]
-CONF_TYPES: tuple[str, ...] = ("log-log", "log", "plain")
+if TYPE_CHECKING:  # a type only: mgsurv.stats imports nothing outside itself at run time
+    from mgsurv.settings import ConfType
+
+CONF_TYPES: tuple[ConfType, ...] = ("log-log", "log", "plain")
 CONF_LEVEL = 0.95
 # R's quantile.survfit tolerance: sqrt(.Machine$double.eps).
 R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
@@ -198,7 +202,7 @@ def _with_start_row(curve: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([pd.DataFrame([start]), curve], ignore_index=True)
 
 
-def survival_at(curve: pd.DataFrame, times: list[float]) -> pd.DataFrame:
+def survival_at(curve: pd.DataFrame, times: Sequence[float]) -> pd.DataFrame:
     """The curve at landmark times, R's ``summary(fit, times = times)``; one row per time given.
 
     Columns time, n_risk, surv, lower, upper, in the order of ``times``:
@@ -211,22 +215,22 @@ def survival_at(curve: pd.DataFrame, times: list[float]) -> pd.DataFrame:
       errors if none is left). Convention here: the row is kept with surv, lower and upper
       NaN (not estimable: no one was followed that long) and n_risk 0.
     """
-    times = np.asarray(times, dtype=float)
-    if not np.isfinite(times).all():
+    at = np.asarray(times, dtype=float)
+    if not np.isfinite(at).all():
         raise ValueError("landmark times must be finite")
     rows = _with_start_row(curve)
     grid = rows["time"].to_numpy()
-    last = np.maximum(np.searchsorted(grid, times, side="right") - 1, 0)
+    last = np.maximum(np.searchsorted(grid, at, side="right") - 1, 0)
     n_risk = np.append(rows["n_risk"].to_numpy(dtype=int), 0)
-    beyond = times > grid[-1]
+    beyond = at > grid[-1]
 
     def value(column: str) -> np.ndarray:
         return np.where(beyond, np.nan, rows[column].to_numpy(dtype=float)[last])
 
     return pd.DataFrame(
         {
-            "time": times,
-            "n_risk": n_risk[np.searchsorted(grid, times, side="left")],
+            "time": at,
+            "n_risk": n_risk[np.searchsorted(grid, at, side="left")],
             "surv": value("surv"),
             "lower": value("lower"),
             "upper": value("upper"),

@@ -32,9 +32,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from mgsurv.contract import (
     LOGRANK_TEST,
@@ -45,10 +47,13 @@ from mgsurv.contract import (
 )
 from mgsurv.stats.distributions import chi2_sf
 
+if TYPE_CHECKING:  # a type only: mgsurv.stats imports nothing outside itself at run time
+    from mgsurv.settings import AdjustMethod
+
 # R's aeqSurv and solve() tolerances: sqrt(.Machine$double.eps) and .Machine$double.eps.
 R_TIMEFIX_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 R_SOLVE_TOLERANCE = float(np.finfo(float).eps)
-ADJUST_METHODS = ("holm", "BH")
+ADJUST_METHODS: tuple[AdjustMethod, ...] = ("holm", "BH")
 PAIRWISE_COLUMNS = ["groups", "statistic", "df", "p", "p_adjusted"]
 
 
@@ -232,7 +237,7 @@ def logrank_trend(
     return {"statistic": statistic, "df": 1, "p": float(chi2_sf(statistic, 1)), "z": u / v**0.5}
 
 
-def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
+def p_adjust(p: ArrayLike, method: AdjustMethod = "holm") -> np.ndarray:
     """R's ``p.adjust`` for "holm" and "BH"; NaN entries are left out and stay NaN.
 
     Holm: cummax((n + 1 - i) p_(i)) over increasing p; BH: cummin(n / i p_(i)) over
@@ -240,10 +245,10 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     """
     if method not in ADJUST_METHODS:
         raise ValueError(f"method must be one of {ADJUST_METHODS}")
-    p = np.asarray(p, dtype=float)
-    adjusted = p.copy()
-    known = ~np.isnan(p)
-    values = p[known]
+    p_values = np.asarray(p, dtype=float)
+    adjusted = p_values.copy()
+    known = ~np.isnan(p_values)
+    values = p_values[known]
     n = len(values)
     if n <= 1:
         return adjusted
@@ -259,7 +264,9 @@ def p_adjust(p: Sequence[float], method: str = "holm") -> np.ndarray:
     return adjusted
 
 
-def pairwise_logrank(time, event, group, order: Sequence, method: str = "holm") -> pd.DataFrame:
+def pairwise_logrank(
+    time, event, group, order: Sequence, method: AdjustMethod = "holm"
+) -> pd.DataFrame:
     """Log-rank test of every pair of groups present, on that pair's patients, p adjusted.
 
     One row per pair in ``order`` ("Q1 vs Q2", "Q1 vs Q3", ...): groups, statistic, df, p and
@@ -278,7 +285,7 @@ def pairwise_logrank(time, event, group, order: Sequence, method: str = "holm") 
 
 
 def logrank_table(
-    time, event, group, order: Sequence, strata=None, adjust: str = "holm"
+    time, event, group, order: Sequence, strata=None, adjust: AdjustMethod = "holm"
 ) -> pd.DataFrame:
     """The rows of ``logrank.tsv`` for one grouping (the caller adds endpoint and grouping).
 

@@ -12,7 +12,7 @@ without covariates; R/rmst1.R and R/rmst2.R), which R's ``survival`` (``survmean
   (delta method, SE sqrt(v_g / mu_g^2 + v_ref / mu_ref^2)); two-sided p = 2 Phi(-|est| / SE).
 
 lifelines' ``restricted_mean_survival_time`` gives the estimate but a population variance, not
-the SE of the estimate (notes/r-parity.md), so the sum is written here on the lifelines KM.
+the SE of the estimate (as survRM2 reports it), so the sum is written here on the lifelines KM.
 """
 
 from __future__ import annotations

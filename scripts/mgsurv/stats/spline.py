@@ -110,7 +110,8 @@ def _trim_tied_ends(x: np.ndarray, fractied: float) -> tuple[np.ndarray, list[fl
     """
     values, counts = np.unique(x, return_counts=True)
     share = counts / len(x)
-    first, last = [], []
+    first: list[float] = []
+    last: list[float] = []
     if not 0 < fractied < 1 or share[1:-1].max() >= fractied:
         return x, first, last
     if share[0] >= fractied:
@@ -154,26 +155,26 @@ def rcs_knots(x: ArrayLike, n_knots: int = 4, fractied: float = FRACTIED) -> np.
     (rcspline.eval's branch for fewer distinct values than knots after trimming cannot be
     reached: there are more than ``n_knots + 2`` distinct values by then.)
     """
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) < MIN_OBSERVATIONS or n_knots < 3:
+    values = np.asarray(x, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) < MIN_OBSERVATIONS or n_knots < 3:
         raise ValueError("restricted cubic spline needs >= 6 observations and >= 3 knots")
-    distinct = np.unique(x)
+    distinct = np.unique(values)
     if len(distinct) - 2 <= n_knots:
         log.warning("%d knots requested with %d distinct values", n_knots, len(distinct))
         return _distinct_knots(distinct[1:-1])
     outer = _outer_quantile(n_knots)
-    x, first, last = _trim_tied_ends(x, fractied)
+    values, first, last = _trim_tied_ends(values, fractied)
     n_inner = n_knots - len(first) - len(last)
     if n_inner == 1:
-        knots = r_quantile(x, [0.5])
+        knots = r_quantile(values, [0.5])
     else:
         probs = r_seq(0.5 if n_inner == 2 else outer, 1 - outer, n_inner)
-        knots = r_quantile(x, probs)
+        knots = r_quantile(values, probs)
         if len(np.unique(knots)) < min(n_inner, 3):
-            knots = _alternate_knots(x, n_inner, outer, first, last)
-        if len(x) < SMALL_SAMPLE:
-            ordered = np.sort(x)
+            knots = _alternate_knots(values, n_inner, outer, first, last)
+        if len(values) < SMALL_SAMPLE:
+            ordered = np.sort(values)
             if not first:
                 knots[0] = ordered[4]
             if not last:
@@ -333,19 +334,26 @@ def spline_cox(
     grid = hr_grid(mg[~np.isnan(mg)], reference, grid_size)
     adjust = pd.DataFrame(index=range(len(mg))) if adjust is None else adjust
     covariates = adjust.to_numpy(dtype=float)
-    time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=float)
-    complete = ~(np.isnan(covariates).any(axis=1) | np.isnan(time) | np.isnan(event) | np.isnan(mg))
-    time, event, covariates = time[complete], event[complete], covariates[complete]
+    time_values = np.asarray(time, dtype=float)
+    event_values = np.asarray(event, dtype=float)
+    complete = ~(
+        np.isnan(covariates).any(axis=1)
+        | np.isnan(time_values)
+        | np.isnan(event_values)
+        | np.isnan(mg)
+    )
+    time_values, event_values = time_values[complete], event_values[complete]
+    covariates = covariates[complete]
     basis = rcs_basis(mg[complete], knots)
-    spline = _fit(np.column_stack([basis, covariates]), time, event)
-    linear = _fit(np.column_stack([basis[:, 0], covariates]), time, event)
+    spline = _fit(np.column_stack([basis, covariates]), time_values, event_values)
+    linear = _fit(np.column_stack([basis[:, 0], covariates]), time_values, event_values)
     lr_statistic = 2 * (spline.loglik[1] - linear.loglik[1])
     lr_df = len(knots) - 2
     names = [*spline_term_names(label, len(knots)), *adjust.columns]
     return SplineResult(
         knots=tuple(float(k) for k in knots),
-        n=len(time),
-        events=int(event.sum()),
+        n=len(time_values),
+        events=int(event_values.sum()),
         coefficients=_coefficients(spline, names),
         loglik_spline=spline.loglik[1],
         loglik_linear=linear.loglik[1],

@@ -12,16 +12,16 @@ from typing import Any
 
 import pandas as pd
 
-from mgsurv.contract import CLINICAL_GROUPING, KEY_TERM
+from mgsurv.contract import ALL_PATIENTS, CLINICAL_GROUPING, KEY_TERM, MG_COLUMN
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed
 from mgsurv.report.formatting import format_number, is_missing, word_list
 from mgsurv.report.labels import grouping_label, term_parts
 from mgsurv.report.tables import Tables, rows_of, table
 
-ALL = "all"
+ALL = ALL_PATIENTS
 NUMERIC = "numeric"
 # The marker itself: its groups differ by construction, so its SMD says nothing on balance.
-MARKER_VARIABLE = "mg_mmol_l"
+MARKER_VARIABLE = MG_COLUMN
 BASELINE_LABELS = {MARKER_VARIABLE: "Serum Mg (mmol/L)", "arm": "Treatment arm"}
 # SMD above this is commonly read as a meaningful imbalance (Austin 2009).
 SMD_IMBALANCE = 0.1

@@ -20,7 +20,7 @@ from mgsurv.contract import (
     STRATIFIED,
     TIME_SPLIT,
     UNIVARIABLE,
-    model_arm,
+    arm_model,
     parse_term,
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_active, is_suppressed
@@ -39,7 +39,7 @@ from mgsurv.report.formatting import (
 from mgsurv.report.labels import (
     PH_FLAG,
     adjusted_for,
-    arm_models,
+    arms_of,
     cutpoint_caveat,
     exploratory_notes,
     model_label,
@@ -123,9 +123,9 @@ def cox_tables(
     covariates = adjusted_for(endpoint_cox) or "none"
     strata = ", ".join(rows_of(endpoint_models, model=STRATIFIED)["strata"].astype(str))
     arm_rows = [
-        [model_arm(model), *cox_row(row)]
-        for model in arm_models(endpoint_cox)
-        for _, row in rows_of(endpoint_cox, model=model).iterrows()
+        [arm, *cox_row(row)]
+        for arm in arms_of(endpoint_cox)
+        for _, row in rows_of(endpoint_cox, model=arm_model(arm)).iterrows()
     ]
     univariable = rows_of(endpoint_cox, model=UNIVARIABLE)
     return [
