@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from conftest import AGE_AND_SEX, SYNTHETIC_400
 from mgsurv.analysis.cox_models import SCHOENFELD_POINTS, cox_models, schoenfeld_long
 from mgsurv.cohort.grouping import add_groupings
+from mgsurv.contract import (
+    ARM_MODEL_PREFIX,
+    INTERACTION,
+    KEY_TERM,
+    MULTIVARIABLE,
+    STRATIFIED,
+    arm_model,
+)
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.cox import Term, design_matrix
 from mgsurv.stats.zph import ZphResult, running_mean_window
 
-DATA = Path(__file__).parent / "reference" / "data" / "synthetic_400.csv"
-SETTINGS = AnalysisSettings(
-    covariates=(
-        {"name": "age", "type": "numeric"},
-        {"name": "sex", "type": "categorical", "reference": "male"},
-    ),
-    reference_arm="chemotherapy",
-    strata=(),
-)
+SETTINGS = AnalysisSettings(covariates=tuple(AGE_AND_SEX), reference_arm="chemotherapy", strata=())
 
 
 def cohort() -> pd.DataFrame:
-    return add_groupings(pd.read_csv(DATA, dtype={"ecog": str}), 0.70)
+    return add_groupings(pd.read_csv(SYNTHETIC_400, dtype={"ecog": str}), 0.70)
 
 
 def test_two_arms_give_arm_term_and_per_arm_models():
     cox = cox_models(cohort(), "os", SETTINGS)["cox"]
-    assert {"arm=immunotherapy", "arm=chemotherapy"} <= set(cox["model"])
-    multivariable = cox[cox["model"] == "multivariable"]["term"].tolist()
+    assert {arm_model("immunotherapy"), arm_model("chemotherapy")} <= set(cox["model"])
+    multivariable = cox[cox["model"] == MULTIVARIABLE]["term"].tolist()
     assert multivariable == [
-        "mg_clinical[low vs normal]",
+        KEY_TERM,
         "arm[immunotherapy vs chemotherapy]",
         "age",
         "sex[female vs male]",
@@ -45,10 +44,10 @@ def test_single_arm_cohort_has_no_arm_term_nor_per_arm_models():
     data = data[data["arm"] == "immunotherapy"].assign(arm="all patients")
     tables = cox_models(data, "pfs", SETTINGS)
     cox, models = tables["cox"], tables["cox_models"]
-    assert not cox["model"].str.startswith("arm=").any()
+    assert not cox["model"].str.startswith(ARM_MODEL_PREFIX).any()
     assert not cox["term"].str.startswith("arm[").any()
     assert (cox["n"] == len(data)).all()
-    assert not models["model"].isin(["interaction", "stratified"]).any()
+    assert not models["model"].isin([INTERACTION, STRATIFIED]).any()
 
 
 def test_design_matrix_leaves_out_terms_that_do_not_vary():
@@ -91,6 +90,6 @@ def test_schoenfeld_table_is_bounded_and_keeps_what_the_plot_draws_from_all_resi
 def test_schoenfeld_table_keeps_every_residual_up_to_the_bound():
     tables = cox_models(cohort(), "pfs", SETTINGS)
     residuals = tables["schoenfeld"]
-    events = int(tables["cox_models"].set_index("model").loc["multivariable", "events"])
+    events = int(tables["cox_models"].set_index("model").loc[MULTIVARIABLE, "events"])
     assert (residuals.groupby("term").size() == events).all()
     assert (residuals["residuals"] == events).all()

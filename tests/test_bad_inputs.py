@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,31 +21,22 @@ import pandas as pd
 import pytest
 import yaml
 
-from mgsurv.cohort.prepare import prepare
+from conftest import AGE_AND_SEX, BATTERY, ROOT, shipped_config
+from mgsurv.cohort.prepare import RESERVED_COLUMNS, prepare
+from mgsurv.contract import GROUPINGS
 from mgsurv.errors import InputError, format_rows
 from mgsurv.schemas import config_error
 from mgsurv.settings import CutpointSettings
 
-ROOT = Path(__file__).resolve().parents[1]
-BATTERY = ROOT / "tests" / "bad_inputs"
 CASES = yaml.safe_load((BATTERY / "cases.yaml").read_text(encoding="utf-8"))
 ERRORS: dict[str, dict] = CASES["errors"]
 ACCEPTED: dict[str, dict] = CASES["accepted"]
 CONFIG: dict[str, dict] = CASES["config"]
-COVARIATES = [
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-]
+# The prepared cohort's columns taken from the file: mgsurv's own columns but the Mg
+# groupings it adds, then the covariates.
 COHORT_COLUMNS = [
-    "patient_id",
-    "mg_mmol_l",
-    "pfs_months",
-    "pfs_event",
-    "os_months",
-    "os_event",
-    "arm",
-    "age",
-    "sex",
+    *sorted(RESERVED_COLUMNS - set(GROUPINGS)),
+    *(covariate["name"] for covariate in AGE_AND_SEX),
 ]
 
 
@@ -59,7 +49,7 @@ def mapping_of(case: dict) -> Path:
 
 
 def run_prepare(
-    csv: Path | str, mapping: Path, covariates: list[dict] = COVARIATES, threshold: float = 0.70
+    csv: Path | str, mapping: Path, covariates: list[dict] = AGE_AND_SEX, threshold: float = 0.70
 ):
     return prepare(str(csv), str(mapping), covariates, threshold, "test", CutpointSettings())
 
@@ -116,8 +106,7 @@ def test_accepted_input_reads_correctly(name):
 
 
 def merged_config(override: dict) -> dict:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
-    return {**config, **override}
+    return {**shipped_config(), **override}
 
 
 def config_override(case: dict) -> dict:
@@ -165,35 +154,26 @@ WORKFLOW_CASES = [("errors", n) for n, c in ERRORS.items() if c.get("workflow")]
 ]
 
 
-def snakemake(workdir: Path, overrides: dict) -> subprocess.CompletedProcess:
-    """The workflow in workdir with the shipped config plus overrides (as a user runs it)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    overrides_file = workdir / "overrides.yaml"
-    overrides_file.write_text(yaml.safe_dump(overrides), encoding="utf-8")
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-    command += ["--directory", str(workdir), "--cores", "2"]
-    command += ["--configfile", str(ROOT / "config" / "config.yaml"), str(overrides_file)]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600)
-
-
 def workflow_overrides(kind: str, name: str) -> dict:
     case = ERRORS[name] if kind == "errors" else CONFIG[name]
     csv = csv_of(name, case) if kind == "errors" else BATTERY / "csv" / "base.csv"
-    overrides = {"cohort": str(csv), "mapping": str(mapping_of(case)), "covariates": COVARIATES}
+    overrides = {"cohort": str(csv), "mapping": str(mapping_of(case)), "covariates": AGE_AND_SEX}
     if kind == "config":
         overrides |= config_override(case)
     return overrides
 
 
 @pytest.fixture(scope="module")
-def workflow_runs(tmp_path_factory) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
+def workflow_runs(
+    run_workflow, tmp_path_factory
+) -> dict[str, tuple[Path, subprocess.CompletedProcess]]:
     """Every workflow case, run in parallel (each in its own directory)."""
     base = tmp_path_factory.mktemp("bad_inputs")
 
     def run(kind_name):
         kind, name = kind_name
         workdir = base / name
-        return name, (workdir, snakemake(workdir, workflow_overrides(kind, name)))
+        return name, (workdir, run_workflow(workdir, timeout=600, **workflow_overrides(kind, name)))
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         return dict(pool.map(run, WORKFLOW_CASES))

@@ -5,17 +5,16 @@ tests/reference/make_fixtures.R from their definitions. Tolerance 1e-12 relative
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE, SYNTHETIC_400
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import COHORT_TABLES
 
-REFERENCE = Path(__file__).parent / "reference"
 EXPECTED = json.loads((REFERENCE / "fixtures" / "baseline.json").read_text())
 COVARIATES = [
     {"name": "age", "type": "numeric"},
@@ -26,7 +25,7 @@ COVARIATES = [
 
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
-    data = pd.read_csv(REFERENCE / "data" / "synthetic_400.csv")
+    data = pd.read_csv(SYNTHETIC_400)
     data.loc[[3, 10], "age"] = np.nan  # missing values are counted, not dropped silently
     return baseline_table(add_groupings(data, 0.70), COVARIATES)
 
@@ -42,7 +41,7 @@ def test_smd_equals_r(table, variable):
     rows = table[(table["variable"] == variable) & (table["group"] != "all")]
     expected = EXPECTED[variable]["smd"]
     if variable == "age":  # the fixture has no missing ages: recompute without them
-        data = add_groupings(pd.read_csv(REFERENCE / "data" / "synthetic_400.csv"), 0.70)
+        data = add_groupings(pd.read_csv(SYNTHETIC_400), 0.70)
         rows = baseline_table(data, COVARIATES)
         rows = rows[(rows["variable"] == "age") & (rows["group"] != "all")]
     np.testing.assert_allclose(rows["smd"].unique(), [expected], rtol=1e-12)
@@ -50,7 +49,7 @@ def test_smd_equals_r(table, variable):
 
 
 def test_counts_percentages_missing_and_quartiles(table):
-    data = pd.read_csv(REFERENCE / "data" / "synthetic_400.csv")
+    data = pd.read_csv(SYNTHETIC_400)
     low = data["mg_mmol_l"] < 0.70
     pdl1 = table[(table["variable"] == "pdl1") & (table["group"] == "low")].set_index("level")
     assert pdl1["n"].sum() == low.sum()

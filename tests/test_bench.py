@@ -11,15 +11,14 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 
-ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 
 

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -45,30 +43,10 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory) -> Path:
+def report(run_workflow, tmp_path_factory) -> Path:
     """The report of a small synthetic run, made by the workflow."""
     workdir = tmp_path_factory.mktemp("browser")
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(yaml.safe_dump({"synthetic": {"n": 500, "seed": 5}}), encoding="utf-8")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--cores",
-            "2",
-            "--configfile",
-            str(ROOT / "config" / "config.yaml"),
-            str(overrides),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    run = run_workflow(workdir, synthetic={"n": 500, "seed": 5})
     assert run.returncode == 0, run.stderr[-3000:]
     return workdir / "results" / "synthetic" / "report.html"
 

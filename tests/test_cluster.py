@@ -22,12 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import MAPPING_FILE, ROOT, SYNTHETIC_400, run_workflow, shipped_config
 from mgsurv.validation.replicates import StudySettings, run_replicates
 from mgsurv.validation.scenarios import scenarios
 
-ROOT = Path(__file__).resolve().parents[1]
 CLUSTER_SCRIPTS = ROOT / "tests" / "cluster"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"
 COHORTS = {"north": (250, 11), "south": (200, 12), "east": (220, 13)}
@@ -100,41 +99,14 @@ def write_sheet(workdir: Path, extra_rows: tuple[str, ...] = ()) -> Path:
     return sheet
 
 
-def snakemake(
-    workdir: Path, *options: str, extra: dict | None = None
+def sheet_run(
+    workdir: Path, *options: str, cores: int | None = None, target: str | None = None, **extra
 ) -> subprocess.CompletedProcess:
-    """Run the workflow in workdir with the shipped config, workdir's cohorts sheet and any
-    extra config."""
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(
-        yaml.safe_dump(
-            {
-                "cohorts_sheet": str(workdir / "cohorts.tsv"),
-                "mapping": str(ROOT / "config" / "mapping.yaml"),
-                **(extra or {}),
-            }
-        ),
-        encoding="utf-8",
-    )
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(ROOT / "config" / "config.yaml"),
-            str(overrides),
-            *options,
-        ],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=1200,
+    """Run the workflow from workdir with the shipped config, workdir's cohorts sheet and any
+    extra config (no --cores unless given: the SLURM profile's options say how to run)."""
+    config = {"cohorts_sheet": str(workdir / "cohorts.tsv"), "mapping": str(MAPPING_FILE)}
+    return run_workflow(
+        workdir, *options, cores=cores, target=target, timeout=1200, cwd=workdir, **config, **extra
     )
 
 
@@ -201,11 +173,11 @@ def slurm_run(slurm_cluster, tmp_path_factory):
 
 
 def run_on_slurm(
-    workdir: Path, *options: str, extra: dict | None = None
+    workdir: Path, *options: str, target: str | None = None, **extra
 ) -> tuple[subprocess.CompletedProcess, list]:
     """One run through the SLURM profile and the SLURM jobs it submitted (from sacct)."""
     since = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(time.time() - 120))
-    run = snakemake(workdir, *SLURM_OPTIONS, *options, extra=extra)
+    run = sheet_run(workdir, *SLURM_OPTIONS, *options, target=target, **extra)
     output = run.stdout + run.stderr
     run_id = re.search(r"SLURM run ID: (\S+)", output)
     assert run_id, "the SLURM executor did not report its run ID:\n" + output[-3000:]
@@ -256,7 +228,7 @@ def test_results_equal_those_of_a_local_run(slurm_run, tmp_path_factory):
     slurm_dir, _, _ = slurm_run
     local_dir = tmp_path_factory.mktemp("local")
     write_sheet(local_dir)
-    run = snakemake(local_dir, "--cores", "2")
+    run = sheet_run(local_dir, cores=2)
     assert run.returncode == 0, run.stderr[-5000:]
     local, remote = result_tables(local_dir), result_tables(slurm_dir)
     assert set(remote) == set(local)
@@ -271,7 +243,7 @@ def test_a_failing_cohort_on_the_cluster_then_its_fix(slurm_cluster, tmp_path_fa
     input error, and the other cohorts complete; after the fix only that cohort (and the
     overview) is redone."""
     workdir = tmp_path_factory.mktemp("slurm-failure")
-    good = (ROOT / "tests" / "reference" / "data" / "synthetic_400.csv").read_text()
+    good = SYNTHETIC_400.read_text()
     header, *rows = good.splitlines()
     broken = workdir / "west.csv"
     broken.write_text("\n".join([header.replace("os_event", "os_status"), *rows]) + "\n")
@@ -312,7 +284,7 @@ def test_the_validation_study_spreads_its_batches_over_slurm(slurm_cluster, tmp_
     and the replicates are the ones the same code gives here directly."""
     workdir = tmp_path_factory.mktemp("slurm-validation")
     write_sheet(workdir)
-    run, jobs = run_on_slurm(workdir, "validation", extra={"validation": VALIDATION_STUDY})
+    run, jobs = run_on_slurm(workdir, target="validation", validation=VALIDATION_STUDY)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-5000:]
     chosen = scenarios(VALIDATION_STUDY["power_sizes"])
@@ -326,9 +298,8 @@ def test_the_validation_study_spreads_its_batches_over_slurm(slurm_cluster, tmp_
     results = workdir / "results" / "validation"
     assert (results / "validation.html").exists()
     rows = pd.read_csv(results / "replicates.tsv", sep="\t")
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
     settings = StudySettings.from_config(
-        config | {"seed": VALIDATION_STUDY["seed"]}, str(ROOT / "config" / "mapping.yaml")
+        shipped_config() | {"seed": VALIDATION_STUDY["seed"]}, str(MAPPING_FILE)
     )
     direct = run_replicates(chosen["effect"], range(2), settings)
     remote = rows[rows["scenario"] == "effect"].reset_index(drop=True)

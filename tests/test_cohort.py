@@ -9,15 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
+from conftest import AGE_AND_SEX, MAPPING_FILE
 from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-
-ROOT = Path(__file__).resolve().parents[1]
-COVARIATES = [
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-]
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -28,7 +23,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 def mapping_file(tmp_path: Path, **changes) -> Path:
     """The shipped default mapping with some top-level or columns.* keys changed."""
-    mapping = yaml.safe_load((ROOT / "config" / "mapping.yaml").read_text())
+    mapping = yaml.safe_load(MAPPING_FILE.read_text())
     for key, value in changes.items():
         section, _, field = key.partition("__")
         if field:
@@ -52,7 +47,7 @@ GOOD = """
 
 def test_default_mapping_reads_canonical_columns(tmp_path):
     mapping = load_mapping(mapping_file(tmp_path))
-    cohort = read_cohort(write(tmp_path, "c.csv", GOOD), mapping, COVARIATES)
+    cohort = read_cohort(write(tmp_path, "c.csv", GOOD), mapping, AGE_AND_SEX)
     assert list(cohort.data["patient_id"]) == ["P1", "P2", "P5"]
     assert cohort.data["mg_mmol_l"].tolist() == [0.65, 0.85, 0.80]
     assert cohort.data["pfs_event"].tolist() == [1, 0, 1]
@@ -61,7 +56,7 @@ def test_default_mapping_reads_canonical_columns(tmp_path):
 
 def test_flow_counts_each_exclusion_with_its_reason(tmp_path):
     cohort = read_cohort(
-        write(tmp_path, "c.csv", GOOD), load_mapping(mapping_file(tmp_path)), COVARIATES
+        write(tmp_path, "c.csv", GOOD), load_mapping(mapping_file(tmp_path)), AGE_AND_SEX
     )
     flow = cohort.flow.set_index("reason")
     assert flow.loc["missing serum Mg", "n_before"] == 5
@@ -99,7 +94,7 @@ def test_other_names_mg_dl_and_days_are_converted(tmp_path):
             units={"mg": "mg/dL", "time": "days"},
         )
     )
-    data = read_cohort(csv, mapping, COVARIATES).data
+    data = read_cohort(csv, mapping, AGE_AND_SEX).data
     assert data["mg_mmol_l"].tolist() == pytest.approx([1.70 / 2.43, 1.0])
     assert data["pfs_months"].tolist() == pytest.approx([1.0, 3.0])
     assert data["os_months"].tolist() == pytest.approx([12.0, 24.0])
@@ -163,7 +158,7 @@ def test_survival_derived_from_dates(tmp_path):
 def test_bad_values_are_named_with_column_and_line(tmp_path, replace, by, column, line, words):
     csv = write(tmp_path, "bad.csv", GOOD.replace(replace, by, 1))
     with pytest.raises(InputError) as caught:
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
     err = caught.value
     assert words in err.problem
     assert err.column == column
@@ -175,7 +170,7 @@ def test_bad_values_are_named_with_column_and_line(tmp_path, replace, by, column
 def test_missing_column_lists_available_columns(tmp_path):
     csv = write(tmp_path, "c.csv", GOOD.replace("mg_mmol_l", "magnesium"))
     with pytest.raises(InputError) as caught:
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
     assert caught.value.column == "mg_mmol_l"
     assert "magnesium" in caught.value.fix and "mapping.yaml" in caught.value.fix
 
@@ -190,7 +185,7 @@ def test_mg_dl_values_under_mmol_l_are_caught(tmp_path):
         .replace("0.80", "2.1"),
     )
     with pytest.raises(InputError, match="looks like mg/dL"):
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
 
 
 def test_decimal_comma_without_setting_is_named(tmp_path):
@@ -200,7 +195,7 @@ def test_decimal_comma_without_setting_is_named(tmp_path):
         GOOD.replace("P1,immunotherapy,60,male,0.65", 'P1,immunotherapy,60,male,"0,65"'),
     )
     with pytest.raises(InputError) as caught:
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
     assert "csv.decimal" in caught.value.fix
 
 
@@ -214,7 +209,7 @@ def test_r_style_event_codes_via_mapping(tmp_path):
         .replace(",0,", ",1,"),
     )
     mapping = load_mapping(mapping_file(tmp_path, event_codes={"event": [2], "censored": [1]}))
-    data = read_cohort(csv, mapping, COVARIATES).data
+    data = read_cohort(csv, mapping, AGE_AND_SEX).data
     assert data["os_event"].tolist() == [1, 0, 0]
 
 
@@ -238,14 +233,14 @@ def test_excel_file_named_csv_is_recognised(tmp_path):
     path = tmp_path / "cohort.csv"
     path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     with pytest.raises(InputError, match="Excel"):
-        read_cohort(path, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(path, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
 
 
 def test_unquoted_decimal_commas_are_an_error_not_a_silent_shift(tmp_path):
     """pandas would read such rows one column to the right (the ID as the index)."""
     csv = write(tmp_path, "c.csv", GOOD.replace("0.65,2.5,1,10.0", "0,65,2,5,1,10,0"))
     with pytest.raises(InputError) as caught:
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
     assert caught.value.rows == [2]
     assert "decimal commas" in caught.value.fix
 
@@ -257,7 +252,7 @@ def test_line_numbers_count_quoted_line_breaks_and_blank_lines(tmp_path):
     csv = tmp_path / "c.csv"
     csv.write_text(text, encoding="utf-8")
     with pytest.raises(InputError) as caught:
-        read_cohort(csv, load_mapping(mapping_file(tmp_path)), COVARIATES)
+        read_cohort(csv, load_mapping(mapping_file(tmp_path)), AGE_AND_SEX)
     # header 1, P1 2, P2 3-4, P3 5, blank 6, P4 7
     assert caught.value.rows == [7]
     assert text.splitlines()[6].startswith("P4,")

@@ -9,17 +9,16 @@ R references: survival 3.5-3, coxph(..., ties = "efron", control = coxph.control
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats import cox
 from mgsurv.stats.cox import Term, fit_cox
 from mgsurv.stats.coxph_port import coxph_fit
 
-REFERENCE = Path(__file__).parent / "reference"
 LUNG = pd.read_csv(REFERENCE / "data" / "lung.csv").assign(sex=lambda d: d["sex"].astype(str))
 LUNG_TERMS = [
     Term("sex", "categorical", reference="1"),

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 from itertools import product
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats import coxph_port as coxfit
 from mgsurv.stats.coxph_port import aeq_times, concordance_counts, coxph_fit
 
-REFERENCE = Path(__file__).parent / "reference"
 CASES = json.loads((REFERENCE / "fixtures" / "coxfit_cases.json").read_text())["cases"]
 COUNTS = ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")
 

@@ -12,15 +12,14 @@ Tolerances, per quantity (fixtures hold 15 significant digits: jsonlite ``digits
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats.cutpoint import logrank_scores, maxstat_cutpoint, p_lausen92
 
-REFERENCE = Path(__file__).parent / "reference"
 SCORE_ATOL = 1e-13
 STATISTIC_RTOL = 1e-12
 CANDIDATE_RTOL = 1e-11

@@ -8,34 +8,37 @@ degenerate cohort that must end with a report.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import tempfile
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
+from conftest import BATTERY, MAPPING_FILE, SYNTHETIC_400
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.prepare import find_cutpoint
+from mgsurv.contract import (
+    CONTINUOUS,
+    ENDPOINT_TABLES,
+    INTERACTION,
+    KEY_TERM,
+    MG_CONTINUOUS_TERM,
+    MULTIVARIABLE,
+    SPLINE,
+    STRATIFIED,
+    TIME_SPLIT,
+    UNIVARIABLE,
+    arm_model,
+    period_terms,
+)
 from mgsurv.files.tables import read_tsv
 from mgsurv.settings import AnalysisSettings, CutpointSettings
 from mgsurv.stats.cox import Term, fit_cox, monotone_columns
 
-# Hypothesis caches what it learns in ./.hypothesis; keep the repository clean.
-set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mgsurv-hypothesis")
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "reference" / "data" / "synthetic_400.csv"
-DEGENERATE = ROOT / "tests" / "bad_inputs" / "degenerate"
-KEY = "mg_clinical[low vs normal]"
+DEGENERATE = BATTERY / "degenerate"
 SETTINGS = AnalysisSettings(
     covariates=(
         {"name": "age", "type": "numeric"},
@@ -45,14 +48,8 @@ SETTINGS = AnalysisSettings(
     reference_arm="chemotherapy",
     strata=("arm",),
 )
-# Tables whose columns are the results contract (tests/test_workflow.py), without endpoint.
-CONTRACT = {
-    "km_summary": ["grouping", "group", "n", "events", "median", "median_lower", "median_upper"],
-    "logrank": ["grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
-    "cox": ["model", "term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events"],
-    "ph_test": ["model", "term", "chi2", "df", "p"],
-    "rmst": ["grouping", "group", "tau", "estimate", "se", "lower", "upper", "p"],
-}
+# Tables whose columns are checked against the results contract.
+CONTRACT_TABLES = ("km_summary", "logrank", "cox", "ph_test", "rmst")
 
 
 @pytest.fixture(autouse=True)
@@ -66,7 +63,7 @@ def quiet():
 
 
 def synthetic() -> pd.DataFrame:
-    return pd.read_csv(DATA, dtype={"ecog": str})
+    return pd.read_csv(SYNTHETIC_400, dtype={"ecog": str})
 
 
 def grouped(data: pd.DataFrame, threshold: float = 0.70) -> pd.DataFrame:
@@ -76,8 +73,8 @@ def grouped(data: pd.DataFrame, threshold: float = 0.70) -> pd.DataFrame:
 
 def analyse(data: pd.DataFrame, endpoint: str = "os", settings=SETTINGS) -> dict:
     tables = analyse_endpoint(data, endpoint, settings)
-    for name, columns in CONTRACT.items():
-        assert list(tables[name].columns) == ["endpoint", *columns], name
+    for name in CONTRACT_TABLES:
+        assert list(tables[name].columns) == list(ENDPOINT_TABLES[name]), name
     assert list(tables["cox_models"].columns)[-1] == "note"
     return tables
 
@@ -103,26 +100,26 @@ def test_no_events_in_the_low_group_makes_its_hrs_not_estimable():
     low = data["mg_mmol_l"] < 0.70
     data.loc[low, "os_event"] = 0
     tables = analyse(grouped(data))
-    for model in ("univariable", "multivariable", "stratified", "arm=immunotherapy"):
-        row = rows(tables, model, KEY)
+    for model in (UNIVARIABLE, MULTIVARIABLE, STRATIFIED, arm_model("immunotherapy")):
+        row = rows(tables, model, KEY_TERM)
         assert len(row) == 1 and row[["coef", "se", "hr", "p"]].isna().all(axis=None), model
-    assert "no events in mg_clinical = low" in note(tables, "multivariable")
-    assert "monotone likelihood / separation" in note(tables, "univariable", "mg_clinical")
+    assert "no events in mg_clinical = low" in note(tables, MULTIVARIABLE)
+    assert "monotone likelihood / separation" in note(tables, UNIVARIABLE, "mg_clinical")
     summary = tables["km_summary"].set_index(["grouping", "group"])
     assert summary.loc[("mg_clinical", "low"), "events"] == 0
     assert np.isnan(summary.loc[("mg_clinical", "low"), "median"])
     logrank = tables["logrank"]
     assert logrank.loc[logrank["grouping"] == "mg_clinical", "p"].notna().all()
     # models without the Mg group still estimate
-    assert rows(tables, "continuous")["hr"].notna().all()
+    assert rows(tables, CONTINUOUS)["hr"].notna().all()
 
 
 def test_all_events_in_the_low_group_is_separation_not_a_huge_hr():
     data = synthetic()
     data.loc[data["mg_mmol_l"] >= 0.70, "os_event"] = 0
     tables = analyse(grouped(data))
-    assert rows(tables, "multivariable", KEY)["hr"].isna().all()
-    assert "none elsewhere" in note(tables, "multivariable")
+    assert rows(tables, MULTIVARIABLE, KEY_TERM)["hr"].isna().all()
+    assert "none elsewhere" in note(tables, MULTIVARIABLE)
     assert np.isfinite(tables["cox"]["hr"].dropna()).all()
     assert (tables["cox"]["hr"].dropna() < 1e4).all()
 
@@ -133,7 +130,7 @@ def test_every_patient_censored_gives_not_estimable_everywhere_without_error():
     assert tables["cox"]["hr"].isna().all()
     models = tables["cox_models"]
     assert models["note"].str.contains("no events among").all()
-    assert "spline" in set(models["model"])  # the spline says why it is missing
+    assert SPLINE in set(models["model"])  # the spline says why it is missing
     assert tables["nonlinearity"]["p"].isna().all() and tables["spline"].empty
     assert tables["km_summary"]["median"].isna().all()  # not reached
     assert tables["logrank"]["p"].isna().all()
@@ -144,12 +141,12 @@ def test_no_patient_below_the_threshold_leaves_the_grouping_not_estimable():
     data = grouped(synthetic(), threshold=0.2)
     assert set(data["mg_clinical"]) == {"normal"}
     tables = analyse(data)
-    row = rows(tables, "univariable", KEY)
+    row = rows(tables, UNIVARIABLE, KEY_TERM)
     assert len(row) == 1 and row["hr"].isna().all()
-    assert "one value only (normal)" in note(tables, "univariable", "mg_clinical")
-    assert "mg_clinical left out" in note(tables, "multivariable")
-    assert rows(tables, "multivariable", KEY)["hr"].isna().all()
-    assert rows(tables, "multivariable", "age")["hr"].notna().all()  # the rest is estimated
+    assert "one value only (normal)" in note(tables, UNIVARIABLE, "mg_clinical")
+    assert "mg_clinical left out" in note(tables, MULTIVARIABLE)
+    assert rows(tables, MULTIVARIABLE, KEY_TERM)["hr"].isna().all()
+    assert rows(tables, MULTIVARIABLE, "age")["hr"].notna().all()  # the rest is estimated
     clinical = tables["logrank"][tables["logrank"]["grouping"] == "mg_clinical"]
     assert clinical["p"].isna().all()
     assert set(tables["km_summary"].query("grouping == 'mg_clinical'")["group"]) == {"normal"}
@@ -166,19 +163,19 @@ def test_no_patient_below_the_threshold_leaves_the_grouping_not_estimable():
 def test_constant_or_missing_covariate_is_left_out_with_the_reason(change, words):
     data = grouped(synthetic().assign(**change))
     tables = analyse(data)
-    for model in ("multivariable", "continuous", "stratified", "interaction", "arm=chemotherapy"):
+    for model in (MULTIVARIABLE, CONTINUOUS, STRATIFIED, INTERACTION, arm_model("chemotherapy")):
         assert words in note(tables, model), model
         assert rows(tables, model, "age").empty, model
-    multivariable = rows(tables, "multivariable", KEY)
+    multivariable = rows(tables, MULTIVARIABLE, KEY_TERM)
     assert multivariable["hr"].notna().all() and (multivariable["n"] == len(data)).all()
-    assert rows(tables, "univariable", "age")["hr"].isna().all()
-    assert words in note(tables, "univariable", "age")
+    assert rows(tables, UNIVARIABLE, "age")["hr"].isna().all()
+    assert words in note(tables, UNIVARIABLE, "age")
 
 
 def test_all_missing_categorical_covariate_is_left_out():
     tables = analyse(grouped(synthetic().assign(sex=None)))
-    assert "sex left out: missing for every patient" in note(tables, "multivariable")
-    assert rows(tables, "multivariable", KEY)["hr"].notna().all()
+    assert "sex left out: missing for every patient" in note(tables, MULTIVARIABLE)
+    assert rows(tables, MULTIVARIABLE, KEY_TERM)["hr"].notna().all()
 
 
 def test_separation_by_an_adjuster_is_remedied_by_refitting_without_it():
@@ -193,24 +190,24 @@ def test_separation_by_an_adjuster_is_remedied_by_refitting_without_it():
         strata=(),
     )
     tables = analyse(grouped(data), settings=settings)
-    assert "refitted without site" in note(tables, "multivariable")
-    assert rows(tables, "multivariable", KEY)["hr"].notna().all()
-    assert rows(tables, "multivariable")["term"].str.startswith("site").sum() == 0
-    assert rows(tables, "univariable")["term"].str.startswith("site").any()
-    assert rows(tables, "univariable", "site[B vs A]")["hr"].isna().all()
-    assert "not estimable" in note(tables, "univariable", "site")
+    assert "refitted without site" in note(tables, MULTIVARIABLE)
+    assert rows(tables, MULTIVARIABLE, KEY_TERM)["hr"].notna().all()
+    assert rows(tables, MULTIVARIABLE)["term"].str.startswith("site").sum() == 0
+    assert rows(tables, UNIVARIABLE)["term"].str.startswith("site").any()
+    assert rows(tables, UNIVARIABLE, "site[B vs A]")["hr"].isna().all()
+    assert "not estimable" in note(tables, UNIVARIABLE, "site")
 
 
 def test_no_events_in_one_arm():
     data = synthetic()
     data.loc[data["arm"] == "chemotherapy", "os_event"] = 0
     tables = analyse(grouped(data))
-    assert "no events among the 200 patients" in note(tables, "arm=chemotherapy")
-    assert "refitted without arm" in note(tables, "multivariable")
-    assert rows(tables, "multivariable", KEY)["hr"].notna().all()
-    assert rows(tables, "interaction")["hr"].isna().all()
-    assert "arm=immunotherapy" not in note(tables, "interaction")
-    assert rows(tables, "arm=immunotherapy", KEY)["hr"].notna().all()
+    assert "no events among the 200 patients" in note(tables, arm_model("chemotherapy"))
+    assert "refitted without arm" in note(tables, MULTIVARIABLE)
+    assert rows(tables, MULTIVARIABLE, KEY_TERM)["hr"].notna().all()
+    assert rows(tables, INTERACTION)["hr"].isna().all()
+    assert "arm=immunotherapy" not in note(tables, INTERACTION)
+    assert rows(tables, arm_model("immunotherapy"), KEY_TERM)["hr"].notna().all()
 
 
 @pytest.mark.parametrize("n", [2, 3, 5, 8, 15])
@@ -222,7 +219,7 @@ def test_tiny_cohorts_are_analysed_without_error(n, endpoint):
     models = tables["cox_models"]
     not_estimated = models[~models["converged"].astype(bool)]
     assert (not_estimated["note"].str.len() > 0).all()
-    spline = models[models["model"] == "spline"]
+    spline = models[models["model"] == SPLINE]
     assert len(spline) == (1 if tables["spline"].empty else len(spline))
 
 
@@ -230,8 +227,8 @@ def test_constant_mg_gives_no_spline_and_no_quartile_split():
     data = grouped(synthetic().assign(mg_mmol_l=0.8))
     tables = analyse(data)
     assert tables["spline"].empty
-    assert "not estimable" in note(tables, "spline")
-    assert rows(tables, "univariable", "mg_per_0.1_mmol_l")["hr"].isna().all()
+    assert "not estimable" in note(tables, SPLINE)
+    assert rows(tables, UNIVARIABLE, MG_CONTINUOUS_TERM)["hr"].isna().all()
 
 
 @st.composite
@@ -300,7 +297,7 @@ def test_small_degenerate_cohorts_never_raise_and_say_why(data):
     assert np.isfinite(cox[["coef", "se", "hr"]]).all(axis=None)
     # an estimate that diverged is reported as not estimable, not as a huge HR (the spline
     # basis coefficients are not per-unit log HRs and may be large in tiny cohorts)
-    assert (cox.loc[cox["model"] != "spline", "coef"].abs() < 40).all()
+    assert (cox.loc[cox["model"] != SPLINE, "coef"].abs() < 40).all()
 
 
 # --- the separation detector ---------------------------------------------------------------
@@ -433,23 +430,19 @@ def test_ph_violation_of_the_mg_group_adds_a_time_split_model_equal_to_r():
     )
     tables = analyse(data, "os", settings)
     ph = tables["ph_test"].set_index(["model", "term"])
-    assert ph.loc[("multivariable", "mg_clinical"), "p"] < 0.05
-    split = rows(tables, "time-split")
-    assert split["term"].tolist() == [
-        f"{KEY} in (0, 4.2] months",
-        f"{KEY} after 4.2 months",
-        "age",
-    ]
+    assert ph.loc[(MULTIVARIABLE, "mg_clinical"), "p"] < 0.05
+    split = rows(tables, TIME_SPLIT)
+    assert split["term"].tolist() == [*period_terms(KEY_TERM, 4.2), "age"]
     np.testing.assert_allclose(split["coef"], R_TIME_SPLIT["coef"], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(split["se"], R_TIME_SPLIT["se"], rtol=1e-6)
-    model = tables["cox_models"].set_index("model").loc["time-split"]
+    model = tables["cox_models"].set_index("model").loc[TIME_SPLIT]
     assert model["loglik"] == pytest.approx(R_TIME_SPLIT["loglik"], rel=1e-10)
     assert "PH test of mg_clinical has p = " in model["note"]
 
 
 def test_no_time_split_model_when_the_ph_test_is_not_flagged():
     tables = analyse(grouped(synthetic()), "os")
-    assert "time-split" not in set(tables["cox"]["model"])
+    assert TIME_SPLIT not in set(tables["cox"]["model"])
     assert (tables["cox_models"]["note"] == "").all()
 
 
@@ -457,22 +450,13 @@ def test_no_time_split_model_when_the_ph_test_is_not_flagged():
 
 
 @pytest.mark.workflow
-def test_workflow_on_a_degenerate_cohort_writes_a_report(tmp_path):
+def test_workflow_on_a_degenerate_cohort_writes_a_report(run_workflow, tmp_path):
     """OS: every patient censored; Mg: nobody below the 0.70 mmol/L threshold."""
-    overrides = tmp_path / "overrides.yaml"
-    overrides.write_text(
-        yaml.safe_dump(
-            {
-                "cohort": str(DEGENERATE / "os_all_censored_no_low_mg.csv"),
-                "mapping": str(ROOT / "config" / "mapping.yaml"),
-            }
-        ),
-        encoding="utf-8",
+    run = run_workflow(
+        tmp_path,
+        cohort=str(DEGENERATE / "os_all_censored_no_low_mg.csv"),
+        mapping=str(MAPPING_FILE),
     )
-    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-    command += ["--directory", str(tmp_path), "--cores", "2"]
-    command += ["--configfile", str(ROOT / "config" / "config.yaml"), str(overrides)]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results" / "os_all_censored_no_low_mg"
     assert (results / "report.html").stat().st_size > 10_000
@@ -481,7 +465,7 @@ def test_workflow_on_a_degenerate_cohort_writes_a_report(tmp_path):
     models = read_tsv(results / "tables" / "cox_models.tsv").fillna({"note": ""})
     os_models = models[models["endpoint"] == "os"]
     assert os_models["note"].str.contains("no events among").all()
-    pfs_multivariable = models.query("endpoint == 'pfs' and model == 'multivariable'")
+    pfs_multivariable = models[(models["endpoint"] == "pfs") & (models["model"] == MULTIVARIABLE)]
     assert "mg_clinical left out: one value only (normal)" in pfs_multivariable["note"].iloc[0]
     groups = read_tsv(results / "tables" / "mg_groups.tsv").set_index(["grouping", "group"])
     assert groups.loc[("mg_clinical", "low"), "n"] == 0

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;#]+)")
 
 
@@ -53,7 +53,7 @@ def test_constraints_pin_every_requirement_at_the_same_version():
 
 
 def test_lifelines_gets_a_pandas_it_supports():
-    """lifelines 0.30.3 declares pandas < 3 (notes/r-parity.md)."""
+    """lifelines 0.30.3 declares pandas < 3 (its package metadata)."""
     pins = pip_pins("requirements.txt")
     assert pins["lifelines"] == "0.30.3"
     assert int(pins["pandas"].split(".")[0]) < 3

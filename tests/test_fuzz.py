@@ -28,18 +28,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import AGE_AND_SEX, BATTERY
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
 from mgsurv.settings import CutpointSettings
 
-ROOT = Path(__file__).resolve().parents[1]
-MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"
-COVARIATES = [
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-]
+MAPPINGS = BATTERY / "mappings"
 COLUMNS = [
     "patient_id",
     "arm",
@@ -180,7 +176,7 @@ def test_any_csv_text_is_read_or_named(scratch, mappings, data, mapping):
     read_or_named_error(
         scratch / "fuzz.csv",
         data,
-        lambda path: read_cohort(path, mappings[mapping], COVARIATES),
+        lambda path: read_cohort(path, mappings[mapping], AGE_AND_SEX),
     )
 
 
@@ -190,7 +186,7 @@ def test_any_bytes_are_read_or_named(scratch, mappings, data, mapping):
     read_or_named_error(
         scratch / "bytes.csv",
         data,
-        lambda path: read_cohort(path, mappings[mapping], COVARIATES),
+        lambda path: read_cohort(path, mappings[mapping], AGE_AND_SEX),
     )
 
 
@@ -201,7 +197,9 @@ def test_near_valid_cohorts_are_prepared_or_named(scratch, data):
     read_or_named_error(
         scratch / "cohort.csv",
         data,
-        lambda path: prepare(str(path), str(mapping), COVARIATES, 0.70, "fuzz", CutpointSettings()),
+        lambda path: prepare(
+            str(path), str(mapping), AGE_AND_SEX, 0.70, "fuzz", CutpointSettings()
+        ),
     )
 
 

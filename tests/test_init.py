@@ -11,16 +11,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import AGE_AND_SEX, SYNTHETIC_400
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.mapping_proposal import propose, unsure, write_proposal
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
 
-SOURCE = pd.read_csv(Path(__file__).parent / "reference" / "data" / "synthetic_400.csv")
-COVARIATES = [
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-]
+SOURCE = pd.read_csv(SYNTHETIC_400)
 
 
 def hospital_export(path: Path) -> Path:
@@ -49,7 +46,7 @@ def test_proposed_mapping_reads_the_export_back(tmp_path):
     mapping = load_mapping(tmp_path / "mapping.yaml")
     assert (mapping.delimiter, mapping.decimal) == (";", ",")
     assert (mapping.mg_unit, mapping.time_unit) == ("mg/dL", "days")
-    data = read_cohort(csv, mapping, COVARIATES).data
+    data = read_cohort(csv, mapping, AGE_AND_SEX).data
     np.testing.assert_allclose(data["mg_mmol_l"], SOURCE["mg_mmol_l"], atol=1e-4)
     np.testing.assert_allclose(data["os_months"], SOURCE["os_months"], atol=1e-4)
     assert data["os_event"].tolist() == SOURCE["os_event"].tolist()

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats.km import (
     CONF_TYPES,
     confidence_limits,
@@ -37,7 +37,6 @@ from mgsurv.stats.km import (
     survival_at,
 )
 
-REFERENCE = Path(__file__).parent / "reference"
 SURV_RTOL = 1e-12
 MEDIAN_ATOL = 1e-12
 FIXTURES = (

@@ -18,7 +18,6 @@ Tolerances, per quantity (worst relative difference measured in brackets):
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,9 @@ import pytest
 from lifelines.statistics import multivariate_logrank_test
 from scipy.stats import false_discovery_control
 
+from conftest import REFERENCE
 from mgsurv.cohort.grouping import add_groupings
+from mgsurv.contract import LOGRANK_TEST, PAIRWISE_TEST, STRATIFIED_LOGRANK_TEST, TREND_TEST
 from mgsurv.stats.logrank import (
     logrank,
     logrank_table,
@@ -38,7 +39,6 @@ from mgsurv.stats.logrank import (
     survdiff_components,
 )
 
-REFERENCE = Path(__file__).parent / "reference"
 DATA = REFERENCE / "data"
 TEST_RTOL = 1e-10
 COMPONENT_RTOL = 1e-12
@@ -230,14 +230,14 @@ def test_logrank_table_rows(case):
     groups = " vs ".join(np.atleast_1d(expected["overall"]["groups"]))
     several = len(np.atleast_1d(expected["overall"]["groups"])) >= 3
     pairs = list(np.atleast_1d(expected["pairwise"]["groups"])) if several else []
-    assert table["test"].tolist() == ["logrank", "stratified"] + (
-        ["trend"] + ["pairwise"] * len(pairs) if several else []
+    assert table["test"].tolist() == [LOGRANK_TEST, STRATIFIED_LOGRANK_TEST] + (
+        [TREND_TEST] + [PAIRWISE_TEST] * len(pairs) if several else []
     )
     assert table["groups"].tolist() == [groups] * (3 if several else 2) + pairs
     for row, test in zip(
         table.to_dict("records"), ("overall", "stratified", "trend"), strict=False
     ):
-        if row["test"] != "pairwise":
+        if row["test"] != PAIRWISE_TEST:
             assert_test_equal(row, expected[test])
             assert np.isnan(row["p_adjusted"])
     if several:
@@ -320,7 +320,7 @@ def test_fewer_than_two_groups_gives_nan_rows():
         VETERAN_ORDER,
         data["strata"][one],
     )
-    assert table["test"].tolist() == ["logrank", "stratified"]
+    assert table["test"].tolist() == [LOGRANK_TEST, STRATIFIED_LOGRANK_TEST]
     assert table["groups"].tolist() == ["adeno", "adeno"]
     assert table[["statistic", "df", "p", "p_adjusted"]].isna().all().all()
 
@@ -334,7 +334,7 @@ def test_empty_groups_are_dropped():
     order = ["squamous", "smallcell", "large"]
     full = logrank_table(*args, VETERAN_ORDER, data["strata"][keep])
     reduced = logrank_table(*args, order, data["strata"][keep])
-    not_trend = full["test"] != "trend"
+    not_trend = full["test"] != TREND_TEST
     pd.testing.assert_frame_equal(full[not_trend], reduced[not_trend])
     assert full["groups"][0] == "squamous vs smallcell vs large"
     trend = logrank_trend(*args, VETERAN_ORDER)

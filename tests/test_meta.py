@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats.pooling import pool
 
-FIXTURE = json.loads((Path(__file__).parent / "reference" / "fixtures" / "meta.json").read_text())
+FIXTURE = json.loads((REFERENCE / "fixtures" / "meta.json").read_text())
 CASES = [name for name in FIXTURE if name != "versions"]
 
 

@@ -4,36 +4,28 @@ against the meta-analysis module, and the page itself."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from conftest import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.reader import read_cohort
+from mgsurv.contract import KEY_TERM, MULTIVARIABLE
 from mgsurv.overview.page import render_overview
 from mgsurv.overview.pooled import stratified_row
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.pooling import pool
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "tests" / "reference"
-COVARIATES = (
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-    {"name": "ecog", "type": "categorical", "reference": "0"},
-    {"name": "histology", "type": "categorical", "reference": "non-squamous"},
-    {"name": "pdl1", "type": "categorical", "reference": "<1%"},
-)
-SETTINGS = AnalysisSettings(covariates=COVARIATES, reference_arm="chemotherapy", strata=())
+SETTINGS = AnalysisSettings(covariates=FIXTURE_COVARIATES, reference_arm="chemotherapy", strata=())
 
 
 def cohort(file: str) -> pd.DataFrame:
-    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
+    mapping = load_mapping(MAPPING_FILE)
     return add_groupings(
-        read_cohort(REFERENCE / "data" / file, mapping, list(COVARIATES)).data, 0.70
+        read_cohort(REFERENCE / "data" / file, mapping, list(FIXTURE_COVARIATES)).data, 0.70
     )
 
 
@@ -65,7 +57,7 @@ def test_overview_pools_the_cohorts_multivariable_estimates():
     flows = {name: pd.DataFrame({"n_before": [len(d)]}) for name, d in COHORTS.items()}
     html, tables = render_overview(cox, summaries, flows, COHORTS, SETTINGS, "2026-01-01")
     key = pd.concat(cox.values())
-    key = key[(key["model"] == "multivariable") & (key["term"] == "mg_clinical[low vs normal]")]
+    key = key[(key["model"] == MULTIVARIABLE) & (key["term"] == KEY_TERM)]
     fixed, _ = pool(key["coef"], key["se"])
     pooled = tables["pooled"].set_index(["endpoint", "method"])
     np.testing.assert_allclose(

@@ -16,23 +16,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mgsurv.cohort import reader as cohort
+from conftest import AGE_AND_SEX, BATTERY, MAPPING_FILE, shipped_config
+from mgsurv.cohort import csv_file
+from mgsurv.cohort.csv_file import read_text_table
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.plain_csv import read_plain
-from mgsurv.cohort.reader import PreparedCohort, read_cohort, read_text_table
+from mgsurv.cohort.reader import PreparedCohort, read_cohort
 from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 from mgsurv.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
-MAPPINGS = ROOT / "tests" / "bad_inputs" / "mappings"
-COVARIATES = [
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-]
+MAPPINGS = BATTERY / "mappings"
 HEADER = "patient_id,arm,age,sex,mg_mmol_l,pfs_months,pfs_event,os_months,os_event"
 ROWS = [
     "P1,immunotherapy,60,male,0.65,2.5,1,10.0,1",
@@ -64,14 +60,14 @@ def read_fast(read, path: Path, mapping) -> tuple[object, list[bool]]:
         return plain
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cohort, "read_plain", spy)
+        patch.setattr(csv_file, "read_plain", spy)
         return outcome(lambda: read(path, mapping)), taken
 
 
 def read_exact(read, path: Path, mapping):
     """read(path, mapping) with the fast path declined: the csv module reads the file."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cohort, "read_plain", lambda text, delimiter: None)
+        patch.setattr(csv_file, "read_plain", lambda text, delimiter: None)
         return outcome(lambda: read(path, mapping))
 
 
@@ -161,8 +157,8 @@ def test_fast_and_exact_paths_agree(tmp_path, text, mapping_name, fast):
     assert taken == [fast]
     assert_same_table(table, read_exact(read_text_table, path, mapping))
     assert_same_cohort(
-        read_fast(lambda p, m: read_cohort(p, m, COVARIATES), path, mapping)[0],
-        read_exact(lambda p, m: read_cohort(p, m, COVARIATES), path, mapping),
+        read_fast(lambda p, m: read_cohort(p, m, AGE_AND_SEX), path, mapping)[0],
+        read_exact(lambda p, m: read_cohort(p, m, AGE_AND_SEX), path, mapping),
     )
 
 
@@ -195,8 +191,8 @@ def messy_cohort(n: int, seed: int) -> str:
 def test_a_mid_size_file_reads_the_same_both_ways(tmp_path):
     path = tmp_path / "cohort.csv"
     path.write_text(messy_cohort(30_000, 11), encoding="utf-8")  # several pyarrow batches
-    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
-    covariates = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["covariates"]
+    mapping = load_mapping(MAPPING_FILE)
+    covariates = shipped_config()["covariates"]
     table, taken = read_fast(read_text_table, path, mapping)
     assert taken == [True]
     assert_same_table(table, read_exact(read_text_table, path, mapping))

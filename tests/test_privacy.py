@@ -17,15 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import MAPPING_FILE, SYNTHETIC_400, run_workflow
 from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.figures import smoothing_window
 from mgsurv.report.page import render_report
 from test_report import parse_tables, run, settings, toy_tables
-from test_workflow import snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-SOURCE = ROOT / "tests" / "reference" / "data" / "synthetic_400.csv"
+SOURCE = SYNTHETIC_400
 K = 10
 # Table columns that hold counts of patients (or of events, i.e. of patients with one).
 COUNT_COLUMNS = {"n", "Events", "Before", "Excluded", "After"}
@@ -244,13 +243,13 @@ def shared_run(tmp_path_factory) -> dict:
     cohort = private_cohort(workdir / "private.csv")
     config = {
         "cohort": str(workdir / "private.csv"),
-        "mapping": str(ROOT / "config" / "mapping.yaml"),
+        "mapping": str(MAPPING_FILE),
         "mg_threshold_mmol_l": 0.55,
     }
     results = workdir / "results" / "private"
     pages, logs = {}, {}
     for k in (0, K):
-        run = snakemake(workdir, **config, report_min_count=k)
+        run = run_workflow(workdir, **config, report_min_count=k)
         assert run.returncode == 0, run.stderr[-3000:]
         pages[k] = (results / "report.html").read_text(encoding="utf-8")
         logs[k] = run.stdout + run.stderr

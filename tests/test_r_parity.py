@@ -14,37 +14,39 @@ Tolerances, per quantity:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE, SYNTHETIC_400
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
+from mgsurv.contract import (
+    CONTINUOUS,
+    INTERACTION,
+    LOGRANK_TEST,
+    MG_CONTINUOUS_TERM,
+    MULTIVARIABLE,
+    PAIRWISE_TEST,
+    STRATIFIED,
+    UNIVARIABLE,
+    arm_model,
+)
 from mgsurv.settings import AnalysisSettings, CutpointSettings
 from mgsurv.stats.cox import Term, fit_cox
 from mgsurv.stats.km import km_table, median_with_ci
 from mgsurv.stats.logrank import logrank
 
-REFERENCE = Path(__file__).parent / "reference"
-ROOT = Path(__file__).resolve().parents[1]
 SURV_RTOL = 1e-12
 MEDIAN_ATOL = 1e-12
 LOGRANK_RTOL = 1e-10
 COX_RTOL = 1e-8
 COX_TEST_RTOL = 1e-7
-COVARIATES = (
-    {"name": "age", "type": "numeric"},
-    {"name": "sex", "type": "categorical", "reference": "male"},
-    {"name": "ecog", "type": "categorical", "reference": "0"},
-    {"name": "histology", "type": "categorical", "reference": "non-squamous"},
-    {"name": "pdl1", "type": "categorical", "reference": "<1%"},
-)
 
 
 def fixture(name: str) -> dict:
@@ -130,11 +132,11 @@ def assert_cox_equal(table: pd.DataFrame, expected: dict) -> None:
 @pytest.fixture(scope="module")
 def synthetic_tables() -> dict[str, dict[str, pd.DataFrame]]:
     """The synthetic_400 cohort through mgsurv's own reading, grouping and analysis."""
-    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
-    prepared = read_cohort(REFERENCE / "data" / "synthetic_400.csv", mapping, list(COVARIATES))
+    mapping = load_mapping(MAPPING_FILE)
+    prepared = read_cohort(SYNTHETIC_400, mapping, list(FIXTURE_COVARIATES))
     data = add_groupings(prepared.data, 0.70)
     settings = AnalysisSettings(
-        covariates=COVARIATES, reference_arm="chemotherapy", strata=("arm",)
+        covariates=FIXTURE_COVARIATES, reference_arm="chemotherapy", strata=("arm",)
     )
     return {endpoint: analyse_endpoint(data, endpoint, settings) for endpoint in ("pfs", "os")}
 
@@ -154,7 +156,7 @@ def test_synthetic_km_medians_and_logrank(synthetic_tables, endpoint, grouping):
             (summary["median"], summary["median_lower"], summary["median_upper"]), km
         )
         assert summary["n"] == km["n_risk"][0] and summary["events"] == sum(km["n_event"])
-    logrank_rows = tables["logrank"][tables["logrank"]["test"] == "logrank"]
+    logrank_rows = tables["logrank"][tables["logrank"]["test"] == LOGRANK_TEST]
     test = logrank_rows.set_index("grouping").loc[grouping]
     wanted = expected["logrank"][grouping]
     assert test["df"] == wanted["df"]
@@ -163,16 +165,17 @@ def test_synthetic_km_medians_and_logrank(synthetic_tables, endpoint, grouping):
     )
 
 
+# The fixture's name of each model: (model, the first characters of its terms) in cox.tsv.
 COX_MODELS = {
-    "univariable_mg_clinical": ("univariable", "mg_clinical["),
-    "univariable_mg_quartile": ("univariable", "mg_quartile["),
-    "univariable_mg_continuous": ("univariable", "mg_per_0.1_mmol_l"),
-    "multivariable": ("multivariable", ""),
-    "continuous": ("continuous", ""),
-    "stratified": ("stratified", ""),
-    "interaction": ("interaction", ""),
-    "arm=immunotherapy": ("arm=immunotherapy", ""),
-    "arm=chemotherapy": ("arm=chemotherapy", ""),
+    "univariable_mg_clinical": (UNIVARIABLE, "mg_clinical["),
+    "univariable_mg_quartile": (UNIVARIABLE, "mg_quartile["),
+    "univariable_mg_continuous": (UNIVARIABLE, MG_CONTINUOUS_TERM),
+    "multivariable": (MULTIVARIABLE, ""),
+    "continuous": (CONTINUOUS, ""),
+    "stratified": (STRATIFIED, ""),
+    "interaction": (INTERACTION, ""),
+    "arm=immunotherapy": (arm_model("immunotherapy"), ""),
+    "arm=chemotherapy": (arm_model("chemotherapy"), ""),
 }
 
 
@@ -191,7 +194,7 @@ def test_synthetic_cox_models(synthetic_tables, endpoint, fixture_model):
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
 def test_low_mg_hr_within_each_arm_from_the_interaction_model(synthetic_tables, endpoint):
     cox = synthetic_tables[endpoint]["cox"]
-    derived = cox[(cox["model"] == "interaction") & cox["term"].str.contains(" within arm=")]
+    derived = cox[(cox["model"] == INTERACTION) & cox["term"].str.contains(" within arm=")]
     expected = fixture("synthetic_400")[endpoint]["low_mg_within_arms"]
     assert_cox_equal(
         derived.reset_index(drop=True),
@@ -204,10 +207,10 @@ def test_low_mg_hr_within_each_arm_from_the_interaction_model(synthetic_tables, 
 @pytest.mark.parametrize(
     ("model", "terms", "fixture_model"),
     [
-        ("multivariable", None, "multivariable"),
-        ("stratified", None, "stratified"),
-        ("interaction", None, "interaction"),
-        ("univariable", "mg_quartile", "univariable_mg_quartile"),
+        (MULTIVARIABLE, None, "multivariable"),
+        (STRATIFIED, None, "stratified"),
+        (INTERACTION, None, "interaction"),
+        (UNIVARIABLE, "mg_quartile", "univariable_mg_quartile"),
     ],
 )
 def test_model_statistics(synthetic_tables, endpoint, model, terms, fixture_model):
@@ -266,7 +269,7 @@ def test_quartile_logrank_family_in_the_tables(synthetic_tables, endpoint):
             [expected[test]["statistic"], expected[test]["p"]],
             rtol=LOGRANK_RTOL,
         )
-    pairwise = quartiles.loc["pairwise"]
+    pairwise = quartiles.loc[PAIRWISE_TEST]
     assert pairwise["groups"].tolist() == expected["pairwise"]["groups"]
     for column, key in (("statistic", "statistic"), ("p", "p"), ("p_adjusted", "p_holm")):
         np.testing.assert_allclose(
@@ -283,7 +286,7 @@ def test_ph_test_of_the_multivariable_model_os(synthetic_tables):
     tests/test_zph.py (2e-14 measured)."""
     expected = fixture("zph_synthetic_400_os")["zph"]["km"]
     ph = synthetic_tables["os"]["ph_test"]
-    rows = ph[ph["model"] == "multivariable"]
+    rows = ph[ph["model"] == MULTIVARIABLE]
     names = ["mg_clinical" if t == "mg_low" else t for t in expected["term"]]
     assert rows["term"].tolist() == names
     assert rows["df"].tolist() == expected["df"]
@@ -313,9 +316,9 @@ def test_cutpoint_of_the_prepared_cohort_equals_maxstat():
     """The prepare stage's cut-point (PFS, minprop 0.1) and its Lau92 p, as
     maxstat.test(smethod = "LogRank", pmethod = "Lau92") in tests/reference/cutpoint.R."""
     prepared = prepare(
-        source=str(REFERENCE / "data" / "synthetic_400.csv"),
-        mapping_path=str(ROOT / "config" / "mapping.yaml"),
-        covariates=list(COVARIATES),
+        source=str(SYNTHETIC_400),
+        mapping_path=str(MAPPING_FILE),
+        covariates=list(FIXTURE_COVARIATES),
         threshold_mmol_l=0.70,
         origin="synthetic_400",
         cutpoint=CutpointSettings(endpoint="pfs", minprop=0.1),
@@ -336,11 +339,9 @@ def test_spline_of_the_endpoint_tables_equals_rms():
     cph(Surv ~ rcs(mg, 4) + ...) / Predict (tests/reference/spline.R); the curve's x grid
     and HR limits, and the LR test of non-linearity."""
     expected = fixture("spline_synthetic_400_os")["adjusted"]
-    mapping = load_mapping(ROOT / "config" / "mapping.yaml")
-    covariates = COVARIATES[:3]
-    data = add_groupings(
-        read_cohort(REFERENCE / "data" / "synthetic_400.csv", mapping, list(covariates)).data, 0.7
-    )
+    mapping = load_mapping(MAPPING_FILE)
+    covariates = FIXTURE_COVARIATES[:3]
+    data = add_groupings(read_cohort(SYNTHETIC_400, mapping, list(covariates)).data, 0.7)
     settings = AnalysisSettings(covariates=covariates, reference_arm="chemotherapy", strata=())
     tables = spline_tables(data, "os", settings)
     test = tables["nonlinearity"].iloc[0]

@@ -26,6 +26,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
+from conftest import shipped_config
 from mgsurv.report.figures import (
     KM_DRAWN_BINS,
     MAX_SCATTER_POINTS,
@@ -48,7 +49,6 @@ from mgsurv.report.sections.survival import followup_section
 from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
 from mgsurv.stats.zph import running_mean_window
 
-ROOT = Path(__file__).resolve().parents[1]
 SECTION_IDS = (
     "summary",
     "flow",
@@ -1006,7 +1006,7 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
 
 
 def test_report_settings_are_keys_of_the_shipped_config() -> None:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+    config = shipped_config()
     settings = ReportSettings.from_config(config)
     assert asdict(settings.cutpoint) == config["cutpoint"]
     assert set(config_keys(ReportSettings)) <= config.keys()

@@ -13,51 +13,29 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import run_workflow, workflow_command
 from mgsurv.files.tables import read_tsv
 
-ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = {"synthetic": {"n": 3000, "seed": 9}}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 pytestmark = pytest.mark.workflow
 
 
-def command(workdir: Path, *options: str) -> list[str]:
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(yaml.safe_dump(OVERRIDES), encoding="utf-8")
-    return [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--cores",
-        "2",
-        "--configfile",
-        str(ROOT / "config" / "config.yaml"),
-        str(overrides),
-        *options,
-    ]
-
-
 def run(workdir: Path, *options: str) -> None:
-    result = subprocess.run(command(workdir, *options), capture_output=True, text=True, timeout=900)
+    result = run_workflow(workdir, *options, **OVERRIDES)
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 def kill_mid_run(workdir: Path) -> None:
     """Start the workflow and SIGKILL its whole process group once analysis has begun."""
     process = subprocess.Popen(
-        command(workdir),
+        workflow_command(workdir, **OVERRIDES),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

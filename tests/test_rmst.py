@@ -19,16 +19,15 @@ survRM2 gives 0 or NaN as the estimate there and NaN for the SE, CI and p.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.contract import RMST_COLUMNS
 from mgsurv.stats.rmst import default_tau, rmst, rmst_table
 
-REFERENCE = Path(__file__).parent / "reference"
 RTOL = 1e-12
 P_RTOL = 1e-11
 NUMERIC = ["estimate", "se", "lower", "upper"]

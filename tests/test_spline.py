@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats.cox import Term, design_matrix
 from mgsurv.stats.spline import rcs_basis, rcs_knots, spline_cox
 
-REFERENCE = Path(__file__).parent / "reference"
 EXACT_RTOL = 1e-14
 BASIS_TOL = 1e-13
 LOGLIK_RTOL = 1e-13

@@ -1,4 +1,4 @@
-"""Style gates the project holds itself to: ruff, snakefmt and ``snakemake --lint``."""
+"""Style gates the project holds itself to: ruff, mypy, snakefmt and ``snakemake --lint``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import ROOT
+
 BIN = Path(sys.executable).parent
 
 
@@ -21,9 +22,10 @@ def run(*command: str) -> subprocess.CompletedProcess:
     [
         ("ruff", "check", "."),
         ("ruff", "format", "--check", "."),
+        ("mypy",),
         ("snakefmt", "--check", "Snakefile", "workflow"),
     ],
-    ids=["ruff-check", "ruff-format", "snakefmt"],
+    ids=["ruff-check", "ruff-format", "mypy", "snakefmt"],
 )
 def test_formatters_and_linters_are_clean(command):
     result = run(str(BIN / command[0]), *command[1:])

@@ -5,16 +5,14 @@ whose log-rank type-I error must lie inside its binomial 99% band."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from conftest import MAPPING_FILE, shipped_config
 from mgsurv.cohort.simulate import (
     SyntheticParams,
     _weibull_inverse,
@@ -31,13 +29,12 @@ from mgsurv.validation.summary import (
     size_for_power,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIG = yaml.safe_load((ROOT / "config" / "config.yaml").read_text(encoding="utf-8"))
+CONFIG = shipped_config()
 
 
 def study_settings(seed: int = 1) -> StudySettings:
     """The shipped config's settings (from_config reads only the keys it needs)."""
-    return StudySettings.from_config(CONFIG | {"seed": seed}, str(ROOT / "config" / "mapping.yaml"))
+    return StudySettings.from_config(CONFIG | {"seed": seed}, str(MAPPING_FILE))
 
 
 # --- scenarios ----------------------------------------------------------------------------
@@ -251,36 +248,11 @@ def test_null_estimates_are_unbiased_and_the_naive_cutpoint_p_is_inflated(null_s
 TINY_STUDY = {"replicates": 3, "batch_size": 2, "seed": 5, "power_sizes": [300]}
 
 
-def run_validation(workdir: Path, *options: str) -> subprocess.CompletedProcess:
-    """`snakemake validation` in workdir with the shipped config and a tiny study."""
-    overrides = workdir / "overrides.yaml"
-    overrides.write_text(yaml.safe_dump({"validation": TINY_STUDY}), encoding="utf-8")
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--configfile",
-            str(ROOT / "config" / "config.yaml"),
-            str(overrides),
-            *options,
-            "validation",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=900,
-    )
-
-
 @pytest.fixture(scope="module")
-def validation_run(tmp_path_factory) -> Path:
+def validation_run(run_workflow, tmp_path_factory) -> Path:
+    """`snakemake validation` with the shipped config and a tiny study."""
     workdir = tmp_path_factory.mktemp("validation")
-    run = run_validation(workdir, "--cores", "2")
+    run = run_workflow(workdir, target="validation", validation=TINY_STUDY)
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-4000:]
     assert "mgsurv: validation study written to results/validation/validation.html" in output

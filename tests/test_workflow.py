@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -13,79 +11,38 @@ import pandas as pd
 import pytest
 import yaml
 
+from conftest import MAPPING_FILE, SYNTHETIC_400
+from mgsurv.cohort.prepare import RESERVED_COLUMNS
+from mgsurv.contract import (
+    CLINICAL_GROUPING,
+    COHORT_TABLES,
+    CUTPOINT_GROUPING,
+    ENDPOINT_TABLES,
+    ENDPOINTS,
+    EXCLUDED_COLUMNS,
+    FLOW_COLUMNS,
+    GROUP_ORDER,
+    KEY_TERM,
+    MULTIVARIABLE,
+    QUARTILE_GROUPING,
+    arm_model,
+    prepare_files,
+    table_path,
+)
 from mgsurv.files.tables import read_tsv
 
-ROOT = Path(__file__).resolve().parents[1]
-CONTRACT = {
-    "km_summary": [
-        "endpoint",
-        "grouping",
-        "group",
-        "n",
-        "events",
-        "median",
-        "median_lower",
-        "median_upper",
-    ],
-    "km_curves": [
-        "endpoint",
-        "grouping",
-        "group",
-        "time",
-        "n_risk",
-        "n_event",
-        "n_censor",
-        "surv",
-        "lower",
-        "upper",
-    ],
-    "landmarks": ["endpoint", "grouping", "group", "time", "surv", "lower", "upper"],
-    "followup": ["endpoint", "grouping", "group", "median_followup", "lower", "upper"],
-    "logrank": ["endpoint", "grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
-    "cox": [
-        "endpoint",
-        "model",
-        "term",
-        "coef",
-        "se",
-        "hr",
-        "hr_lower",
-        "hr_upper",
-        "z",
-        "p",
-        "n",
-        "events",
-    ],
-    "ph_test": ["endpoint", "model", "term", "chi2", "df", "p"],
-    "rmst": ["endpoint", "grouping", "group", "tau", "estimate", "se", "lower", "upper", "p"],
-}
+# The endpoint tables whose columns are checked against the results contract.
+CONTRACT_TABLES = (
+    "km_summary",
+    "km_curves",
+    "landmarks",
+    "followup",
+    "logrank",
+    "cox",
+    "ph_test",
+    "rmst",
+)
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(workdir: Path, *options: str, **overrides) -> subprocess.CompletedProcess:
-    """Run the workflow in workdir with the shipped config plus overrides; capture output."""
-    overrides_file = workdir / "overrides.yaml"
-    overrides_file.write_text(yaml.safe_dump(overrides), encoding="utf-8")
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--snakefile",
-            str(ROOT / "Snakefile"),
-            "--directory",
-            str(workdir),
-            "--cores",
-            "2",
-            "--configfile",
-            str(ROOT / "config" / "config.yaml"),
-            str(overrides_file),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
 
 
 def result_files(workdir: Path, cohort: str) -> list[Path]:
@@ -94,36 +51,40 @@ def result_files(workdir: Path, cohort: str) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def large_synthetic_run(tmp_path_factory) -> Path:
+def large_synthetic_run(run_workflow, tmp_path_factory) -> Path:
     """The synthetic cohort at n = 6000, large enough to check the estimates against truth."""
     workdir = tmp_path_factory.mktemp("synthetic")
-    run = snakemake(workdir, synthetic={"n": 6000, "seed": 11})
+    run = run_workflow(workdir, synthetic={"n": 6000, "seed": 11})
     assert run.returncode == 0, run.stderr[-3000:]
     assert "mgsurv: report written to results/synthetic/report.html" in run.stdout + run.stderr
     return workdir / "results" / "synthetic"
 
 
 def test_tables_follow_the_results_contract(large_synthetic_run):
-    for name, columns in CONTRACT.items():
+    for name in CONTRACT_TABLES:
         table = read_tsv(large_synthetic_run / "tables" / f"{name}.tsv")
-        assert list(table.columns) == columns, name
-        assert set(table["endpoint"]) == {"pfs", "os"}
+        assert list(table.columns) == list(ENDPOINT_TABLES[name]), name
+        assert set(table["endpoint"]) == set(ENDPOINTS)
     cohort = pd.read_parquet(large_synthetic_run / "cohort.parquet")
-    assert {
-        "patient_id",
-        "mg_mmol_l",
-        "pfs_months",
-        "pfs_event",
-        "os_months",
-        "os_event",
-        "arm",
-        "mg_clinical",
-        "mg_quartile",
-    } <= set(cohort.columns)
-    assert set(cohort["mg_clinical"]) == {"low", "normal"}
-    assert set(cohort["mg_quartile"]) == {"Q1", "Q2", "Q3", "Q4"}
+    assert RESERVED_COLUMNS - {CUTPOINT_GROUPING} <= set(cohort.columns)
+    assert set(cohort[CLINICAL_GROUPING]) == set(GROUP_ORDER[CLINICAL_GROUPING])
+    assert set(cohort[QUARTILE_GROUPING]) == set(GROUP_ORDER[QUARTILE_GROUPING])
     flow = read_tsv(large_synthetic_run / "flow.tsv")
     assert flow["n_before"].iloc[0] == 6000 and flow["n_after"].iloc[-1] == len(cohort)
+
+
+def test_every_file_of_the_contract_is_written_with_its_columns(large_synthetic_run):
+    """Each table mgsurv.contract names exists with exactly its columns, and so do the
+    cohort's flow and exclusions."""
+    tables = {name: table_path(large_synthetic_run, name) for name in ENDPOINT_TABLES}
+    tables |= {name: table_path(large_synthetic_run, name) for name in COHORT_TABLES}
+    columns = ENDPOINT_TABLES | COHORT_TABLES
+    for name, path in tables.items():
+        assert list(read_tsv(path).columns) == list(columns[name]), name
+    files = prepare_files(large_synthetic_run)
+    assert list(read_tsv(files["flow"]).columns) == list(FLOW_COLUMNS)
+    assert list(read_tsv(files["excluded"]).columns) == list(EXCLUDED_COLUMNS)
+    assert all(Path(path).is_file() for path in files.values())
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
@@ -134,11 +95,11 @@ def test_low_mg_effect_recovered_in_immunotherapy_arm_only(large_synthetic_run, 
         ["endpoint", "model", "term"]
     )
     for arm, true_hr in truth["true_hr_low_mg"].items():
-        row = cox.loc[(endpoint, f"arm={arm}", "mg_clinical[low vs normal]")]
+        row = cox.loc[(endpoint, arm_model(arm), KEY_TERM)]
         assert row["hr_lower"] < true_hr < row["hr_upper"], (arm, row.to_dict())
-    immuno = cox.loc[(endpoint, "arm=immunotherapy", "mg_clinical[low vs normal]")]
+    immuno = cox.loc[(endpoint, arm_model("immunotherapy"), KEY_TERM)]
     assert immuno["p"] < 0.001
-    chemo = cox.loc[(endpoint, "arm=chemotherapy", "mg_clinical[low vs normal]")]
+    chemo = cox.loc[(endpoint, arm_model("chemotherapy"), KEY_TERM)]
     assert 0.8 < chemo["hr"] < 1.25
 
 
@@ -148,14 +109,14 @@ def test_report_is_self_contained_and_shows_the_tables(large_synthetic_run):
     for marker in ('src="http', "src='http", 'href="http', "<script src", "<link "):
         assert marker not in html
     cox = read_tsv(large_synthetic_run / "tables" / "cox.tsv")
-    key = cox[(cox["model"] == "multivariable") & (cox["term"] == "mg_clinical[low vs normal]")]
+    key = cox[(cox["model"] == MULTIVARIABLE) & (cox["term"] == KEY_TERM)]
     for hr in key["hr"]:
         assert f"{hr:.2f}" in html
 
 
 def user_mapping(tmp_path: Path) -> Path:
     """A mapping for a CSV with other names, semicolons, decimal commas, mg/dL and days."""
-    mapping = yaml.safe_load((ROOT / "config" / "mapping.yaml").read_text())
+    mapping = yaml.safe_load(MAPPING_FILE.read_text())
     mapping["csv"] = {"delimiter": ";", "decimal": ","}
     mapping["columns"].update(
         {
@@ -182,9 +143,9 @@ def user_mapping(tmp_path: Path) -> Path:
     return path
 
 
-def test_user_csv_with_other_names_units_and_codes(tmp_path):
+def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
     """A hospital export of the synthetic cohort is read back to the same analysis cohort."""
-    source = pd.read_csv(ROOT / "tests" / "reference" / "data" / "synthetic_400.csv")
+    source = pd.read_csv(SYNTHETIC_400)
     export = pd.DataFrame(
         {
             "Patient": source["patient_id"],
@@ -203,7 +164,7 @@ def test_user_csv_with_other_names_units_and_codes(tmp_path):
     )
     csv = tmp_path / "hospital.csv"
     export.to_csv(csv, sep=";", decimal=",", index=False)
-    run = snakemake(tmp_path, cohort=str(csv), mapping=str(user_mapping(tmp_path)))
+    run = run_workflow(tmp_path, cohort=str(csv), mapping=str(user_mapping(tmp_path)))
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results" / "hospital"
     cohort = pd.read_parquet(results / "cohort.parquet")
@@ -218,7 +179,7 @@ def test_user_csv_with_other_names_units_and_codes(tmp_path):
 
 def bad_copy(tmp_path: Path, edit) -> Path:
     """The synthetic_400 CSV with one edit applied to its text lines."""
-    lines = (ROOT / "tests" / "reference" / "data" / "synthetic_400.csv").read_text().splitlines()
+    lines = SYNTHETIC_400.read_text().splitlines()
     path = tmp_path / "broken.csv"
     path.write_text("\n".join(edit(lines)) + "\n", encoding="utf-8")
     return path
@@ -252,10 +213,10 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
-def test_bad_input_stops_with_named_message_and_no_results(tmp_path, case):
+def test_bad_input_stops_with_named_message_and_no_results(run_workflow, tmp_path, case):
     edit, expected = BAD_INPUTS[case]
     csv = bad_copy(tmp_path, edit)
-    run = snakemake(tmp_path, cohort=str(csv), mapping=str(ROOT / "config" / "mapping.yaml"))
+    run = run_workflow(tmp_path, cohort=str(csv), mapping=str(MAPPING_FILE))
     assert run.returncode != 0
     output = run.stdout + run.stderr
     assert "mgsurv: input error" in output
@@ -266,16 +227,16 @@ def test_bad_input_stops_with_named_message_and_no_results(tmp_path, case):
     assert result_files(tmp_path, "broken") == []
 
 
-def test_missing_cohort_file_is_named_before_any_job(tmp_path):
-    run = snakemake(tmp_path, cohort="no/such/file.csv")
+def test_missing_cohort_file_is_named_before_any_job(run_workflow, tmp_path):
+    run = run_workflow(tmp_path, cohort="no/such/file.csv")
     assert run.returncode != 0
     assert "cohort file not found: no/such/file.csv" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
 
 
-def test_missing_mapping_file_is_named_before_any_job(tmp_path):
+def test_missing_mapping_file_is_named_before_any_job(run_workflow, tmp_path):
     csv = bad_copy(tmp_path, lambda lines: lines)
-    run = snakemake(tmp_path, cohort=str(csv), mapping="config/mapping_mine.yaml")
+    run = run_workflow(tmp_path, cohort=str(csv), mapping="config/mapping_mine.yaml")
     assert run.returncode != 0
     assert "mapping file not found: config/mapping_mine.yaml" in run.stdout + run.stderr
     assert not (tmp_path / "results").exists()
@@ -287,18 +248,15 @@ def write_sheet(workdir: Path, rows: list[str]) -> Path:
     return sheet
 
 
-def test_several_cohorts_one_failing_then_fixed(tmp_path):
+def test_several_cohorts_one_failing_then_fixed(run_workflow, tmp_path):
     """A bad CSV fails its own cohort only (--keep-going); after the fix a rerun redoes just
     that cohort and the overview, which then pools all three."""
     broken = bad_copy(tmp_path, lambda lines: replace_field(lines, 9, "mg_mmol_l", "n/d?"))
     sheet = write_sheet(
         tmp_path, ["alpha\tsynthetic\t250\t1", "beta\tsynthetic\t250\t2", f"gamma\t{broken}\t\t"]
     )
-    run = snakemake(
-        tmp_path,
-        "--keep-going",
-        cohorts_sheet=str(sheet),
-        mapping=str(ROOT / "config" / "mapping.yaml"),
+    run = run_workflow(
+        tmp_path, "--keep-going", cohorts_sheet=str(sheet), mapping=str(MAPPING_FILE)
     )
     assert run.returncode != 0
     output = run.stdout + run.stderr
@@ -314,9 +272,7 @@ def test_several_cohorts_one_failing_then_fixed(tmp_path):
 
     fixed = bad_copy(tmp_path, lambda lines: lines)
     assert fixed == broken  # same path, now valid
-    rerun = snakemake(
-        tmp_path, cohorts_sheet=str(sheet), mapping=str(ROOT / "config" / "mapping.yaml")
-    )
+    rerun = run_workflow(tmp_path, cohorts_sheet=str(sheet), mapping=str(MAPPING_FILE))
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     for good in ("alpha", "beta"):
         assert (tmp_path / "results" / good / "report.html").stat().st_mtime_ns == before[good]
@@ -327,22 +283,22 @@ def test_several_cohorts_one_failing_then_fixed(tmp_path):
     assert all(f'href="{name}/report.html"' in html for name in ("alpha", "beta", "gamma"))
 
 
-def test_cohorts_sheet_is_validated(tmp_path):
+def test_cohorts_sheet_is_validated(run_workflow, tmp_path):
     sheet = write_sheet(tmp_path, ["alpha\tsynthetic\t250\t1", "alpha\tsynthetic\t250\t2"])
-    run = snakemake(tmp_path, cohorts_sheet=str(sheet))
+    run = run_workflow(tmp_path, cohorts_sheet=str(sheet))
     assert run.returncode != 0
     assert "cohort names repeat: ['alpha']" in run.stdout + run.stderr
     bad_name = write_sheet(tmp_path, ["al pha\tsynthetic\t250\t1"])
-    run = snakemake(tmp_path, cohorts_sheet=str(bad_name))
+    run = run_workflow(tmp_path, cohorts_sheet=str(bad_name))
     assert run.returncode != 0 and "does not match" in run.stdout + run.stderr
 
 
-def test_snakemake_report_bundles_the_report_and_figures(large_synthetic_run):
+def test_snakemake_report_bundles_the_report_and_figures(run_workflow, large_synthetic_run):
     """`snakemake --report report.zip` (Snakemake's provenance report) works and includes
     the HTML report and the figures marked with report()."""
     workdir = large_synthetic_run.parents[1]
     archive = workdir / "snakemake-report.zip"
-    run = snakemake(workdir, "--report", str(archive), synthetic={"n": 6000, "seed": 11})
+    run = run_workflow(workdir, "--report", str(archive), synthetic={"n": 6000, "seed": 11})
     assert run.returncode == 0, run.stderr[-3000:]
     with zipfile.ZipFile(archive) as bundle:
         names = bundle.namelist()

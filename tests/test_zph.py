@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import REFERENCE
 from mgsurv.stats.cox import R_CONTROL
 from mgsurv.stats.coxph_port import coxph_fit
 from mgsurv.stats.zph import cox_zph
 
-REFERENCE = Path(__file__).parent / "reference"
 COEF_RTOL = 1e-9
 TEST_RTOL = 1e-10
 TIME_RTOL = 1e-12
