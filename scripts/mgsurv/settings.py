@@ -10,10 +10,13 @@ the shipped config gives, ``X.from_config(config)`` what a run's config gives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, Literal
+from dataclasses import MISSING, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mgsurv.schemas import CONFIG_DEFAULTS
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The values the config schema allows for these settings (workflow/schemas/config.schema.yaml):
 # the Kaplan-Meier band (R's survfit conf.type), the PH test's time transform (cox.zph) and
@@ -21,6 +24,7 @@ from mgsurv.schemas import CONFIG_DEFAULTS
 ConfType = Literal["log-log", "log", "plain"]
 PhTransform = Literal["km", "rank", "identity", "log"]
 AdjustMethod = Literal["holm", "BH"]
+S = TypeVar("S", bound="DataclassInstance")
 
 
 def config_keys(settings_class: type) -> list[str]:
@@ -33,6 +37,28 @@ def _default(key: str, convert: Any = None) -> Any:
     (converted, e.g. to a tuple: a dataclass default must not be a shared list)."""
     value = CONFIG_DEFAULTS[key]
     return field(default_factory=lambda: convert(value) if convert else value)
+
+
+def _from_config(settings_class: type[S], source: dict, **given: Any) -> S:
+    """A settings object from the values of its fields in the config ``source`` (lists as
+    tuples, the cut-point as its settings, as the fields' defaults are) and the ``given``
+    fields."""
+    values = dict(given)
+    for settings_field in fields(settings_class):
+        if settings_field.name in given:
+            continue
+        value = source[settings_field.name]
+        default = (
+            settings_field.default
+            if settings_field.default_factory is MISSING
+            else settings_field.default_factory()
+        )
+        if isinstance(default, tuple):
+            value = tuple(value)
+        elif isinstance(default, CutpointSettings):
+            value = CutpointSettings(**value)
+        values[settings_field.name] = value
+    return settings_class(**values)
 
 
 @dataclass(frozen=True)
@@ -56,11 +82,7 @@ class PrepareSettings:
     @classmethod
     def from_config(cls, config: dict) -> PrepareSettings:
         """From the validated workflow config (see config/config.yaml)."""
-        return cls(
-            covariates=tuple(config["covariates"]),
-            mg_threshold_mmol_l=config["mg_threshold_mmol_l"],
-            cutpoint=CutpointSettings(**config["cutpoint"]),
-        )
+        return _from_config(cls, config)
 
 
 @dataclass(frozen=True)
@@ -82,17 +104,7 @@ class AnalysisSettings:
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:
         """From the validated workflow config (see config/config.yaml)."""
-        return cls(
-            covariates=tuple(config["covariates"]),
-            reference_arm=config["reference_arm"],
-            strata=tuple(config["strata"]),
-            conf_type=config["conf_type"],
-            landmark_months=tuple(config["landmark_months"]),
-            rmst_tau_months=config["rmst_tau_months"],
-            ph_transform=config["ph_transform"],
-            pairwise_adjust=config["pairwise_adjust"],
-            spline_reference_mmol_l=config["spline_reference_mmol_l"],
-        )
+        return _from_config(cls, config)
 
 
 @dataclass(frozen=True)
@@ -119,18 +131,4 @@ class ReportSettings:
     @classmethod
     def from_config(cls, config: dict) -> ReportSettings:
         """From the validated workflow config (see config/config.yaml)."""
-        return cls(
-            mg_threshold_mmol_l=config["mg_threshold_mmol_l"],
-            conf_type=config["conf_type"],
-            landmark_months=tuple(config["landmark_months"]),
-            strata=tuple(config["strata"]),
-            pairwise_adjust=config["pairwise_adjust"],
-            rmst_tau_months=config["rmst_tau_months"],
-            ph_transform=config["ph_transform"],
-            spline_reference_mmol_l=config["spline_reference_mmol_l"],
-            cutpoint=CutpointSettings(**config["cutpoint"]),
-            km_min_at_risk=config["km_min_at_risk"],
-            risk_table_times=tuple(config["risk_table_times"]),
-            report_min_count=config["report_min_count"],
-            config=dict(config),
-        )
+        return _from_config(cls, config, config=dict(config))

@@ -131,7 +131,7 @@ def numbers(values: pd.Series, decimal: str) -> pd.Series:
 
 
 def guess_mg_unit(mg: pd.Series) -> Guess:
-    """mmol/L around 0.8, mEq/L around 1.6, mg/dL around 2 (clinical.md)."""
+    """mmol/L around 0.8, mEq/L around 1.6, mg/dL around 2 (normal serum Mg 0.70-1.00 mmol/L)."""
     median = float(mg.median())
     if median < 1.3:
         return Guess("mmol/L", f"median Mg {median:.2f} is in the mmol/L range (0.7-1.1)")

@@ -507,19 +507,6 @@ def spline_figure(
     return fig
 
 
-def spline_figure_svg(
-    curve: pd.DataFrame,
-    reference: float,
-    threshold: float,
-    title: str,
-    *,
-    distribution: pd.DataFrame | None = None,
-    id_prefix: str = "",
-) -> str:
-    """:func:`spline_figure` as inline SVG text."""
-    return figure_svg(spline_figure(curve, reference, threshold, title, distribution), id_prefix)
-
-
 def cutpoint_figure(
     candidates: pd.DataFrame,
     cut: float,
@@ -557,18 +544,6 @@ def cutpoint_figure(
         "Standardised log-rank statistic",
     )
     return fig
-
-
-def cutpoint_figure_svg(
-    candidates: pd.DataFrame,
-    cut: float,
-    threshold: float,
-    title: str,
-    *,
-    id_prefix: str = "",
-) -> str:
-    """:func:`cutpoint_figure` as inline SVG text."""
-    return figure_svg(cutpoint_figure(candidates, cut, threshold, title), id_prefix)
 
 
 def thinned(points: pd.DataFrame, limit: int = MAX_SCATTER_POINTS) -> pd.DataFrame:
@@ -658,17 +633,6 @@ def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figur
     ax.set_xticks(*time_ticks(residuals))
     finish_axes(fig, ax, title, "Months (axis spaced by the test's time transform)", ylabel)
     return fig
-
-
-def schoenfeld_figure_svg(
-    residuals: pd.DataFrame,
-    title: str,
-    ylabel: str,
-    *,
-    id_prefix: str = "",
-) -> str:
-    """:func:`schoenfeld_figure` as inline SVG text."""
-    return figure_svg(schoenfeld_figure(residuals, title, ylabel), id_prefix)
 
 
 def longest_path_layers(nodes: Sequence[str], edges: Sequence[tuple[str, str]]) -> dict[str, int]:

@@ -6,7 +6,7 @@ model; the Cox fits are :func:`mgsurv.stats.coxph_port.coxph_fit` (R's ``coxph.f
 ties) with the control of the R reference fixtures (``mgsurv.stats.cox.R_CONTROL``), as every
 other Cox model of the pipeline, so they reach R's optimum, in seconds at 10^6 patients.
 
-Reported, for a marker modelled as continuous (REMARK item 11; reporting-standards.md):
+Reported, for a marker modelled as continuous (REMARK item 11, McShane et al. 2005):
 
 * the knots;
 * the likelihood-ratio test of non-linearity, ``2 * (loglik(spline) - loglik(linear))`` on
