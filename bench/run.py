@@ -55,6 +55,9 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mgsurv.contract import REPORT_FILE, RULEGRAPH_FILE, cohort_folder, synthetic_files, table_path
+from mgsurv.schemas import CONFIG_DEFAULTS
+
 try:
     import psutil
 except ImportError:  # peak memory falls back to the largest single process (wait4)
@@ -78,7 +81,7 @@ OUTPUT_COLUMNS = [
     "load_before",
     "load_after",
 ]
-DEFAULT_N = 1200
+DEFAULT_N = CONFIG_DEFAULTS["synthetic"]["n"]  # the shipped config's synthetic cohort
 POLL_SECONDS = 0.05
 MB = 2**20
 
@@ -291,7 +294,7 @@ def run_workflow(conf: Configuration, workdir: Path, overrides: dict, args) -> P
     measured, seconds = repeated(args.repeat, once)
     conf.add_measured("workflow", "mgsurv", measured, seconds)
     cohort = overrides.get("cohort_name") or "synthetic"
-    return folder / "results" / cohort if measured.ok else None
+    return folder / cohort_folder(cohort) if measured.ok else None
 
 
 def run_stages(conf: Configuration, csv: Path, stage_dir: Path, config: Path, rulegraph, args):
@@ -344,17 +347,18 @@ def run_r(conf: Configuration, csv: Path, r_dir: Path, args) -> None:
 def report_outputs(results: Path | None) -> dict:
     """Size of the report, rows of km_curves.tsv, and the points of the report's SVG paths
     (each coordinate pair after M or L): what a curve drawn from every time costs."""
-    if results is None or not (results / "report.html").exists():
+    if results is None or not (results / REPORT_FILE).exists():
         return {"report_mb": None, "km_curves_rows": None, "report_path_points": None}
-    html = (results / "report.html").read_text(encoding="utf-8")
+    report = results / REPORT_FILE
+    html = report.read_text(encoding="utf-8")
     points = sum(
         len(re.findall(r"[ML]\s*-?[\d.]+[ ,]-?[\d.]+", path))
         for path in re.findall(r'<path[^>]*?\sd="([^"]*)"', html)
     )
-    with (results / "tables" / "km_curves.tsv").open("rb") as handle:
+    with Path(table_path(results, "km_curves")).open("rb") as handle:
         rows = sum(1 for _ in handle) - 1
     return {
-        "report_mb": round((results / "report.html").stat().st_size / MB, 3),
+        "report_mb": round(report.stat().st_size / MB, 3),
         "km_curves_rows": rows,
         "report_path_points": points,
     }
@@ -379,13 +383,14 @@ def run_configuration(n: int, ties: str, work: Path, args, with_r: bool) -> Conf
         }
     results = run_workflow(conf, workdir / "workflow", overrides, args)
     if ties == "default":  # R and the stages read the CSV the workflow generated
-        generated = results / "input" / "synthetic_cohort.csv" if results else None
+        generated = Path(synthetic_files(results)["cohort"]) if results else None
         if generated is not None and generated.exists():
             csv = generated
         else:  # the workflow failed: simulate it here
             csv = write_cohort(DEFAULT_N, "tied", workdir / "input" / "default.csv")
     outputs = report_outputs(results)
-    rulegraph = results.parent / "rulegraph.dot" if results else None
+    # the workflow's folder holds results/<cohort>/ and the run's rule graph
+    rulegraph = results.parents[1] / RULEGRAPH_FILE if results else None
     stage_dir = workdir / "stages"
     stage_dir.mkdir()
     run_stages(conf, csv, stage_dir, effective_config(stage_dir, overrides), rulegraph, args)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from conftest import AGE_AND_SEX, SYNTHETIC_400
 from mgsurv.analysis.cox_models import SCHOENFELD_POINTS, cox_models, schoenfeld_long
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import (
@@ -19,6 +18,7 @@ from mgsurv.contract import (
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.cox import Term, design_matrix
 from mgsurv.stats.zph import ZphResult, running_mean_window
+from support import AGE_AND_SEX, SYNTHETIC_400
 
 SETTINGS = AnalysisSettings(covariates=tuple(AGE_AND_SEX), reference_arm="chemotherapy", strata=())
 

@@ -21,12 +21,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import AGE_AND_SEX, BATTERY, ROOT, shipped_config
 from mgsurv.cohort.prepare import RESERVED_COLUMNS, prepare
 from mgsurv.contract import GROUPINGS
 from mgsurv.errors import InputError, format_rows
 from mgsurv.schemas import config_error
-from mgsurv.settings import CutpointSettings
+from mgsurv.settings import CutpointSettings, PrepareSettings
+from support import AGE_AND_SEX, BATTERY, ROOT, shipped_config
 
 CASES = yaml.safe_load((BATTERY / "cases.yaml").read_text(encoding="utf-8"))
 ERRORS: dict[str, dict] = CASES["errors"]
@@ -51,7 +51,10 @@ def mapping_of(case: dict) -> Path:
 def run_prepare(
     csv: Path | str, mapping: Path, covariates: list[dict] = AGE_AND_SEX, threshold: float = 0.70
 ):
-    return prepare(str(csv), str(mapping), covariates, threshold, "test", CutpointSettings())
+    settings = PrepareSettings(
+        covariates=tuple(covariates), mg_threshold_mmol_l=threshold, cutpoint=CutpointSettings()
+    )
+    return prepare(str(csv), str(mapping), settings, "test")
 
 
 def test_the_battery_has_at_least_40_distinct_cases_and_no_stray_files():

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE, SYNTHETIC_400
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import COHORT_TABLES
+from support import REFERENCE, SYNTHETIC_400
 
 EXPECTED = json.loads((REFERENCE / "fixtures" / "baseline.json").read_text())
 COVARIATES = [

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
 from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
+from support import ROOT
 
 BENCH = ROOT / "bench"
 

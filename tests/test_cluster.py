@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import MAPPING_FILE, ROOT, SYNTHETIC_400, run_workflow, shipped_config
 from mgsurv.validation.replicates import StudySettings, run_replicates
 from mgsurv.validation.scenarios import scenarios
+from support import MAPPING_FILE, ROOT, SYNTHETIC_400, run_workflow, shipped_config
 
 CLUSTER_SCRIPTS = ROOT / "tests" / "cluster"
 PROFILE = ROOT / "workflow" / "profiles" / "slurm"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import AGE_AND_SEX, MAPPING_FILE
 from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
+from support import AGE_AND_SEX, MAPPING_FILE
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats import cox
 from mgsurv.stats.cox import Term, fit_cox
 from mgsurv.stats.coxph_port import coxph_fit
+from support import REFERENCE
 
 LUNG = pd.read_csv(REFERENCE / "data" / "lung.csv").assign(sex=lambda d: d["sex"].astype(str))
 LUNG_TERMS = [

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats.cutpoint import logrank_scores, maxstat_cutpoint, p_lausen92
+from support import REFERENCE
 
 SCORE_ATOL = 1e-13
 STATISTIC_RTOL = 1e-12

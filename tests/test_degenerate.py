@@ -16,7 +16,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BATTERY, MAPPING_FILE, SYNTHETIC_400
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.prepare import find_cutpoint
@@ -27,6 +26,7 @@ from mgsurv.contract import (
     KEY_TERM,
     MG_CONTINUOUS_TERM,
     MULTIVARIABLE,
+    PH_ALPHA,
     SPLINE,
     STRATIFIED,
     TIME_SPLIT,
@@ -37,14 +37,11 @@ from mgsurv.contract import (
 from mgsurv.files.tables import read_tsv
 from mgsurv.settings import AnalysisSettings, CutpointSettings
 from mgsurv.stats.cox import Term, fit_cox, monotone_columns
+from support import BATTERY, FIXTURE_COVARIATES, MAPPING_FILE, SYNTHETIC_400
 
 DEGENERATE = BATTERY / "degenerate"
 SETTINGS = AnalysisSettings(
-    covariates=(
-        {"name": "age", "type": "numeric"},
-        {"name": "sex", "type": "categorical", "reference": "male"},
-        {"name": "ecog", "type": "categorical", "reference": "0"},
-    ),
+    covariates=FIXTURE_COVARIATES[:3],  # age, sex, ECOG
     reference_arm="chemotherapy",
     strata=("arm",),
 )
@@ -430,7 +427,7 @@ def test_ph_violation_of_the_mg_group_adds_a_time_split_model_equal_to_r():
     )
     tables = analyse(data, "os", settings)
     ph = tables["ph_test"].set_index(["model", "term"])
-    assert ph.loc[(MULTIVARIABLE, "mg_clinical"), "p"] < 0.05
+    assert ph.loc[(MULTIVARIABLE, "mg_clinical"), "p"] < PH_ALPHA
     split = rows(tables, TIME_SPLIT)
     assert split["term"].tolist() == [*period_terms(KEY_TERM, 4.2), "age"]
     np.testing.assert_allclose(split["coef"], R_TIME_SPLIT["coef"], rtol=1e-7, atol=1e-9)

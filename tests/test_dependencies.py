@@ -6,7 +6,7 @@ import re
 
 import yaml
 
-from conftest import ROOT
+from support import ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.\-\[\]]+)==([^\s;#]+)")
 

@@ -28,12 +28,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import AGE_AND_SEX, BATTERY
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-from mgsurv.settings import CutpointSettings
+from mgsurv.settings import CutpointSettings, PrepareSettings
+from support import AGE_AND_SEX, BATTERY
 
 MAPPINGS = BATTERY / "mappings"
 COLUMNS = [
@@ -198,7 +198,12 @@ def test_near_valid_cohorts_are_prepared_or_named(scratch, data):
         scratch / "cohort.csv",
         data,
         lambda path: prepare(
-            str(path), str(mapping), AGE_AND_SEX, 0.70, "fuzz", CutpointSettings()
+            str(path),
+            str(mapping),
+            PrepareSettings(
+                covariates=tuple(AGE_AND_SEX), mg_threshold_mmol_l=0.70, cutpoint=CutpointSettings()
+            ),
+            "fuzz",
         ),
     )
 

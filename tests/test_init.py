@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import AGE_AND_SEX, SYNTHETIC_400
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.mapping_proposal import propose, unsure, write_proposal
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
+from support import AGE_AND_SEX, SYNTHETIC_400
 
 SOURCE = pd.read_csv(SYNTHETIC_400)
 

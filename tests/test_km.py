@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats.km import (
     CONF_TYPES,
     confidence_limits,
@@ -36,6 +35,7 @@ from mgsurv.stats.km import (
     reverse_km_median,
     survival_at,
 )
+from support import REFERENCE
 
 SURV_RTOL = 1e-12
 MEDIAN_ATOL = 1e-12

@@ -25,7 +25,6 @@ import pytest
 from lifelines.statistics import multivariate_logrank_test
 from scipy.stats import false_discovery_control
 
-from conftest import REFERENCE
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import LOGRANK_TEST, PAIRWISE_TEST, STRATIFIED_LOGRANK_TEST, TREND_TEST
 from mgsurv.stats.logrank import (
@@ -38,6 +37,7 @@ from mgsurv.stats.logrank import (
     stratified_logrank,
     survdiff_components,
 )
+from support import REFERENCE
 
 DATA = REFERENCE / "data"
 TEST_RTOL = 1e-10

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pandas as pd
 
-from conftest import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.mapping import load_mapping
@@ -18,6 +17,7 @@ from mgsurv.overview.page import render_overview
 from mgsurv.overview.pooled import stratified_row
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.pooling import pool
+from support import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE
 
 SETTINGS = AnalysisSettings(covariates=FIXTURE_COVARIATES, reference_arm="chemotherapy", strata=())
 

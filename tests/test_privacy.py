@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MAPPING_FILE, SYNTHETIC_400, run_workflow
 from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.figures import smoothing_window
 from mgsurv.report.page import render_report
+from support import MAPPING_FILE, SYNTHETIC_400, run_workflow
 from test_report import parse_tables, run, settings, toy_tables
 
 SOURCE = SYNTHETIC_400

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE, SYNTHETIC_400
 from mgsurv.analysis.endpoint import analyse_endpoint
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.cohort.grouping import add_groupings
@@ -37,10 +36,11 @@ from mgsurv.contract import (
     UNIVARIABLE,
     arm_model,
 )
-from mgsurv.settings import AnalysisSettings, CutpointSettings
+from mgsurv.settings import AnalysisSettings, CutpointSettings, PrepareSettings
 from mgsurv.stats.cox import Term, fit_cox
 from mgsurv.stats.km import km_table, median_with_ci
 from mgsurv.stats.logrank import logrank
+from support import FIXTURE_COVARIATES, MAPPING_FILE, REFERENCE, SYNTHETIC_400
 
 SURV_RTOL = 1e-12
 MEDIAN_ATOL = 1e-12
@@ -315,14 +315,12 @@ def test_rmst_by_clinical_mg_group_at_default_tau(synthetic_tables, endpoint):
 def test_cutpoint_of_the_prepared_cohort_equals_maxstat():
     """The prepare stage's cut-point (PFS, minprop 0.1) and its Lau92 p, as
     maxstat.test(smethod = "LogRank", pmethod = "Lau92") in tests/reference/cutpoint.R."""
-    prepared = prepare(
-        source=str(SYNTHETIC_400),
-        mapping_path=str(MAPPING_FILE),
-        covariates=list(FIXTURE_COVARIATES),
-        threshold_mmol_l=0.70,
-        origin="synthetic_400",
+    settings = PrepareSettings(
+        covariates=FIXTURE_COVARIATES,
+        mg_threshold_mmol_l=0.70,
         cutpoint=CutpointSettings(endpoint="pfs", minprop=0.1),
     )
+    prepared = prepare(str(SYNTHETIC_400), str(MAPPING_FILE), settings, "synthetic_400")
     expected = fixture("cutpoint_synthetic_400")["pfs"]
     row = prepared.cutpoint.iloc[0]
     assert row["cutpoint_mmol_l"] == expected["cutpoint"]

@@ -26,14 +26,13 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
-from conftest import shipped_config
 from mgsurv.report.figures import (
     KM_DRAWN_BINS,
     MAX_SCATTER_POINTS,
     cumulative_counts,
     drawn_steps,
+    figure_svg,
     km_figure,
-    km_figure_svg,
     layered_layout,
     longest_path_layers,
     number_at_risk,
@@ -48,6 +47,7 @@ from mgsurv.report.sections.cox import forest_rows
 from mgsurv.report.sections.survival import followup_section
 from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
 from mgsurv.stats.zph import running_mean_window
+from support import shipped_config
 
 SECTION_IDS = (
     "summary",
@@ -1017,8 +1017,8 @@ def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
     mask_c = (curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")
     mask_s = (summary["endpoint"] == "os") & (summary["grouping"] == "mg_clinical")
     args = (curves[mask_c], summary[mask_s], 0.0004, "OS", [0, 12, 24, 36])
-    first = km_figure_svg(*args)
-    assert first == km_figure_svg(*args)
+    first = figure_svg(km_figure(*args))
+    assert first == figure_svg(km_figure(*args))
     assert first.startswith("<svg")
     assert "<!-- Log-rank p &lt; 0.001 -->" in first
 
@@ -1291,7 +1291,7 @@ def test_a_large_curve_is_drawn_from_at_most_two_steps_per_bin_within_one_bin_of
 def test_a_km_figure_of_100000_patients_stays_small():
     curve = large_km_curve()
     summary = pd.DataFrame({"group": ["normal"], "n": [len(curve)], "median": [8.3]})
-    svg = km_figure_svg(curve, summary, 0.5, "Large cohort", [0, 12, 24, 36])
+    svg = figure_svg(km_figure(curve, summary, 0.5, "Large cohort", [0, 12, 24, 36]))
     points = sum(
         len(re.findall(r"[ML]\s*-?[\d.]+[ ,]-?[\d.]+", path))
         for path in re.findall(r'<path[^>]*?\sd="([^"]*)"', svg)

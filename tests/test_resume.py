@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import run_workflow, workflow_command
 from mgsurv.files.tables import read_tsv
+from support import run_workflow, workflow_command
 
 OVERRIDES = {"synthetic": {"n": 3000, "seed": 9}}
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.contract import RMST_COLUMNS
 from mgsurv.stats.rmst import default_tau, rmst, rmst_table
+from support import REFERENCE
 
 RTOL = 1e-12
 P_RTOL = 1e-11

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats.cox import Term, design_matrix
 from mgsurv.stats.spline import rcs_basis, rcs_knots, spline_cox
+from support import REFERENCE
 
 EXACT_RTOL = 1e-14
 BASIS_TOL = 1e-13

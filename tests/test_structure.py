@@ -7,22 +7,26 @@ from __future__ import annotations
 import ast
 import dataclasses
 import graphlib
+from typing import get_args
 
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import ROOT
 from mgsurv import contract
-from mgsurv.schemas import CONFIG_DEFAULTS
+from mgsurv.schemas import CONFIG_DEFAULTS, CONFIG_SCHEMA, read_schema
 from mgsurv.settings import (
+    AdjustMethod,
     AnalysisSettings,
+    ConfType,
     CutpointSettings,
+    PhTransform,
     PrepareSettings,
     ReportSettings,
     config_keys,
 )
+from support import ROOT
 
 PACKAGE = ROOT / "scripts" / "mgsurv"
 # Each part of the package may import only from parts of its own rank or below (README
@@ -214,7 +218,7 @@ def test_model_statistics_flag_too_few_events_per_parameter():
     none = contract.model_statistics(n=50, events=5, parameters=0, converged=False)
     assert low["epv_below_10"] and not enough["epv_below_10"]
     assert none["events_per_parameter"] != none["events_per_parameter"]  # NaN
-    assert list(low) == list(contract.MODEL_STATISTICS)
+    assert list(low) == list(contract.MODEL_STATISTICS_COLUMNS)
     row = contract.model_statistics_row("m", "a, b", "", low)
     assert list(row) == list(contract.ENDPOINT_TABLES["cox_models"][1:])
 
@@ -249,3 +253,12 @@ def test_settings_are_built_from_their_config_keys_only(settings_class):
     if settings_class is ReportSettings:  # it also keeps the whole config, for the appendix
         built, expected = (dataclasses.replace(s, config={}) for s in (built, expected))
     assert built == expected
+
+
+@pytest.mark.parametrize(
+    ("key", "allowed"),
+    [("conf_type", ConfType), ("ph_transform", PhTransform), ("pairwise_adjust", AdjustMethod)],
+)
+def test_typed_settings_allow_what_the_schema_allows(key, allowed):
+    schema = read_schema(CONFIG_SCHEMA)
+    assert tuple(schema["properties"][key]["enum"]) == get_args(allowed)

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MAPPING_FILE, shipped_config
 from mgsurv.cohort.simulate import (
     SyntheticParams,
     _weibull_inverse,
@@ -28,6 +27,7 @@ from mgsurv.validation.summary import (
     rejection_summary,
     size_for_power,
 )
+from support import MAPPING_FILE, shipped_config
 
 CONFIG = shipped_config()
 

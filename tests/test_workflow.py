@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import MAPPING_FILE, SYNTHETIC_400
 from mgsurv.cohort.prepare import RESERVED_COLUMNS
 from mgsurv.contract import (
     CLINICAL_GROUPING,
@@ -30,6 +29,7 @@ from mgsurv.contract import (
     table_path,
 )
 from mgsurv.files.tables import read_tsv
+from support import MAPPING_FILE, SYNTHETIC_400
 
 # The endpoint tables whose columns are checked against the results contract.
 CONTRACT_TABLES = (

@@ -26,10 +26,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats.cox import R_CONTROL
 from mgsurv.stats.coxph_port import coxph_fit
 from mgsurv.stats.zph import cox_zph
+from support import REFERENCE
 
 COEF_RTOL = 1e-9
 TEST_RTOL = 1e-10

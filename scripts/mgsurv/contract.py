@@ -36,6 +36,8 @@ def event_column(endpoint: str) -> str:
     return f"{endpoint}_event"
 
 
+# The analysis-ready cohort's treatment arm (one value for a single-arm cohort).
+ARM_COLUMN = "arm"
 # Serum Mg in the analysis-ready cohort, and the Mg groupings added to it as columns (also
 # the values of the tables' ``grouping`` column): the pre-specified clinical threshold,
 # sample quartiles, and the exploratory data-driven cut-point.
@@ -92,8 +94,10 @@ PH_ALPHA = 0.05
 MIN_EVENTS_PER_PARAMETER = 10
 
 
-# Term names (cox.tsv ``term``; ph_test.tsv's terms are the variables). Built only by these
-# functions and taken apart only by parse_term.
+# Term names (cox.tsv ``term``; ph_test.tsv's terms are the variables), built by these
+# functions and taken apart by parse_term. Not covered yet: the spline model's basis terms
+# (``mg_mmol_l``, ``mg_mmol_l'``..., named by mgsurv.stats.spline), which the report shows
+# only as a curve, and the time-split terms, which parse_term reads as plain names.
 def categorical_term(variable: str, level: str, reference: str) -> str:
     """A dummy of one level against the reference: ``sex[female vs male]``."""
     return f"{variable}[{level} vs {reference}]"
@@ -197,11 +201,11 @@ def parse_rmst_group(label: str) -> tuple[str, str, str]:
 
 # The tables of one endpoint (results/<cohort>/endpoints/<endpoint>/<name>.tsv), stacked
 # over the endpoints into results/<cohort>/tables/<name>.tsv.
-LABELS = ("endpoint", "grouping", "group")
+LABEL_COLUMNS = ("endpoint", "grouping", "group")
 COEFFICIENT_COLUMNS = ("term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events")
 LOGRANK_TEST_COLUMNS = ("test", "groups", "statistic", "df", "p", "p_adjusted")
 RMST_COLUMNS = ("group", "tau", "estimate", "se", "lower", "upper", "p")
-MODEL_STATISTICS = (
+MODEL_STATISTICS_COLUMNS = (
     "n",
     "events",
     "parameters",
@@ -229,13 +233,22 @@ SCHOENFELD_COLUMNS = (
 SPLINE_CURVE_COLUMNS = (MG_COLUMN, "hr", "hr_lower", "hr_upper")
 NONLINEARITY_COLUMNS = ("model", "knots", "reference_mmol_l", "statistic", "df", "p", "n", "events")
 ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
-    "km_summary": (*LABELS, "n", "events", "median", "median_lower", "median_upper"),
-    "km_curves": (*LABELS, "time", "n_risk", "n_event", "n_censor", "surv", "lower", "upper"),
-    "landmarks": (*LABELS, "time", "surv", "lower", "upper"),
-    "followup": (*LABELS, "median_followup", "lower", "upper"),
+    "km_summary": (*LABEL_COLUMNS, "n", "events", "median", "median_lower", "median_upper"),
+    "km_curves": (
+        *LABEL_COLUMNS,
+        "time",
+        "n_risk",
+        "n_event",
+        "n_censor",
+        "surv",
+        "lower",
+        "upper",
+    ),
+    "landmarks": (*LABEL_COLUMNS, "time", "surv", "lower", "upper"),
+    "followup": (*LABEL_COLUMNS, "median_followup", "lower", "upper"),
     "logrank": ("endpoint", "grouping", *LOGRANK_TEST_COLUMNS),
     "cox": ("endpoint", "model", *COEFFICIENT_COLUMNS),
-    "cox_models": ("endpoint", "model", "terms", "strata", *MODEL_STATISTICS),
+    "cox_models": ("endpoint", "model", "terms", "strata", *MODEL_STATISTICS_COLUMNS),
     "ph_test": ("endpoint", "model", *PH_TEST_COLUMNS),
     "schoenfeld": ("endpoint", *SCHOENFELD_COLUMNS),
     "rmst": ("endpoint", "grouping", *RMST_COLUMNS),
@@ -349,6 +362,47 @@ REPLICATE_COLUMNS = (
 )
 
 
+# Where a run writes: a folder per cohort (the files above, relative to it), and beside them
+# the run's rule graph, the multi-cohort overview and the validation study.
+RESULTS_FOLDER = "results"
+RULEGRAPH_FILE = f"{RESULTS_FOLDER}/rulegraph.dot"
+OVERVIEW_PAGE = f"{RESULTS_FOLDER}/index.html"
+OVERVIEW_FOLDER = f"{RESULTS_FOLDER}/overview"
+VALIDATION_FOLDER = f"{RESULTS_FOLDER}/validation"
+# The validation study's tables (replicates.tsv has REPLICATE_COLUMNS; the summaries, the
+# columns mgsurv.validation.summary gives them).
+VALIDATION_TABLES = ("replicates", "estimates", "rejections", "power")
+# The synthetic cohort's generated input, under the cohort's folder.
+SYNTHETIC_INPUT = {"cohort": "input/synthetic_cohort.csv", "truth": "input/truth.json"}
+
+
+def cohort_folder(cohort: str) -> str:
+    """results/<cohort>: where a cohort's files are (a Snakemake wildcard works too)."""
+    return f"{RESULTS_FOLDER}/{cohort}"
+
+
+def synthetic_files(cohort_dir: str | Path) -> dict[str, str]:
+    """The synthetic cohort's CSV and truth file under the cohort's folder, by name."""
+    return {name: f"{cohort_dir}/{path}" for name, path in SYNTHETIC_INPUT.items()}
+
+
+def overview_files() -> dict[str, str]:
+    """The overview page (html) and its tables, by name."""
+    tables = {name: f"{OVERVIEW_FOLDER}/{name}.tsv" for name in OVERVIEW_TABLES}
+    return {"html": OVERVIEW_PAGE} | tables
+
+
+def validation_files() -> dict[str, str]:
+    """The validation study's page (html) and tables, by name."""
+    tables = {name: f"{VALIDATION_FOLDER}/{name}.tsv" for name in VALIDATION_TABLES}
+    return {"html": f"{VALIDATION_FOLDER}/validation.html"} | tables
+
+
+def validation_batch_file(scenario: str, batch: str | int) -> str:
+    """One batch of the validation study's replicates."""
+    return f"{VALIDATION_FOLDER}/batches/{scenario}/{batch}.tsv"
+
+
 def table_path(cohort_dir: str | Path, name: str) -> str:
     """results/<cohort>/tables/<name>.tsv, under the cohort's folder."""
     return f"{cohort_dir}/tables/{name}.tsv"
@@ -388,7 +442,7 @@ def model_statistics(
     concordance: Any = np.nan,
     note: str = "",
 ) -> dict[str, Any]:
-    """A Cox model's statistics as cox_models.tsv holds them (MODEL_STATISTICS, in order):
+    """A Cox model's statistics as cox_models.tsv holds them (MODEL_STATISTICS_COLUMNS, in order):
     events per parameter (NaN without parameters) flagged below MIN_EVENTS_PER_PARAMETER,
     and the likelihood-ratio test on one degree of freedom per parameter."""
     epv = events / parameters if parameters else np.nan

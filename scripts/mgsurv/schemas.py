@@ -5,7 +5,9 @@ The config schema is the one source of every setting's default. Snakemake's ``va
 fills them into the run's config; :data:`CONFIG_DEFAULTS` gives the same values to the
 settings objects of :mod:`mgsurv.settings` (their dataclass defaults, for use outside a
 run: tests, the benchmark) and to ``mgsurv simulate``; config/config.yaml states them for
-users, and a test keeps it equal to them.
+users, and a test keeps it equal to them. The schemas are read from the repository
+(workflow/schemas/): mgsurv runs from its clone, installed in editable mode (``pip install
+-e .``, as tasks.py and environment.yml do), as the Snakefile, rules and scripts need too.
 """
 
 from __future__ import annotations

@@ -27,9 +27,15 @@ AdjustMethod = Literal["holm", "BH"]
 S = TypeVar("S", bound="DataclassInstance")
 
 
-def config_keys(settings_class: type) -> list[str]:
-    """The config keys a settings class is built from: its field names (in order)."""
-    return [f.name for f in fields(settings_class) if f.name != "config"]
+# The metadata key of a field that holds the whole config rather than one of its keys.
+WHOLE = "whole config"
+
+
+def config_keys(*settings_classes: type) -> list[str]:
+    """The config keys settings classes are built from: their fields' names, in order, each
+    once (a ReportSettings' whole ``config`` is not a key)."""
+    names = [f.name for c in settings_classes for f in fields(c) if not f.metadata.get(WHOLE)]
+    return list(dict.fromkeys(names))
 
 
 def _default(key: str, convert: Any = None) -> Any:
@@ -39,15 +45,16 @@ def _default(key: str, convert: Any = None) -> Any:
     return field(default_factory=lambda: convert(value) if convert else value)
 
 
-def _from_config(settings_class: type[S], source: dict, **given: Any) -> S:
-    """A settings object from the values of its fields in the config ``source`` (lists as
-    tuples, the cut-point as its settings, as the fields' defaults are) and the ``given``
-    fields."""
-    values = dict(given)
+def _from_config(settings_class: type[S], config: dict) -> S:
+    """A settings object from the config's values of its fields (lists as tuples, the
+    cut-point as its settings, as the fields' defaults are; a WHOLE field gets the whole
+    config)."""
+    values: dict[str, Any] = {}
     for settings_field in fields(settings_class):
-        if settings_field.name in given:
+        if settings_field.metadata.get(WHOLE):
+            values[settings_field.name] = dict(config)
             continue
-        value = source[settings_field.name]
+        value = config[settings_field.name]
         default = (
             settings_field.default
             if settings_field.default_factory is MISSING
@@ -126,9 +133,9 @@ class ReportSettings:
     risk_table_times: tuple[float, ...] = _default("risk_table_times", tuple)
     report_min_count: int = CONFIG_DEFAULTS["report_min_count"]
     # The run's config as the appendix shows it (YAML); empty when not recorded.
-    config: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict, metadata={WHOLE: True})
 
     @classmethod
     def from_config(cls, config: dict) -> ReportSettings:
         """From the validated workflow config (see config/config.yaml)."""
-        return _from_config(cls, config, config=dict(config))
+        return _from_config(cls, config)

@@ -1,4 +1,4 @@
-# Reference results from R survival for mgsurv.stats.coxph_port (tests/test_coxfit.py).
+# Reference results from R survival for mgsurv.stats.coxph_port (tests/test_coxph_port.py).
 #
 # Run by hand from the repository root when the datasets or the reported quantities change:
 #   Rscript tests/reference/coxfit.R
@@ -37,7 +37,7 @@ design <- function(formula, d) {
   as.data.frame(x)
 }
 
-# One case: the fit and everything tests/test_coxfit.py compares.
+# One case: the fit and everything tests/test_coxph_port.py compares.
 run_case <- function(data_name, d, x_columns, strata = NULL, weights = NULL, time = "time",
                      status = "status", ties = "efron", eps = 1e-12, iter.max = 100,
                      toler.chol = 1e-15, timefix = TRUE, robust = FALSE) {

@@ -1,4 +1,4 @@
-# Reference results for mgsurv.stats.pooling (tests/test_meta.py): fixed-effect and
+# Reference results for mgsurv.stats.pooling (tests/test_pooling.py): fixed-effect and
 # DerSimonian-Laird pooling of log hazard ratios with Cochran's Q and I^2, as metafor.
 #
 # Needs Debian's r-base-core, r-cran-metafor, r-cran-jsonlite. Run from the repository root:

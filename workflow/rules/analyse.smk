@@ -3,7 +3,7 @@
 
 rule analyse_endpoint:
     input:
-        cohort="results/{cohort}/cohort.parquet",
+        cohort=prepare_files(COHORT_DIR)["cohort"],
     output:
         **endpoint_files(COHORT_DIR, "{endpoint}"),
     log:

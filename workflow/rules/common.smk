@@ -10,35 +10,38 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from mgsurv.contract import (
+    ARM_COLUMN,
     ENDPOINT_TABLES,
     ENDPOINTS,
     FIGURES_FOLDER,
-    OVERVIEW_TABLES,
+    OVERVIEW_PAGE,
     REPORT_FILE,
+    RULEGRAPH_FILE,
+    cohort_folder,
     endpoint_files,
+    overview_files,
     prepare_files,
     report_table_files,
+    synthetic_files,
     table_path,
+    validation_batch_file,
+    validation_files,
 )
+from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
     AnalysisSettings,
     PrepareSettings,
     config_keys,
 )
-from mgsurv.validation.replicates import study_config_keys
 from mgsurv.validation.scenarios import scenarios
 
 SYNTHETIC = "synthetic"
 # A cohort's results folder (the contract's files are relative to it).
-COHORT_DIR = "results/{cohort}"
+COHORT_DIR = cohort_folder("{cohort}")
 
 
-SHEET_SYNTHETIC_KEYS = [
-    "n",
-    "seed",
-    "hr_low_mg_immunotherapy",
-    "hr_low_mg_chemotherapy",
-]
+# The generator's settings a cohorts sheet may set per synthetic cohort: the config's.
+SHEET_SYNTHETIC_KEYS = list(CONFIG_DEFAULTS["synthetic"])
 
 
 def single_cohort_name():
@@ -115,7 +118,7 @@ def is_synthetic(cohort):
 def cohort_source(wildcards):
     """The CSV that prepare_cohort reads: the generator's output or the user's file."""
     if is_synthetic(wildcards.cohort):
-        return f"results/{wildcards.cohort}/input/synthetic_cohort.csv"
+        return synthetic_files(cohort_folder(wildcards.cohort))["cohort"]
     return COHORTS.loc[wildcards.cohort, "source"]
 
 
@@ -148,9 +151,9 @@ def cohort_config():
     return {key: value for key, value in config.items() if key != "validation"}
 
 
-def settings_of(settings_class):
+def settings_of(*settings_classes):
     """The config keys a stage's settings are built from (only these trigger a rerun)."""
-    return {key: config[key] for key in config_keys(settings_class)}
+    return {key: config[key] for key in config_keys(*settings_classes)}
 
 
 def memory_mb(wildcards, input):
@@ -176,8 +179,8 @@ CODE_VERSION = code_version()
 
 def final_outputs():
     """Each cohort's report, and the overview of all cohorts when there are several."""
-    reports = [f"results/{cohort}/{REPORT_FILE}" for cohort in COHORTS.index]
-    return reports + (["results/index.html"] if len(COHORTS) > 1 else [])
+    reports = [f"{cohort_folder(cohort)}/{REPORT_FILE}" for cohort in COHORTS.index]
+    return reports + ([OVERVIEW_PAGE] if len(COHORTS) > 1 else [])
 
 
 RUN_STARTED = time.time()
@@ -207,7 +210,7 @@ def input_errors_of_this_run():
 
 def check_strata():
     """Strata must be the arm or a configured covariate: columns the cohort will have."""
-    known = {"arm"} | {spec["name"] for spec in config["covariates"]}
+    known = {ARM_COLUMN} | {spec["name"] for spec in config["covariates"]}
     unknown = [name for name in config["strata"] if name not in known]
     if unknown:
         raise WorkflowError(
@@ -229,7 +232,7 @@ wildcard_constraints:
 # The validation study (rules/validation.smk): its scenarios and batches.
 
 VALIDATION = config["validation"]
-VALIDATION_PAGE = "results/validation/validation.html"
+VALIDATION_PAGE = validation_files()["html"]
 VALIDATION_SCENARIOS = list(scenarios(VALIDATION["power_sizes"]))
 VALIDATION_BATCHES = range(-(-VALIDATION["replicates"] // VALIDATION["batch_size"]))
 
@@ -242,6 +245,4 @@ def batch_replicates(wildcards):
 
 def study_settings():
     """The config keys a replicate's numbers depend on (only these trigger a rerun)."""
-    return {key: config[key] for key in study_config_keys()} | {
-        "seed": VALIDATION["seed"]
-    }
+    return settings_of(PrepareSettings, AnalysisSettings) | {"seed": VALIDATION["seed"]}

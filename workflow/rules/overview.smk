@@ -8,8 +8,7 @@ rule render_overview:
         flow=expand(prepare_files(COHORT_DIR)["flow"], cohort=COHORTS.index),
         cohort=expand(prepare_files(COHORT_DIR)["cohort"], cohort=COHORTS.index),
     output:
-        **{name: f"results/overview/{name}.tsv" for name in OVERVIEW_TABLES},
-        html="results/index.html",
+        **overview_files(),
     log:
         "logs/overview/render_overview.log",
     conda:

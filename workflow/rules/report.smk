@@ -6,7 +6,7 @@ rule render_report:
     input:
         **report_table_files(COHORT_DIR),
         provenance=prepare_files(COHORT_DIR)["provenance"],
-        rulegraph="results/rulegraph.dot",
+        rulegraph=RULEGRAPH_FILE,
     output:
         html=report(
             f"{COHORT_DIR}/{REPORT_FILE}",

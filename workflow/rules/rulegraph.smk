@@ -5,7 +5,7 @@
 
 rule rule_graph:
     output:
-        "results/rulegraph.dot",
+        RULEGRAPH_FILE,
     log:
         "logs/rule_graph.log",
     localrule: True

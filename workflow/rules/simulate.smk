@@ -3,8 +3,7 @@
 
 rule simulate_cohort:
     output:
-        cohort="results/{cohort}/input/synthetic_cohort.csv",
-        truth="results/{cohort}/input/truth.json",
+        **synthetic_files(COHORT_DIR),
     log:
         "logs/{cohort}/simulate_cohort.log",
     localrule: True

@@ -7,7 +7,7 @@ rule validation_batch:
     input:
         mapping=Path(workflow.basedir) / "config" / "mapping.yaml",
     output:
-        "results/validation/batches/{scenario}/{batch}.tsv",
+        validation_batch_file("{scenario}", "{batch}"),
     log:
         "logs/validation/{scenario}/{batch}.log",
     wildcard_constraints:
@@ -30,17 +30,13 @@ rule validation_batch:
 
 rule validation_report:
     input:
-        expand(
-            "results/validation/batches/{scenario}/{batch}.tsv",
-            scenario=VALIDATION_SCENARIOS,
-            batch=VALIDATION_BATCHES,
-        ),
+        [
+            validation_batch_file(scenario, batch)
+            for scenario in VALIDATION_SCENARIOS
+            for batch in VALIDATION_BATCHES
+        ],
     output:
-        html=VALIDATION_PAGE,
-        replicates="results/validation/replicates.tsv",
-        estimates="results/validation/estimates.tsv",
-        rejections="results/validation/rejections.tsv",
-        power="results/validation/power.tsv",
+        **validation_files(),
     log:
         "logs/validation/validation_report.log",
     localrule: True

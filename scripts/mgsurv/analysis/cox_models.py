@@ -13,8 +13,8 @@ Models (their names are the results contract's, :mod:`mgsurv.contract`):
   ``... within arm=<arm>`` give the low-Mg HR in each arm from this one model;
 * ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm (subgroups).
 
-Model-level statistics (n, events, events per parameter with a flag below 10, concordance,
-log-likelihood and LR test) go to ``cox_models``.
+Model-level statistics (n, events, events per parameter flagged below the contract's
+MIN_EVENTS_PER_PARAMETER, concordance, log-likelihood and LR test) go to ``cox_models``.
 
 Degenerate but valid cohorts never raise here; what cannot be estimated is NaN in the
 tables, with the reason in ``cox_models.note`` (one row per model fitted, "" when there is
@@ -36,7 +36,7 @@ nothing to say; the results-contract columns of the other tables are unchanged):
   then; the spline's own statistics are in ``nonlinearity``);
 * a PH test that cannot be computed is left out, its reason appended to the model's note.
 
-Proportional hazards: when the multivariable model's PH test of the Mg group has p < 0.05,
+Proportional hazards: when the multivariable model's PH test of the Mg group has p < PH_ALPHA,
 a model ``time-split`` is added beside it (cheap, and what a reader then asks): the same
 model with the low-Mg effect split at the median event time t (episodes (0, t] and (t, ...)
 as R's ``survSplit``, fitted exactly as R's start-stop Cox model, see
@@ -56,6 +56,7 @@ import pandas as pd
 from mgsurv.analysis.survival import varying_strata
 from mgsurv.cohort.grouping import present_groupings
 from mgsurv.contract import (
+    ARM_COLUMN,
     CLINICAL_GROUPING,
     CONTINUOUS,
     ENDPOINT_TABLES,
@@ -143,36 +144,40 @@ class ModelSpec:
 
 def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
     """The configured reference arm when present, else the first arm alphabetically."""
-    arms = sorted(data["arm"].dropna().astype(str).unique())
+    arms = sorted(data[ARM_COLUMN].dropna().astype(str).unique())
     configured = settings.reference_arm
     return configured if configured is not None and configured in arms else arms[0]
+
+
+def arm_terms(data: pd.DataFrame, settings: AnalysisSettings) -> list[Term]:
+    """The arm as an adjustment term (against the reference arm) when the cohort has
+    several arms; none for a single-arm cohort."""
+    if data[ARM_COLUMN].nunique() < 2:
+        return []
+    return [Term(ARM_COLUMN, "categorical", reference=reference_arm(data, settings))]
 
 
 def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpec]:
     """Every Cox model of an endpoint (see the module docstring), given the cohort's arms."""
     covariates = covariate_terms(settings)
-    several_arms = data["arm"].nunique() > 1
-    arm = Term("arm", "categorical", reference=reference_arm(data, settings))
-    arm_terms = [arm] if several_arms else []
+    arms = arm_terms(data, settings)
     mg_clinical = grouping_term(CLINICAL_GROUPING)
     univariable = (
-        [grouping_term(g) for g in present_groupings(data)]
-        + [MG_CONTINUOUS]
-        + arm_terms
-        + covariates
+        [grouping_term(g) for g in present_groupings(data)] + [MG_CONTINUOUS] + arms + covariates
     )
-    adjusting = tuple(t.name for t in arm_terms + covariates)
+    adjusting = tuple(t.name for t in arms + covariates)
     covariate_names = tuple(t.name for t in covariates)
     specs = [ModelSpec(UNIVARIABLE, data, [term]) for term in univariable]
     specs += [
-        ModelSpec(MULTIVARIABLE, data, [mg_clinical, *arm_terms, *covariates], (), adjusting),
-        ModelSpec(CONTINUOUS, data, [MG_CONTINUOUS, *arm_terms, *covariates], (), adjusting),
+        ModelSpec(MULTIVARIABLE, data, [mg_clinical, *arms, *covariates], (), adjusting),
+        ModelSpec(CONTINUOUS, data, [MG_CONTINUOUS, *arms, *covariates], (), adjusting),
     ]
     strata = varying_strata(data, settings)
     if strata:
-        adjusters = [t for t in arm_terms + covariates if t.column not in strata]
+        adjusters = [t for t in arms + covariates if t.column not in strata]
         specs.append(ModelSpec(STRATIFIED, data, [mg_clinical, *adjusters], strata, adjusting))
-    if several_arms:
+    if arms:
+        (arm,) = arms
         specs.append(
             ModelSpec(
                 INTERACTION,
@@ -184,7 +189,7 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
         )
         specs += [
             ModelSpec(arm_model(name), subset, [mg_clinical, *covariates], (), covariate_names)
-            for name, subset in data.groupby("arm", sort=True, observed=True)
+            for name, subset in data.groupby(ARM_COLUMN, sort=True, observed=True)
         ]
     return specs
 
@@ -197,8 +202,8 @@ def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettin
     """
     reference = reference_arm(data, settings)
     rows = [linear_combination(fit, {KEY_TERM: 1.0}, within_arm_term(KEY_TERM, reference))]
-    for arm in sorted(set(data["arm"].dropna().astype(str)) - {reference}):
-        interaction = interaction_term(KEY_TERM, categorical_term("arm", arm, reference))
+    for arm in sorted(set(data[ARM_COLUMN].dropna().astype(str)) - {reference}):
+        interaction = interaction_term(KEY_TERM, categorical_term(ARM_COLUMN, arm, reference))
         rows.append(
             linear_combination(
                 fit, {KEY_TERM: 1.0, interaction: 1.0}, within_arm_term(KEY_TERM, arm)
@@ -305,7 +310,7 @@ def _fit_periods(
 
 
 def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
-    """A suggestion for covariates whose PH test in the multivariable model has p < 0.05."""
+    """A suggestion for covariates whose PH test in the multivariable model has p < PH_ALPHA."""
     categorical = {c["name"] for c in settings.covariates if c["type"] == "categorical"}
     flagged = ph[(ph["p"] < PH_ALPHA) & ph["term"].isin(categorical - set(settings.strata))]
     if flagged.empty:

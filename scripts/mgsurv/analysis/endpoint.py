@@ -20,6 +20,7 @@ from mgsurv.analysis.cox_models import cox_models
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.analysis.survival import kaplan_meier, logrank_tests, median_followup, rmst_tables
 from mgsurv.contract import (
+    ARM_COLUMN,
     ENDPOINT_TABLES,
     GROUPINGS,
     MG_COLUMN,
@@ -36,7 +37,7 @@ def analysis_columns(endpoint: str, settings: AnalysisSettings) -> list[str]:
         time_column(endpoint),
         event_column(endpoint),
         MG_COLUMN,
-        "arm",
+        ARM_COLUMN,
         *GROUPINGS,
         *(spec["name"] for spec in settings.covariates),
         *settings.strata,

@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import covariate_terms, first_sentence, reference_arm
+from mgsurv.analysis.cox_models import arm_terms, covariate_terms, first_sentence
 from mgsurv.contract import (
     COEFFICIENT_COLUMNS,
     MG_COLUMN,
@@ -24,7 +24,7 @@ from mgsurv.contract import (
     time_column,
 )
 from mgsurv.settings import AnalysisSettings
-from mgsurv.stats.cox import Term, coefficient_rows, design_matrix, monotone_columns
+from mgsurv.stats.cox import coefficient_rows, design_matrix, monotone_columns
 from mgsurv.stats.spline import spline_cox
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,7 @@ def spline_tables(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings)
     the cox_models row saying why (None otherwise).
     """
     time, event = time_column(endpoint), event_column(endpoint)
-    several_arms = data["arm"].nunique() > 1
-    adjusters = [Term("arm", "categorical", reference=reference_arm(data, settings))] * several_arms
-    adjusters += covariate_terms(settings)
+    adjusters = arm_terms(data, settings) + covariate_terms(settings)
     notes = [
         f"{t.name} left out: missing for every patient"
         for t in adjusters

@@ -19,9 +19,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mgsurv.contract import ALL_PATIENTS, CLINICAL_GROUPING, COHORT_TABLES, GROUP_ORDER, MG_COLUMN
+from mgsurv.contract import (
+    ALL_PATIENTS,
+    ARM_COLUMN,
+    CLINICAL_GROUPING,
+    COHORT_TABLES,
+    GROUP_ORDER,
+    LOW,
+    MG_COLUMN,
+    NORMAL,
+)
 
-COMPARED = ("low", "normal")
+COMPARED = (LOW, NORMAL)
 
 
 def numeric_smd(low: pd.Series, normal: pd.Series) -> float:
@@ -88,7 +97,7 @@ def _categorical_rows(
     }
     n = {group: int(count.sum()) for group, count in counts.items()}
     smd = float("nan")
-    if n["low"] and n["normal"] and len(levels) >= 2:
+    if n[LOW] and n[NORMAL] and len(levels) >= 2:
         smd = categorical_smd(*(counts[g] / n[g] for g in COMPARED))
     rows = []
     for group in order:
@@ -115,7 +124,7 @@ def _categorical_rows(
 def baseline_table(data: pd.DataFrame, covariates: list[dict]) -> pd.DataFrame:
     """Table 1 of the cohort: serum Mg, arm and the configured covariates, overall and by
     clinical Mg group (see the module docstring)."""
-    variables = [(MG_COLUMN, "numeric"), ("arm", "categorical")]
+    variables = [(MG_COLUMN, "numeric"), (ARM_COLUMN, "categorical")]
     variables += [(spec["name"], spec["type"]) for spec in covariates]
     clinical = data[CLINICAL_GROUPING]
     in_group = {g: (clinical == g).to_numpy() for g in GROUP_ORDER[CLINICAL_GROUPING]}

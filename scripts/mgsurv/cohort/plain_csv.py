@@ -1,6 +1,6 @@
 r"""The fast path of the cohort reader: a CSV without quotes, parsed by pyarrow.
 
-:mod:`mgsurv.cohort.reader` reads a file with Python's csv module, which knows the quoting rules,
+:mod:`mgsurv.cohort.csv_file` reads a file with Python's csv module, which knows the quoting rules,
 counts the lines of records that span lines, skips blank lines and lets every error be
 named. On a large export that costs most of the prepare stage's time and memory (a Python
 list per row, a str per cell). Most exports need none of it: without a quote character a
@@ -42,7 +42,8 @@ LINE_BREAKS = re.compile(rb"[\r\n]*")
 
 @dataclass(frozen=True)
 class PlainTable:
-    """A file's header and rows as the csv module path of :mod:`mgsurv.cohort.reader` reads them."""
+    """A file's header and rows as the csv module path of :mod:`mgsurv.cohort.csv_file` reads
+    them."""
 
     header_line: int  # the header's line number (1 unless empty lines come first)
     header: list[str]  # the header's fields as the csv module splits them (not stripped)

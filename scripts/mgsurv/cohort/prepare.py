@@ -17,8 +17,9 @@ import pandas as pd
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
-from mgsurv.cohort.reader import PreparedCohort, read_cohort
+from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
 from mgsurv.contract import (
+    ARM_COLUMN,
     COHORT_TABLES,
     CUTPOINT_CANDIDATE_COLUMNS,
     ENDPOINTS,
@@ -28,7 +29,7 @@ from mgsurv.contract import (
     time_column,
 )
 from mgsurv.errors import InputError
-from mgsurv.settings import CutpointSettings
+from mgsurv.settings import CutpointSettings, PrepareSettings
 from mgsurv.stats.cutpoint import CutpointResult, maxstat_cutpoint
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ RESERVED_COLUMNS = frozenset(
         "patient_id",
         MG_COLUMN,
         *(column for e in ENDPOINTS for column in (time_column(e), event_column(e))),
-        "arm",
+        ARM_COLUMN,
         *GROUPINGS,
     }
 )
@@ -47,15 +48,22 @@ RESERVED_COLUMNS = frozenset(
 
 @dataclass(frozen=True)
 class PreparedOutputs:
+    """What prepare makes: the analysis-ready cohort, its tables (fields named as the
+    results contract names them) and the provenance record."""
+
     cohort: pd.DataFrame
     flow: pd.DataFrame
     excluded: pd.DataFrame
-    groups: pd.DataFrame
+    mg_groups: pd.DataFrame
     cutpoint: pd.DataFrame
     cutpoint_candidates: pd.DataFrame
     baseline: pd.DataFrame
     mg_distribution: pd.DataFrame
     provenance: dict
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables, by name: the flow, the exclusions and the COHORT_TABLES."""
+        return {name: getattr(self, name) for name in ("flow", "excluded", *COHORT_TABLES)}
 
 
 def sha256_of(path: str | Path) -> str:
@@ -83,14 +91,8 @@ MIN_PATIENTS = 2
 
 def _step_columns(reason: str, mapping: Mapping) -> str:
     """The CSV column(s) behind an exclusion step of the patient flow."""
-    keys = {
-        "missing serum Mg": ["mg"],
-        "missing PFS time or status": ["pfs_time", "pfs_event"],
-        "missing OS time or status": ["os_time", "os_event"],
-        "missing treatment arm": ["arm"],
-    }[reason]
-    if mapping.uses_dates and reason != "missing serum Mg" and reason != "missing treatment arm":
-        keys = ["start_date", "last_followup_date"]
+    (step,) = [s for s in EXCLUSION_STEPS if s.reason == reason]
+    keys = step.dated_keys if mapping.uses_dates else step.keys
     return ", ".join(c for k in keys if (c := mapping.columns.get(k)))
 
 
@@ -180,18 +182,15 @@ def describe_cutoff(latest: str | None, origin: str) -> str:
 
 
 def prepare(
-    source: str,
-    mapping_path: str,
-    covariates: list[dict],
-    threshold_mmol_l: float,
-    origin: str,
-    cutpoint: CutpointSettings,
+    source: str, mapping_path: str, settings: PrepareSettings, origin: str
 ) -> PreparedOutputs:
     """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings
-    (including the exploratory data-driven cut-point).
+    (including the exploratory data-driven cut-point), as ``settings`` say.
 
     ``origin`` is what the report names as the data source ("synthetic" or the CSV path).
     """
+    covariates, threshold_mmol_l = list(settings.covariates), settings.mg_threshold_mmol_l
+    cutpoint = settings.cutpoint
     check_covariate_names(covariates, "config/config.yaml")
     mapping = load_mapping(mapping_path)
     prepared = read_cohort(source, mapping, covariates)
@@ -212,7 +211,7 @@ def prepare(
         cohort=cohort,
         flow=prepared.flow,
         excluded=prepared.excluded,
-        groups=group_definitions(cohort, threshold_mmol_l, cut),
+        mg_groups=group_definitions(cohort, threshold_mmol_l, cut),
         cutpoint=summary,
         cutpoint_candidates=candidates,
         baseline=baseline_table(cohort, covariates),

@@ -48,13 +48,22 @@ import datetime
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from mgsurv.cohort.csv_file import read_text_table
 from mgsurv.cohort.mapping import Mapping, normalise_code
-from mgsurv.contract import ENDPOINTS, MG_COLUMN, event_column, time_column
+from mgsurv.contract import (
+    ARM_COLUMN,
+    ENDPOINTS,
+    EXCLUDED_COLUMNS,
+    FLOW_COLUMNS,
+    MG_COLUMN,
+    event_column,
+    time_column,
+)
 from mgsurv.errors import InputError
 
 MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "."})
@@ -311,8 +320,8 @@ def survival_from_times(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
         _check_times(
             months, path=path, column=time_col, what=f"{endpoint.upper()} time", mapping=mapping
         )
-        out[f"{endpoint}_months"] = months
-        out[f"{endpoint}_event"] = parse_events(
+        out[time_column(endpoint)] = months
+        out[event_column(endpoint)] = parse_events(
             table[event_col], path=path, column=event_col, mapping=mapping
         )
     return pd.DataFrame(out, index=table.index)
@@ -378,10 +387,10 @@ def survival_from_dates(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
             what=f"{endpoint.upper()} time from the dates",
             mapping=mapping,
         )
-        out[f"{endpoint}_months"] = months
-        out[f"{endpoint}_event"] = event.astype(float).where(end.notna() & start.notna())
+        out[time_column(endpoint)] = months
+        out[event_column(endpoint)] = event.astype(float).where(end.notna() & start.notna())
     return pd.DataFrame(out, index=table.index)[
-        ["pfs_months", "pfs_event", "os_months", "os_event"]
+        [column for e in ENDPOINTS for column in (time_column(e), event_column(e))]
     ]
 
 
@@ -490,7 +499,7 @@ def _check_unique_ids(ids: pd.Series, missing: pd.Series, path: str, column: str
 
 
 def _check_pfs_within_os(survival: pd.DataFrame, path: str, mapping: Mapping) -> None:
-    longer = survival["pfs_months"] > survival["os_months"]
+    longer = survival[time_column("pfs")] > survival[time_column("os")]
     if longer.any():
         column = mapping.columns["pfs_time"] or mapping.columns["progression_date"]
         raise InputError(
@@ -503,11 +512,33 @@ def _check_pfs_within_os(survival: pd.DataFrame, path: str, mapping: Mapping) ->
         )
 
 
+class ExclusionStep(NamedTuple):
+    """A step of the patient flow: its reason, the cohort columns whose missing values
+    exclude a patient, and the mapping keys of the CSV columns they come from (with dates:
+    ``dated_keys``)."""
+
+    reason: str
+    columns: list[str]
+    keys: list[str]
+    dated_keys: list[str]
+
+
+DATED = ["start_date", "last_followup_date"]
 EXCLUSION_STEPS = (
-    ("missing serum Mg", [MG_COLUMN]),
-    ("missing PFS time or status", [time_column("pfs"), event_column("pfs")]),
-    ("missing OS time or status", [time_column("os"), event_column("os")]),
-    ("missing treatment arm", ["arm"]),
+    ExclusionStep("missing serum Mg", [MG_COLUMN], ["mg"], ["mg"]),
+    ExclusionStep(
+        "missing PFS time or status",
+        [time_column("pfs"), event_column("pfs")],
+        ["pfs_time", "pfs_event"],
+        DATED,
+    ),
+    ExclusionStep(
+        "missing OS time or status",
+        [time_column("os"), event_column("os")],
+        ["os_time", "os_event"],
+        DATED,
+    ),
+    ExclusionStep("missing treatment arm", [ARM_COLUMN], ["arm"], ["arm"]),
 )
 
 
@@ -519,7 +550,7 @@ def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
     """
     flow_rows, excluded = [], []
     kept = np.ones(len(data), dtype=bool)
-    for step, (reason, columns) in enumerate(EXCLUSION_STEPS, start=1):
+    for step, (reason, columns, _, _) in enumerate(EXCLUSION_STEPS, start=1):
         drop = data[columns].isna().any(axis=1).to_numpy() & kept
         n_before, n_excluded = int(kept.sum()), int(drop.sum())
         flow_rows.append(
@@ -543,10 +574,12 @@ def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
         kept &= ~drop
     result = data.take(np.flatnonzero(kept))
     result.index = pd.RangeIndex(len(result))
-    for column in ("pfs_event", "os_event"):
+    for column in map(event_column, ENDPOINTS):
         result[column] = result[column].astype(int)
     return PreparedCohort(
-        data=result, flow=pd.DataFrame(flow_rows), excluded=pd.concat(excluded, ignore_index=True)
+        data=result,
+        flow=pd.DataFrame(flow_rows)[list(FLOW_COLUMNS)],
+        excluded=pd.concat(excluded, ignore_index=True)[list(EXCLUDED_COLUMNS)],
     )
 
 
@@ -581,10 +614,10 @@ def _converted(
             "patient_id": ids.where(~no_id),
             MG_COLUMN: mg_in_mmol_l(table, path, mapping),
             **survival,
-            "arm": pd.Series(arm, index=table.index),
+            ARM_COLUMN: pd.Series(arm, index=table.index),
         }
     )
-    data["arm"] = data["arm"].where(~_missing(data["arm"].astype(str)))
+    data[ARM_COLUMN] = data[ARM_COLUMN].where(~_missing(data[ARM_COLUMN].astype(str)))
     data = data.join(covariate_values(table, covariates, path, mapping))
     missing_ids = data["patient_id"].isna()
     reject_rows(

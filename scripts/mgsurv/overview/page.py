@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from mgsurv.cohort.simulate import IMMUNOTHERAPY
-from mgsurv.contract import CLINICAL_GROUPING, LOW, MULTIVARIABLE, arm_model
-from mgsurv.overview.pooled import cohort_estimates, pooled_estimates
+from mgsurv.contract import (
+    ARM_COLUMN,
+    CLINICAL_GROUPING,
+    LOW,
+    MULTIVARIABLE,
+    REPORT_FILE,
+    arm_model,
+)
+from mgsurv.overview.pooled import META_ANALYSIS, cohort_estimates, pooled_estimates
 from mgsurv.report.forest import POOLED, forest_svg
 from mgsurv.report.formatting import format_p
 from mgsurv.report.labels import ENDPOINT_LABELS
@@ -34,7 +41,7 @@ def forest_rows(estimates: pd.DataFrame, pooled: pd.DataFrame, endpoint: str) ->
             ),
             pd.DataFrame(
                 {
-                    "label": pooled_rows["method"].str.replace("meta-analysis, ", "pooled, "),
+                    "label": pooled_rows["method"].str.replace(f"{META_ANALYSIS}, ", "pooled, "),
                     "hr": pooled_rows["hr"],
                     "hr_lower": pooled_rows["hr_lower"],
                     "hr_upper": pooled_rows["hr_upper"],
@@ -66,7 +73,9 @@ def _ci(row) -> str:
 def cohort_rows(
     estimates: pd.DataFrame, flows: dict[str, pd.DataFrame], summaries: dict[str, pd.DataFrame]
 ) -> list[dict]:
-    """The overview table: per cohort, patients, low-Mg share and the key HRs."""
+    """The overview table: per cohort, its report (relative to results/index.html), patients,
+    low-Mg share and the key HRs (``hrs``: per endpoint, the multivariable model's and the
+    immunotherapy arm's, in the table's column order)."""
     rows = []
     for cohort, flow in flows.items():
         summary = summaries[cohort]
@@ -76,18 +85,19 @@ def cohort_rows(
         n = int(clinical["n"].sum())
         low = int(clinical.loc[clinical["group"] == LOW, "n"].sum())
         mine = estimates[estimates["cohort"] == cohort].set_index(["endpoint", "model"])
-        hrs = {}
+        hrs = []
         for endpoint in ENDPOINT_LABELS:
             for model in (MULTIVARIABLE, arm_model(IMMUNOTHERAPY)):
                 key = (endpoint, model)
-                hrs[f"{endpoint}_{model}"] = _ci(mine.loc[key]) if key in mine.index else "—"
+                hrs.append(_ci(mine.loc[key]) if key in mine.index else "—")
         rows.append(
             {
                 "cohort": cohort,
+                "report": f"{cohort}/{REPORT_FILE}",
                 "rows_read": int(flow["n_before"].iloc[0]),
                 "analysed": n,
                 "low_percent": f"{100 * low / n:.1f}" if n else "—",
-                **hrs,
+                "hrs": hrs,
             }
         )
     return rows
@@ -126,11 +136,15 @@ def render_overview(
                 ],
             }
         )
-    environment = Environment(loader=PackageLoader("mgsurv.overview", "templates"), autoescape=True)
+    environment = Environment(
+        loader=PackageLoader("mgsurv.overview", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+    )
     html = environment.get_template("overview.html.j2").render(
         generated=generated,
         cohorts=cohort_rows(estimates, flows, summaries),
         endpoints=endpoints,
-        adjusted_for=", ".join(["arm"] + [c["name"] for c in settings.covariates]),
+        adjusted_for=", ".join([ARM_COLUMN] + [c["name"] for c in settings.covariates]),
     )
     return html, {"cohort_estimates": estimates, "pooled": pooled}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import covariate_terms, grouping_term, reference_arm
+from mgsurv.analysis.cox_models import arm_terms, covariate_terms, grouping_term
 from mgsurv.contract import (
     CLINICAL_GROUPING,
     ENDPOINTS,
@@ -29,8 +29,11 @@ from mgsurv.contract import (
     time_column,
 )
 from mgsurv.settings import AnalysisSettings
-from mgsurv.stats.cox import Term, fit_cox
+from mgsurv.stats.cox import fit_cox
 from mgsurv.stats.pooling import pool
+
+# pooled.tsv's method of the meta-analysis rows: "meta-analysis, <fixed|random effects>".
+META_ANALYSIS = "meta-analysis"
 
 
 def cohort_estimates(cox_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -42,7 +45,7 @@ def cohort_estimates(cox_tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)[list(OVERVIEW_TABLES["cohort_estimates"])]
 
 
-def meta_rows(estimates: pd.DataFrame, endpoint: str) -> list[dict]:
+def meta_analysis_rows(estimates: pd.DataFrame, endpoint: str) -> list[dict]:
     """Fixed and random-effects pooling of the cohorts' multivariable low-Mg log HRs."""
     chosen = estimates[(estimates["endpoint"] == endpoint) & (estimates["model"] == MULTIVARIABLE)]
     rows = []
@@ -50,7 +53,7 @@ def meta_rows(estimates: pd.DataFrame, endpoint: str) -> list[dict]:
         rows.append(
             {
                 "endpoint": endpoint,
-                "method": f"meta-analysis, {result.method}",
+                "method": f"{META_ANALYSIS}, {result.method}",
                 "k": result.k,
                 "hr": np.exp(result.estimate),
                 "hr_lower": np.exp(result.lower),
@@ -73,9 +76,7 @@ def stratified_row(
 ) -> dict:
     """Low vs normal Mg in one Cox model of all patients, stratified by cohort."""
     data = pd.concat([d.assign(cohort=name) for name, d in cohorts.items()], ignore_index=True)
-    terms: list[Term] = [grouping_term(CLINICAL_GROUPING)]
-    if data["arm"].nunique() > 1:
-        terms.append(Term("arm", "categorical", reference=reference_arm(data, settings)))
+    terms = [grouping_term(CLINICAL_GROUPING), *arm_terms(data, settings)]
     fit = fit_cox(
         data,
         time_column(endpoint),
@@ -102,6 +103,6 @@ def pooled_estimates(
 ) -> pd.DataFrame:
     rows = []
     for endpoint in ENDPOINTS:
-        rows += meta_rows(estimates, endpoint)
+        rows += meta_analysis_rows(estimates, endpoint)
         rows.append(stratified_row(cohorts, endpoint, settings))
     return pd.DataFrame(rows).reindex(columns=list(OVERVIEW_TABLES["pooled"]))

@@ -367,24 +367,6 @@ def km_figure(
     return fig
 
 
-def km_figure_svg(
-    curves: pd.DataFrame,
-    summary: pd.DataFrame,
-    logrank_p: float | None,
-    title: str,
-    risk_times: list[float],
-    *,
-    id_prefix: str = "",
-    min_at_risk: int = 0,
-    p_note: str = "",
-) -> str:
-    """:func:`km_figure` as inline SVG text (``id_prefix`` makes its ids unique)."""
-    figure = km_figure(
-        curves, summary, logrank_p, title, risk_times, min_at_risk=min_at_risk, p_note=p_note
-    )
-    return figure_svg(figure, id_prefix)
-
-
 def small_figure(rows: int = 1, height_ratios: list[float] | None = None) -> Figure:
     """A figure of SMALL_FIGURE width (taller with a second row of axes)."""
     height = SMALL_FIGURE[1] * (1 if rows == 1 else sum(height_ratios or [1]) / 4.0)
@@ -590,7 +572,7 @@ def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figur
     out: each is one patient's event.
 
     The table may hold only a sample of the term's ``residuals`` (the analysis bounds it,
-    see :func:`mgsurv.analysis.endpoint.schoenfeld_long`): the running mean and the mean are then
+    see :func:`mgsurv.analysis.cox_models.schoenfeld_long`): the running mean and the mean are then
     its ``running_mean`` and ``mean``, computed there from all of them; with every residual
     at hand they are computed here (the window then also honours the small-count threshold).
     """

@@ -9,6 +9,7 @@ import pandas as pd
 from mgsurv.contract import (
     CLINICAL_GROUPING,
     CUTPOINT_GROUPING,
+    LOGRANK_TEST,
     LOW,
     MG_TERM_PREFIX,
     MULTIVARIABLE,
@@ -47,7 +48,7 @@ VARIABLE_LABELS = {
     "mg": "Serum Mg",
 }
 UNIT_LABELS = {"mmol_l": "mmol/L"}
-TEST_LABELS = {"logrank": "Log-rank"}
+TEST_LABELS = {LOGRANK_TEST: "Log-rank"}
 ADJUST_LABELS = {"holm": "Holm", "BH": "Benjamini-Hochberg"}
 PH_FLAG = "possible non-proportional hazards"
 EXPLORATORY_MARK = "†"

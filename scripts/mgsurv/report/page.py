@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from mgsurv.contract import LABELS, SPLINE
+from mgsurv.contract import LABEL_COLUMNS, PH_ALPHA, SPLINE
 from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.drawing import Figures
@@ -82,14 +82,13 @@ def environment() -> Environment:
     )
 
 
-# The labels of km_curves.tsv (a row per distinct time of every curve: millions for a large
-# cohort), read as categoricals: stored once, not once per row.
-CURVE_LABELS = LABELS
+# km_curves.tsv's label columns (a row per distinct time of every curve: millions for a
+# large cohort) are read as categoricals: stored once, not once per row.
 
 
 def read_report_table(path: str | Path) -> pd.DataFrame:
     """A result table as the report reads it (km_curves.tsv's labels as categoricals)."""
-    return read_tsv(path, categorical=CURVE_LABELS if Path(path).stem == "km_curves" else ())
+    return read_tsv(path, categorical=LABEL_COLUMNS if Path(path).stem == "km_curves" else ())
 
 
 def contents(endpoints: dict[str, str]) -> list[tuple[str, str, list[tuple[str, str]]]]:
@@ -153,6 +152,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "rmst": [rmst_table(e, label, tables) for e, label in endpoints.items()],
         "cox": each(cox_section),
         "ph": each(ph_section),
+        "ph_alpha": f"{PH_ALPHA:g}",
         "has_spline": not rows_of(tables["cox"], model=SPLINE).empty,
         "spline": each(spline_section),
         "cutpoint": cutpoint_section(tables, settings, figures),

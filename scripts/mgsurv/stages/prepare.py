@@ -21,24 +21,8 @@ def prepare_cohort(
     """Validate ``source`` and write what prepare writes
     (:func:`mgsurv.contract.prepare_files`: ``outputs`` by those names). ``origin``: what
     provenance.json names as the source (``synthetic`` or the user's CSV)."""
-    result = prepare(
-        source=str(source),
-        mapping_path=str(mapping),
-        covariates=list(settings.covariates),
-        threshold_mmol_l=settings.mg_threshold_mmol_l,
-        origin=origin,
-        cutpoint=settings.cutpoint,
-    )
-    tables = {
-        "flow": result.flow,
-        "excluded": result.excluded,
-        "mg_groups": result.groups,
-        "cutpoint": result.cutpoint,
-        "baseline": result.baseline,
-        "mg_distribution": result.mg_distribution,
-        "cutpoint_candidates": result.cutpoint_candidates,
-    }
-    for name, table in tables.items():
+    result = prepare(str(source), str(mapping), settings, origin)
+    for name, table in result.tables().items():
         write_tsv(table, outputs[name])
     write_json(result.provenance, outputs["provenance"])
     write_parquet(result.cohort, outputs["cohort"])

@@ -7,7 +7,7 @@ toler.chol = 1e-15, iter.max = 100)``, ``R_CONTROL``): the coefficients, SEs,
 log-likelihoods and concordance are R's, and an untied cohort of 1e6 patients fits in
 seconds (lifelines' Newton-Raphson, used before, stopped short of R's optimum unless pushed
 to a decrement of 1e-20, and then took minutes); so is the time-split model of
-:mod:`mgsurv.analysis.endpoint` and the spline model of :mod:`mgsurv.stats.spline`.
+:mod:`mgsurv.analysis.cox_models` and the spline model of :mod:`mgsurv.stats.spline`.
 
 The design matrix is built here, not by a formula, so that every categorical term is
 dummy-coded against a stated reference and named ``variable[level vs reference]``, and an

@@ -24,17 +24,15 @@ reader rounds them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 
+from mgsurv.settings import ConfType
 from mgsurv.stats.distributions import normal_quantile
 
-if TYPE_CHECKING:  # a type only: mgsurv.stats imports nothing outside itself at run time
-    from mgsurv.settings import ConfType
-
-CONF_TYPES: tuple[ConfType, ...] = ("log-log", "log", "plain")
+CONF_TYPES: tuple[ConfType, ...] = get_args(ConfType)
 CONF_LEVEL = 0.95
 # R's quantile.survfit tolerance: sqrt(.Machine$double.eps).
 R_TOLERANCE = float(np.sqrt(np.finfo(float).eps))

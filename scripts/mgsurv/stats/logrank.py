@@ -32,7 +32,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -45,15 +45,13 @@ from mgsurv.contract import (
     STRATIFIED_LOGRANK_TEST,
     TREND_TEST,
 )
+from mgsurv.settings import AdjustMethod
 from mgsurv.stats.distributions import chi2_sf
-
-if TYPE_CHECKING:  # a type only: mgsurv.stats imports nothing outside itself at run time
-    from mgsurv.settings import AdjustMethod
 
 # R's aeqSurv and solve() tolerances: sqrt(.Machine$double.eps) and .Machine$double.eps.
 R_TIMEFIX_TOLERANCE = float(np.sqrt(np.finfo(float).eps))
 R_SOLVE_TOLERANCE = float(np.finfo(float).eps)
-ADJUST_METHODS: tuple[AdjustMethod, ...] = ("holm", "BH")
+ADJUST_METHODS: tuple[AdjustMethod, ...] = get_args(AdjustMethod)
 PAIRWISE_COLUMNS = ["groups", "statistic", "df", "p", "p_adjusted"]
 
 

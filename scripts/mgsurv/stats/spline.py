@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from mgsurv.contract import MG_COLUMN
 from mgsurv.stats.cox import CONF_LEVEL, R_CONTROL
 from mgsurv.stats.coxph_port import CoxPHResult, coxph_fit
 from mgsurv.stats.distributions import chi2_sf, normal_quantile, normal_sf
@@ -39,7 +40,7 @@ MIN_OBSERVATIONS = 6
 SMALL_SAMPLE = 100
 GRID_QUANTILES = (0.01, 0.99)
 COEFFICIENT_COLUMNS = ["term", "coef", "se", "hr", "z", "p"]
-CURVE_COLUMNS = ["mg_mmol_l", "log_hr", "se", "hr", "hr_lower", "hr_upper"]
+CURVE_COLUMNS = [MG_COLUMN, "log_hr", "se", "hr", "hr_lower", "hr_upper"]
 # exp() of a larger coefficient overflows: the HR would be reported as infinite.
 MAX_LOG_HR = float(np.log(np.finfo(float).max))
 
@@ -298,7 +299,7 @@ def hr_curve(
     z = normal_quantile((1 + CONF_LEVEL) / 2)
     return pd.DataFrame(
         {
-            "mg_mmol_l": grid,
+            MG_COLUMN: grid,
             "log_hr": log_hr,
             "se": se,
             "hr": np.exp(log_hr),

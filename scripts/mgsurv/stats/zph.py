@@ -23,19 +23,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import get_args
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
 from mgsurv.contract import PH_GLOBAL
+from mgsurv.settings import PhTransform
 from mgsurv.stats.distributions import chi2_sf
 
-if TYPE_CHECKING:  # a type only: mgsurv.stats imports nothing outside itself at run time
-    from mgsurv.settings import PhTransform
-
-TRANSFORMS: tuple[PhTransform, ...] = ("km", "rank", "identity", "log")
+TRANSFORMS: tuple[PhTransform, ...] = get_args(PhTransform)
 
 
 @dataclass(frozen=True)

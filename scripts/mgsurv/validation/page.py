@@ -13,17 +13,17 @@ import math
 import textwrap
 
 import pandas as pd
-from jinja2 import Environment, PackageLoader
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from matplotlib.figure import Figure
 
 from mgsurv.report.figures import OKABE_ITO, figure_svg, wrapped
 from mgsurv.report.labels import ENDPOINT_ABBREVIATIONS
+from mgsurv.validation.replicates import ARMS
 from mgsurv.validation.scenarios import EFFECT_HR, NON_PROPORTIONAL, NULL_SCENARIO, Scenario
 from mgsurv.validation.summary import ALPHA, CONF_LEVEL, POWER_TARGET, TESTS
 
 MARKERS = {"pfs": "o", "os": "s"}
 BAND_COLOUR = "#dddddd"
-ARM_NAMES = {"io": "immunotherapy", "chemo": "chemotherapy"}
 
 
 def _endpoint_offsets(endpoints) -> dict[str, float]:
@@ -89,7 +89,7 @@ def coverage_figure(estimates: pd.DataFrame) -> Figure:
                 )
                 _point(ax, point["coverage"], y + offsets[endpoint], endpoint, colour, y == 0)
     ax.axvline(CONF_LEVEL, color="#555555", lw=0.8)
-    ax.set_yticks(range(len(labels)), [f"{s}: {ARM_NAMES[e]}" for s, e in labels], fontsize=8)
+    ax.set_yticks(range(len(labels)), [f"{s}: {ARMS[e]}" for s, e in labels], fontsize=8)
     ax.invert_yaxis()
     low = min(0.85, float(rows["coverage"].min()) - 0.02)
     ax.set_xlim(low, 1.0)
@@ -161,7 +161,7 @@ def estimate_rows(estimates: pd.DataFrame) -> list[dict]:
         {
             "scenario": row["scenario"],
             "endpoint": ENDPOINT_ABBREVIATIONS.get(row["endpoint"], row["endpoint"]),
-            "arm": ARM_NAMES[row["estimand"]],
+            "arm": ARMS[row["estimand"]],
             "replicates": row["replicates"],
             "truth": "none" if pd.isna(row["truth"]) else f"{row['truth']:.3f}",
             "mean": _number(row["mean"]),
@@ -253,6 +253,8 @@ def render_validation(
         else None,
     }
     environment = Environment(
-        loader=PackageLoader("mgsurv.validation", "templates"), autoescape=True
+        loader=PackageLoader("mgsurv.validation", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
     )
     return environment.get_template("validation.html.j2").render(**context)

@@ -50,6 +50,7 @@ from mgsurv.cohort.simulate import (
     write_cohort,
 )
 from mgsurv.contract import (
+    ARM_COLUMN,
     CLINICAL_GROUPING,
     ENDPOINTS,
     INTERACTION,
@@ -65,7 +66,7 @@ from mgsurv.contract import (
     parse_term,
 )
 from mgsurv.errors import InputError
-from mgsurv.settings import AnalysisSettings, PrepareSettings, config_keys
+from mgsurv.settings import AnalysisSettings, PrepareSettings
 from mgsurv.validation.scenarios import Scenario
 
 log = logging.getLogger(__name__)
@@ -92,18 +93,13 @@ class StudySettings:
     @classmethod
     def from_config(cls, config: dict, mapping_path: str) -> StudySettings:
         """From the rule's settings: the keys of PrepareSettings and AnalysisSettings
-        (:func:`study_config_keys`) and the study's seed."""
+        (``config_keys(PrepareSettings, AnalysisSettings)``) and the study's seed."""
         return cls(
             prepare=PrepareSettings.from_config(config),
             analysis=AnalysisSettings.from_config(config),
             mapping_path=mapping_path,
             seed=config["seed"],
         )
-
-
-def study_config_keys() -> list[str]:
-    """The config keys a replicate's numbers depend on, besides the study's seed."""
-    return list(dict.fromkeys(config_keys(PrepareSettings) + config_keys(AnalysisSettings)))
 
 
 def run_replicates(
@@ -144,14 +140,7 @@ def analyse_replicate(params: SyntheticParams, settings: StudySettings) -> dict[
     with tempfile.TemporaryDirectory(prefix="mgsurv-validation-") as folder:
         csv = Path(folder) / "synthetic_cohort.csv"
         write_cohort(cohort, generated, csv, Path(folder) / "truth.json")
-        prepared = prepare(
-            str(csv),
-            settings.mapping_path,
-            list(settings.prepare.covariates),
-            settings.prepare.mg_threshold_mmol_l,
-            "synthetic",
-            settings.prepare.cutpoint,
-        )
+        prepared = prepare(str(csv), settings.mapping_path, settings.prepare, "synthetic")
     results = {e: endpoint_results(prepared.cohort, e, settings.analysis) for e in ENDPOINTS}
     if not prepared.cutpoint.empty:
         found = prepared.cutpoint.iloc[0]
@@ -169,7 +158,7 @@ def is_key_by_arm_interaction(term: str) -> bool:
     return (
         name.kind == "interaction"
         and name.parts[0] == parse_term(KEY_TERM)
-        and name.parts[1].variable == "arm"
+        and name.parts[1].variable == ARM_COLUMN
     )
 
 

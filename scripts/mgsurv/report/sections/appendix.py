@@ -121,14 +121,13 @@ def where(sections: dict[str, str], ids: list[str], text: str = "") -> Rich:
     return Rich(tuple(parts))
 
 
-def per_endpoint_text(values: dict[str, str], labels: dict[str, str]) -> str:
+def per_endpoint_text(values: dict[str, str]) -> str:
     """'progression-free survival 1138, overall survival 881'."""
-    return ", ".join(f"{in_sentence(labels.get(e, e))} {v}" for e, v in values.items())
+    return ", ".join(f"{in_sentence(ENDPOINT_LABELS.get(e, e))} {v}" for e, v in values.items())
 
 
 def remark_facts(tables: Tables, settings: ReportSettings, run: RunRecord) -> dict[str, str]:
     """The numbers the checklist quotes, all read from the tables and the settings."""
-    labels = ENDPOINT_LABELS
     flow = tables["flow"].sort_values("step")
     clinical = rows_of(tables["km_summary"], grouping=CLINICAL_GROUPING)
     events = {
@@ -154,10 +153,10 @@ def remark_facts(tables: Tables, settings: ReportSettings, run: RunRecord) -> di
         "n_read": format_patients(flow["n_before"].iloc[0]),
         "n_analysed": format_patients(flow["n_after"].iloc[-1]),
         "steps": str(len(flow)),
-        "events": per_endpoint_text(events, labels),
-        "epv": per_endpoint_text(epv, labels),
-        "followup": per_endpoint_text(followup, labels),
-        "flagged": per_endpoint_text(flagged, labels),
+        "events": per_endpoint_text(events),
+        "epv": per_endpoint_text(epv),
+        "followup": per_endpoint_text(followup),
+        "flagged": per_endpoint_text(flagged),
         "arms": word_list(arms) or "one arm",
         "covariates": adjusted_for(tables["cox"]) or "none",
         "imbalance": word_list(imbalance) or "none",

@@ -12,17 +12,16 @@ from typing import Any
 
 import pandas as pd
 
-from mgsurv.contract import ALL_PATIENTS, CLINICAL_GROUPING, KEY_TERM, MG_COLUMN
+from mgsurv.contract import ALL_PATIENTS, ARM_COLUMN, CLINICAL_GROUPING, KEY_TERM, MG_COLUMN
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed
 from mgsurv.report.formatting import format_number, is_missing, word_list
 from mgsurv.report.labels import grouping_label, term_parts
 from mgsurv.report.tables import Tables, rows_of, table
 
-ALL = ALL_PATIENTS
 NUMERIC = "numeric"
 # The marker itself: its groups differ by construction, so its SMD says nothing on balance.
 MARKER_VARIABLE = MG_COLUMN
-BASELINE_LABELS = {MARKER_VARIABLE: "Serum Mg (mmol/L)", "arm": "Treatment arm"}
+BASELINE_LABELS = {MARKER_VARIABLE: "Serum Mg (mmol/L)", ARM_COLUMN: "Treatment arm"}
 # SMD above this is commonly read as a meaningful imbalance (Austin 2009).
 SMD_IMBALANCE = 0.1
 LEVEL = "level"
@@ -129,7 +128,11 @@ def baseline_section(tables: Tables) -> dict[str, Any]:
         level=baseline["level"].fillna("").astype(str), group=baseline["group"].astype(str)
     )
     present = list(dict.fromkeys(baseline["group"]))
-    groups = [ALL, *[g for g in present if g != ALL]] if ALL in present else present
+    groups = (
+        [ALL_PATIENTS, *[g for g in present if g != ALL_PATIENTS]]
+        if ALL_PATIENTS in present
+        else present
+    )
     sizes = group_sizes(baseline, groups)
     rows, classes = [], []
     for variable in dict.fromkeys(baseline["variable"].astype(str)):
@@ -138,7 +141,7 @@ def baseline_section(tables: Tables) -> dict[str, Any]:
         )
         rows += block
         classes += block_classes
-    heading = {ALL: "All"}
+    heading = {ALL_PATIENTS: "All"}
     compared = term_parts(KEY_TERM)[1]
     columns = [
         "Characteristic",

@@ -50,6 +50,7 @@ from mgsurv.report.labels import (
 from mgsurv.report.tables import Table, Tables, rows_of, slug, table
 from mgsurv.settings import ReportSettings
 
+COX_HEADINGS = ["Variable", "Comparison", "HR", "95% CI", "p", "n", "Events"]
 FOREST_MODEL = MULTIVARIABLE
 # Counts of patients in the statistics stage's notes ('all 142 events elsewhere', 'among
 # the 12 patients', 'among the 40 complete cases').
@@ -131,34 +132,34 @@ def cox_tables(
     return [
         table(
             "Univariable models (each variable fitted on its own)",
-            COX_COLUMNS,
+            COX_HEADINGS,
             model_rows(endpoint_cox, UNIVARIABLE),
             2,
             notes=exploratory_notes(univariable["term"], caveat),
         ),
         table(
             f"Multivariable model (serum Mg group adjusted for: {covariates})",
-            COX_COLUMNS,
+            COX_HEADINGS,
             model_rows(endpoint_cox, MULTIVARIABLE),
             2,
         ),
         table(
             f"Stratified model (separate baseline hazards by: {strata or 'none'})",
-            COX_COLUMNS,
+            COX_HEADINGS,
             model_rows(endpoint_cox, STRATIFIED),
             2,
         ),
         table(
             "Serum Mg group × arm interaction model (the interaction row tests whether the"
             " low-Mg effect differs between arms; the last rows give it within each arm)",
-            COX_COLUMNS,
+            COX_HEADINGS,
             model_rows(endpoint_cox, INTERACTION),
             2,
         ),
-        table("Models within each treatment arm", ["Arm", *COX_COLUMNS], arm_rows, 3),
+        table("Models within each treatment arm", ["Arm", *COX_HEADINGS], arm_rows, 3),
         table(
             "Serum Mg as a continuous variable",
-            COX_COLUMNS,
+            COX_HEADINGS,
             model_rows(endpoint_cox, CONTINUOUS),
             2,
         ),
@@ -305,7 +306,7 @@ def time_split_table(endpoint: str, tables: Tables) -> Table | None:
     return table(
         "Time-split model (the serum Mg group's hazard ratio before and after the median"
         " event time, as R's survSplit; the multivariable model's other terms alike)",
-        COX_COLUMNS,
+        COX_HEADINGS,
         model_rows(endpoint_cox, TIME_SPLIT),
         2,
         notes=[n for n in notes if n],
@@ -386,9 +387,6 @@ def cox_section(
             cutpoint_caveat(tables),
         ),
     }
-
-
-COX_COLUMNS = ["Variable", "Comparison", "HR", "95% CI", "p", "n", "Events"]
 
 
 def cox_row(row: pd.Series) -> list[str]:

@@ -50,9 +50,8 @@ def software_sentence(run: RunRecord) -> str:
 def complete_cases(tables: Tables) -> str:
     """How many patients each endpoint's multivariable model used (complete cases)."""
     models = rows_of(tables["cox_models"], model=MULTIVARIABLE)
-    labels = ENDPOINT_LABELS
     return "; ".join(
-        f"{in_sentence(labels.get(str(row['endpoint']), str(row['endpoint'])))}:"
+        f"{in_sentence(ENDPOINT_LABELS.get(str(row['endpoint']), str(row['endpoint'])))}:"
         f" {format_patients(row['n'])} patients, {format_patients(row['events'])} events"
         for _, row in models.iterrows()
     )

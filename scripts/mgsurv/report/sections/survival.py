@@ -10,6 +10,7 @@ import pandas as pd
 from mgsurv.contract import (
     ALL_PATIENTS,
     CLINICAL_GROUPING,
+    FLOW_COLUMNS,
     INTERACTION,
     KEY_TERM,
     LOGRANK_TEST,
@@ -58,6 +59,9 @@ from mgsurv.report.provenance import RunRecord
 from mgsurv.report.tables import Table, Tables, blank_repeats, rows_of, slug, table
 from mgsurv.settings import ReportSettings
 
+FLOW_HEADINGS = dict(
+    zip(FLOW_COLUMNS, ("Step", "Reason", "Before", "Excluded", "After"), strict=True)
+)
 DATA_CUTOFF_FALLBACK = "not recorded"
 # What the event of each endpoint is, in a few plain words.
 EVENT_WORDS = {"pfs": "progression or death", "os": "death"}
@@ -500,17 +504,8 @@ def flow_section(flow: pd.DataFrame) -> dict[str, Any]:
         "steps": steps,
         "table": table(
             "Exclusion steps",
-            list(FLOW_COLUMNS.values()),
-            [[step[key] for key in FLOW_COLUMNS] for step in steps],
+            list(FLOW_HEADINGS.values()),
+            [[step[key] for key in FLOW_HEADINGS] for step in steps],
             2,
         ),
     }
-
-
-FLOW_COLUMNS = {
-    "step": "Step",
-    "reason": "Reason",
-    "n_before": "Before",
-    "n_excluded": "Excluded",
-    "n_after": "After",
-}

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import AGE_AND_SEX, BATTERY, MAPPING_FILE, shipped_config
 from mgsurv.cohort import csv_file
 from mgsurv.cohort.csv_file import read_text_table
 from mgsurv.cohort.mapping import load_mapping
@@ -27,6 +26,7 @@ from mgsurv.cohort.plain_csv import read_plain
 from mgsurv.cohort.reader import PreparedCohort, read_cohort
 from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 from mgsurv.errors import InputError
+from support import AGE_AND_SEX, BATTERY, MAPPING_FILE, shipped_config
 
 MAPPINGS = BATTERY / "mappings"
 HEADER = "patient_id,arm,age,sex,mg_mmol_l,pfs_months,pfs_event,os_months,os_event"

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE
-from mgsurv.stats import coxph_port as coxfit
+from mgsurv.stats import coxph_port
 from mgsurv.stats.coxph_port import aeq_times, concordance_counts, coxph_fit
+from support import REFERENCE
 
 CASES = json.loads((REFERENCE / "fixtures" / "coxfit_cases.json").read_text())["cases"]
 COUNTS = ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")
@@ -79,10 +79,10 @@ def test_other_code_paths_match_r(monkeypatch, name, path):
     """The same numbers from tiny blocks (dense and chunked blocks, Efron groups across the
     nominal block ends) and from the whole-array path used for many strata."""
     if path == "small blocks":
-        monkeypatch.setattr(coxfit, "_BLOCK", 16)
-        monkeypatch.setattr(coxfit, "_BLOCK_MIN", 16)
+        monkeypatch.setattr(coxph_port, "_BLOCK", 16)
+        monkeypatch.setattr(coxph_port, "_BLOCK_MIN", 16)
     else:
-        monkeypatch.setattr(coxfit, "_LOOP_SEGMENTS", 0)
+        monkeypatch.setattr(coxph_port, "_LOOP_SEGMENTS", 0)
     assert_matches_r(fit_case(CASES[name]), CASES[name])
 
 

@@ -12,8 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from conftest import REFERENCE
 from mgsurv.stats.pooling import pool
+from support import REFERENCE
 
 FIXTURE = json.loads((REFERENCE / "fixtures" / "meta.json").read_text())
 CASES = [name for name in FIXTURE if name != "versions"]
