@@ -379,7 +379,13 @@ def _fit_unaliased(
     Returns the fit, the columns fitted and the aliased ones. coxph_fit, as R, gives an
     aliased column a NaN coefficient and fits the rest; refitting without it gives a
     design, covariance and degrees of freedom free of it (what the PH test and the tables
-    use), with the same estimates. Raises ValueError when coxph_fit rejects the data.
+    use), with the same estimates. Except when the other estimates diverge
+    (:func:`_diverging`): then the aliasing is the separation's doing (the information
+    matrix degenerates as the estimates run off), the fit is returned as it is, with its
+    aliased columns among those fitted, and the caller reports the separation; whether a
+    column is deemed aliased there hangs on rounding (it differs between BLAS kernels), and a
+    refit without it would be a different model. Raises ValueError when coxph_fit rejects
+    the data.
     """
     # the frame's one float block as it is (no copy of n x p values on the first fit)
     x = design.to_numpy(dtype=float)
@@ -388,10 +394,24 @@ def _fit_unaliased(
     while True:
         columns = x if not aliased else x[:, design.columns.get_indexer(fitted)]
         result = coxph_fit(columns, time, event, strata=strata, **R_CONTROL)
-        if not result.aliased.any():
+        if not result.aliased.any() or _diverging(fitted, result, design):
             return result, fitted, aliased
         aliased += [c for c, alias in zip(fitted, result.aliased, strict=True) if alias]
         fitted = [c for c in fitted if c not in aliased]
+
+
+def _diverging(fitted: list[str], result: CoxPHResult, design: pd.DataFrame) -> dict[str, str]:
+    """The fitted columns (not aliased) whose estimate diverges, with its direction: a log-HR
+    beyond MAX_ABS_STANDARDISED_COEF per SD of the column, or no finite positive SE."""
+    spread = design[fitted].std(ddof=0).to_numpy()
+    return {
+        name: "+inf" if coef > 0 else "-inf"
+        for name, coef, s, sd, alias in zip(
+            fitted, result.coef, result.se, spread, result.aliased, strict=True
+        )
+        if not alias
+        and (abs(coef) * sd > MAX_ABS_STANDARDISED_COEF or not np.isfinite(s) or s <= 0)
+    }
 
 
 def _owners(terms: Sequence[Term | Interaction], design: pd.DataFrame) -> dict[str, str]:
@@ -511,12 +531,7 @@ def _fit_terms(attempt: _Attempt, terms: Sequence[Term | Interaction]) -> CoxFit
         why = f"the fit failed ({_short(err)})"
         return _failed(attempt, n, events, [*design.columns, *missing_key], why)
     se = result.se
-    spread = design[fitted].std(ddof=0).to_numpy()
-    diverged = {
-        name: "+inf" if coef > 0 else "-inf"
-        for name, coef, s, sd in zip(fitted, result.coef, se, spread, strict=True)
-        if abs(coef) * sd > MAX_ABS_STANDARDISED_COEF or not np.isfinite(s) or s <= 0
-    }
+    diverged = _diverging(fitted, result, design)
     # checked first also when the iterations ran out: a separation on a combination of
     # columns often does (R: "Ran out of iterations", huge coefficients), and is a separation
     if diverged:
