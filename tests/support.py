@@ -11,6 +11,8 @@ makes this module importable as ``support``; --import-mode=importlib needs tests
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +97,12 @@ def run_workflow(
         text=True,
         timeout=timeout,
     )
+
+
+SVG_TEXT = re.compile(r"<text\b[^>]*>(.*?)</text>", re.S)
+
+
+def svg_texts(svg: str) -> list[str]:
+    """The texts drawn in SVG markup, unescaped (matplotlib writes each line of a text as
+    a <text> element)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", text)) for text in SVG_TEXT.findall(svg)]

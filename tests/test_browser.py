@@ -102,6 +102,30 @@ def test_every_figure_is_laid_out(loaded):
         assert loaded.execute_script(f"return !!document.getElementById('{section}');")
 
 
+def test_figures_have_accessible_names_and_selectable_text(loaded):
+    from selenium.webdriver.common.by import By
+
+    figures = loaded.find_elements(By.CSS_SELECTOR, "figure svg")
+    assert len(figures) >= 4
+    for svg in figures:
+        assert svg.aria_role in ("img", "image")  # Chrome reports role="img" as image
+        assert svg.accessible_name.strip()
+    assert loaded.execute_script("return document.querySelectorAll('svg text').length") > 100
+
+
+def test_printing_shows_each_risk_table_once(loaded):
+    """The numbers under a KM figure are drawn in it: the table copy is not printed."""
+    loaded.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        shown = loaded.execute_script(
+            "return Array.from(document.querySelectorAll('details.figure-numbers'))"
+            ".map(d => getComputedStyle(d).display);"
+        )
+    finally:
+        loaded.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
+    assert shown and set(shown) == {"none"}
+
+
 def test_full_page_screenshot_is_saved(loaded):
     height = loaded.execute_script("return document.documentElement.scrollHeight")
     loaded.set_window_size(1280, height)

@@ -21,7 +21,7 @@ from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.figures import smoothing_window
 from mgsurv.report.page import render_report
-from support import MAPPING_FILE, SYNTHETIC_400, run_workflow
+from support import MAPPING_FILE, SYNTHETIC_400, run_workflow, svg_texts
 from test_report import parse_tables, run, settings, toy_tables
 
 SOURCE = SYNTHETIC_400
@@ -38,7 +38,6 @@ COUNT_PHRASES = (
 )
 DATA_URI = re.compile(r"data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)")
 SVG = re.compile(r"<svg.*?</svg>", re.S)
-SVG_TEXT = re.compile(r"<!-- (.*?) -->")
 
 
 def cell_counts(cell: str) -> list[str]:
@@ -70,7 +69,7 @@ def figure_risk_counts(page: str) -> list[str]:
     for svg in SVG.findall(page):
         if "-risk-table" in svg:
             drawn = svg[svg.index("-risk-table") :]
-            counts += [html_text.unescape(t) for t in SVG_TEXT.findall(drawn)]
+            counts += svg_texts(drawn)
     return [count for count in counts if re.fullmatch(r"<?\d+", count)]
 
 
@@ -96,7 +95,7 @@ def small(counts: list[str], k: int = K) -> list[str]:
 
 def without_geometry(page: str) -> str:
     """The page with its inline figures' attributes emptied: their path coordinates are
-    positions in points, not data; the figures' text stays (as SVG comments)."""
+    positions in points, not data; the figures' text stays (as SVG text)."""
     return SVG.sub(lambda svg: re.sub(r'="[^"]*"', '=""', svg[0]), page)
 
 
@@ -178,13 +177,13 @@ def test_small_group_shows_no_median_and_curves_stop_at_k(toy: dict) -> None:
 
 def test_figures_hide_small_bins_and_individual_residuals(toy_pages: dict) -> None:
     off, on = toy_pages[0], toy_pages[K]
-    assert "<!-- Residuals -->" in off and "<!-- Residuals -->" not in on
+    assert "Residuals" in svg_texts(off) and "Residuals" not in svg_texts(on)
     assert "Individual residuals are not drawn" in on
     with suppressing(K):
         assert smoothing_window(40) == K  # a running mean of fewer is nearly one patient
-    assert "<!-- Patients per 0.02 mmol/L of serum Mg -->" in off  # every bin has 2
-    assert f"<!-- Bins of 1 to {K - 1} patients (drawn to {K}) -->" in on
-    assert "<!-- Patients per 0.02 mmol/L of serum Mg -->" not in on
+    assert "Patients per 0.02 mmol/L of serum Mg" in svg_texts(off)  # every bin has 2
+    assert f"Bins of 1 to {K - 1} patients (drawn to {K})" in svg_texts(on)
+    assert "Patients per 0.02 mmol/L of serum Mg" not in svg_texts(on)
     assert f"Outlined bars: bins of 1 to {K - 1} patients, drawn to {K}." in on
 
 

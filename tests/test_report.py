@@ -47,7 +47,7 @@ from mgsurv.report.sections.cox import forest_rows
 from mgsurv.report.sections.survival import followup_section
 from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
 from mgsurv.stats.zph import running_mean_window
-from support import shipped_config
+from support import shipped_config, svg_texts
 
 SECTION_IDS = (
     "summary",
@@ -749,9 +749,23 @@ def test_figures_are_inlined_with_risk_tables(html: str) -> None:
     assert "<!DOCTYPE svg" not in html
     assert 'id="km-pfs-mg_quartile-risk-table"' in html
     for group in ("low", "normal", "Q1", "Q2", "Q3", "Q4", "high"):
-        assert f"<!-- {group}: at risk -->" in html
+        assert f"{group}: at risk" in svg_texts(html)
     for measure in ("events", "censored"):
-        assert f"<!-- {measure} -->" in html
+        assert measure in svg_texts(html)
+
+
+def test_figures_are_images_named_by_their_captions_with_text_as_text(html: str) -> None:
+    """Each inline figure is an image (role="img") whose accessible name is its caption on
+    the page, and its text is SVG text (searchable, selectable), not glyph outlines."""
+    svgs = re.findall(r"<svg\b[^>]*>", html)
+    assert len(svgs) == N_FIGURES
+    captions = dict(re.findall(r'<figcaption id="([^"]+)">(.*?)</figcaption>', html, re.S))
+    for tag in svgs:
+        assert 'role="img"' in tag
+        caption = re.search(r'aria-labelledby="([^"]+)"', tag)[1]
+        assert captions[caption].strip()
+    assert len(svg_texts(html)) > 100
+    assert "DejaVuSans-" not in html  # no glyph definitions
 
 
 def risk_rows(curves: pd.DataFrame, group: str, times: list[float]) -> dict[str, list[str]]:
@@ -906,7 +920,7 @@ def test_residual_plots_only_for_flagged_terms_and_thinned(html: str) -> None:
     pfs = part(html, "ph-pfs", "ph-os")
     assert pfs.count("<svg") == 1
     assert f"{MAX_SCATTER_POINTS} of {N_RESIDUALS} residuals are drawn" in pfs
-    assert "<!-- Progression-free survival: arm -->" in pfs
+    assert "Progression-free survival: arm" in svg_texts(pfs)
     assert "<svg" not in part(html, "ph-os", "continuous")
 
 
@@ -915,7 +929,7 @@ def test_spline_is_a_figure_with_its_test_not_a_table_of_coefficients(
 ) -> None:
     spline = part(html, "spline-pfs", "spline-os")
     assert spline.count("<svg") == 1
-    assert "<!-- Clinical threshold 0.7 mmol/L -->" in spline
+    assert "Clinical threshold 0.7 mmol/L" in svg_texts(spline)
     assert '<td class="num">6.79</td>' in spline and '<td class="num">0.0336</td>' in spline
     assert "4 knots (0.61, 0.74, 0.83, 0.95 mmol/L), adjusted for sex" in spline
     cells = without_svg(html)
@@ -938,7 +952,7 @@ def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
     assert "corrected for the search, p = 0.0421 (the naive p = 0.00179 is inflated" in text
     assert "threshold (low: below 0.7 mmol/L) is the primary analysis" in text
     assert section.count("<svg") == 1
-    assert "<!-- Chosen cut 0.66 mmol/L -->" in section
+    assert "Chosen cut 0.66 mmol/L" in svg_texts(section)
     # Elsewhere the grouping is labelled and its uncorrected p-values marked.
     km = part(html, "km-pfs", "km-os")
     assert "exploratory, data-driven cut-point (low: ≤ 0.66 mmol/L)" in km
@@ -1020,7 +1034,7 @@ def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
     first = figure_svg(km_figure(*args))
     assert first == figure_svg(km_figure(*args))
     assert first.startswith("<svg")
-    assert "<!-- Log-rank p &lt; 0.001 -->" in first
+    assert "Log-rank p < 0.001" in svg_texts(first)
 
 
 def test_mg_group_definitions_and_adjustment_set_come_from_the_tables(html: str):
@@ -1095,15 +1109,15 @@ def test_forest_plot_of_every_multivariable_term_with_reference_rows(
     assert rows.loc[rows["kind"] == "reference", "hr"].isna().all()
     figure = part(html, "figure-forest-pfs", "cox-os")
     assert figure.count("<svg") == 1
-    for text in ("<!-- reference -->", "<!-- 1.75 (1.03–2.95) -->", "<!-- 0.0377 -->"):
-        assert text in figure
+    for text in ("reference", "1.75 (1.03–2.95)", "0.0377"):
+        assert text in svg_texts(figure)
     assert "(48 patients, 39 events)" in figure
     assert 'id="figure-forest-os"' in html
 
 
 def test_spline_figure_has_the_mg_distribution_under_it(html: str) -> None:
     spline = part(html, "spline-pfs", "spline-os")
-    assert "<!-- Patients per 0.02 mmol/L of serum Mg -->" in spline
+    assert "Patients per 0.02 mmol/L of serum Mg" in svg_texts(spline)
     total = int(mg_distribution_table()["n"].sum())
     assert f"the {total} observed serum Mg values in bins of 0.02 mmol/L" in spline
 
@@ -1120,7 +1134,7 @@ def test_appendix_has_config_checksum_versions_date_and_rule_graph(html: str) ->
     graph = part(appendix, "figure-rulegraph")
     assert graph.count("<svg") == 1
     for rule in ("all", "render_report", "analyse_endpoint", "prepare_cohort"):
-        assert f"<!-- {rule} -->" in graph
+        assert rule in svg_texts(graph)
     assert "4 rules and their dependencies" in graph
 
 

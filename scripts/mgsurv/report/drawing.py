@@ -11,7 +11,7 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from mgsurv.report.figures import FILE_FORMATS, figure_svg, write_figure_files
+from mgsurv.report.figures import FILE_FORMATS, figure_svg, labelled_by, write_figure_files
 from mgsurv.report.tables import slug
 
 
@@ -62,7 +62,12 @@ class Figures:
             if self.directory is not None
             else []
         )
-        return {"id": figure_id, "svg": PendingSvg(drawing), "files": files}
+        return {
+            "id": figure_id,
+            "caption_id": caption_id(figure_id),
+            "svg": PendingSvg(drawing),
+            "files": files,
+        }
 
 
 class ForkedDrawing:
@@ -128,14 +133,20 @@ class PendingSvg:
 
 
 def draw_figure(figure: Figure, directory: Path | None, figure_id: str) -> str:
-    """The figure's SVG text (ids prefixed with its id) and, with a directory, its PNG and
-    PDF files there. The files keep the layout the SVG's drawing computed rather than
-    computing it again (a third of drawing them)."""
-    svg = figure_svg(figure, f"{figure_id}-")
+    """The figure's SVG text (ids prefixed with its id, named by its caption, the element
+    :func:`caption_id` of the page) and, with a directory, its PNG and PDF files there. The
+    files keep the layout the SVG's drawing computed rather than computing it again (a third
+    of drawing them)."""
+    svg = labelled_by(figure_svg(figure, f"{figure_id}-"), caption_id(figure_id))
     if directory is not None:
         figure.set_layout_engine("none")
         write_figure_files(figure, directory, figure_id)
     return svg
+
+
+def caption_id(figure_id: str) -> str:
+    """The id of a figure's caption on the page."""
+    return f"caption-{figure_id}"
 
 
 def _draw_pickled_figure(figure: bytes, directory: Path | None, figure_id: str) -> str:

@@ -88,7 +88,8 @@ KM_CENSOR_BINS = 200
 X_PAD = 0.03
 # Deterministic SVG: fixed hash salt for clip-path ids, text drawn as paths (no font
 # files needed), and no metadata (no date, no creator URL).
-SVG_RC: dict[RcKeyType, str] = {"svg.hashsalt": "mgsurv", "svg.fonttype": "path"}
+# Text as text (searchable, selectable, read by screen readers), not as glyph outlines.
+SVG_RC: dict[RcKeyType, str] = {"svg.hashsalt": "mgsurv", "svg.fonttype": "none"}
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 # Deterministic PNG and PDF: no software stamp, no creation date.
 PNG_METADATA = {"Software": None}
@@ -300,6 +301,12 @@ def prefix_ids(svg: str, prefix: str) -> str:
 def figure_svg(fig: Figure, id_prefix: str = "") -> str:
     """A figure as inline SVG text with its ids prefixed."""
     return prefix_ids(svg_text(fig), id_prefix)
+
+
+def labelled_by(svg: str, caption_id: str) -> str:
+    """The SVG as an image (role="img") whose accessible name is the element ``caption_id``
+    of the page (its caption), as screen readers announce it."""
+    return svg.replace("<svg ", f'<svg role="img" aria-labelledby="{caption_id}" ', 1)
 
 
 def write_figure_files(fig: Figure, directory: str | Path, name: str) -> list[Path]:
