@@ -33,16 +33,15 @@ import yaml
 
 from mgsurv.analysis.cox_models import model_specs
 from mgsurv.contract import (
-    ENDPOINT_TABLES,
-    ENDPOINTS,
     FIGURES_FOLDER,
     MULTIVARIABLE,
     REPORT_FILE,
     endpoint_files,
+    endpoint_parts,
     event_column,
     prepare_files,
     report_table_files,
-    table_path,
+    stacked_table_files,
     time_column,
 )
 from mgsurv.settings import AnalysisSettings, PrepareSettings, ReportSettings
@@ -71,8 +70,7 @@ def run_analyse(endpoint: str, workdir: Path, config: dict) -> None:
 
 
 def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
-    parts = [path for e in ENDPOINTS for path in endpoint_files(workdir, e).values()]
-    collect(parts, {name: table_path(workdir, name) for name in ENDPOINT_TABLES})
+    collect(endpoint_parts(workdir), stacked_table_files(workdir))
     report(
         cohort="bench",
         tables=report_table_files(workdir),

@@ -92,24 +92,28 @@ def test_data_the_fitter_rejects_make_the_model_not_estimable():
     assert fit.stats["note"].startswith("not estimable: the fit failed (x and time must be finite")
 
 
+# 8 patients (6 events) that no single column separates, but a combination does.
+SEPARATED_BY_A_COMBINATION = pd.DataFrame(
+    {
+        "mg": [7.7, 7.7, 6.6, 9.6, 7.8, 6.4, 9.1, 7.1],
+        "arm": [0.0, 0, 1, 0, 0, 1, 0, 0],
+        "age": [60.0, 47, 78, 72, 72, 70, 64, 65],
+        "sex": [1.0, 0, 0, 0, 0, 0, 1, 1],
+        "ecog": [1.0, 0, 1, 0, 0, 1, 1, 0],
+        "time": [2.9, 29.3, 3, 6.5, 4.3, 14.1, 2.2, 29.6],
+        "status": [1, 0, 1, 1, 1, 0, 1, 1],
+    }
+)
+SEPARATED_TERMS = [Term(name, "numeric") for name in ("mg", "arm", "age", "sex", "ecog")]
+
+
 def test_a_separation_whose_log_likelihood_reaches_zero_is_named():
     """No single column separates these 8 patients (6 events), a combination does: the
     log-likelihood rises to exactly 0 in double precision. R runs out of iterations here
     ("Ran out of iterations and did not converge", |coef| up to 456); fit_cox reports the
     separation."""
-    data = pd.DataFrame(
-        {
-            "mg": [7.7, 7.7, 6.6, 9.6, 7.8, 6.4, 9.1, 7.1],
-            "arm": [0.0, 0, 1, 0, 0, 1, 0, 0],
-            "age": [60.0, 47, 78, 72, 72, 70, 64, 65],
-            "sex": [1.0, 0, 0, 0, 0, 0, 1, 1],
-            "ecog": [1.0, 0, 1, 0, 0, 1, 1, 0],
-            "time": [2.9, 29.3, 3, 6.5, 4.3, 14.1, 2.2, 29.6],
-            "status": [1, 0, 1, 1, 1, 0, 1, 1],
-        }
-    )
-    terms = [Term(name, "numeric") for name in ("mg", "arm", "age", "sex", "ecog")]
-    fit = fit_cox(data, "time", "status", terms)
+    data = SEPARATED_BY_A_COMBINATION
+    fit = fit_cox(data, "time", "status", SEPARATED_TERMS)
     assert not fit.stats["converged"] and fit.coefficients["coef"].isna().all()
     assert "monotone likelihood / separation" in fit.stats["note"]
     assert "the estimate diverges" in fit.stats["note"]
@@ -121,17 +125,7 @@ def test_a_column_aliased_while_the_others_diverge_is_the_separation(monkeypatch
     separation above). Such a fit is the separation, not a reason to refit without the
     column: here the fitter is made to alias the last column of a diverging fit, which
     fit_cox must report as separation and not as a collinear column."""
-    data = pd.DataFrame(
-        {
-            "mg": [7.7, 7.7, 6.6, 9.6, 7.8, 6.4, 9.1, 7.1],
-            "arm": [0.0, 0, 1, 0, 0, 1, 0, 0],
-            "age": [60.0, 47, 78, 72, 72, 70, 64, 65],
-            "sex": [1.0, 0, 0, 0, 0, 0, 1, 1],
-            "ecog": [1.0, 0, 1, 0, 0, 1, 1, 0],
-            "time": [2.9, 29.3, 3, 6.5, 4.3, 14.1, 2.2, 29.6],
-            "status": [1, 0, 1, 1, 1, 0, 1, 1],
-        }
-    )
+    data = SEPARATED_BY_A_COMBINATION
 
     def aliasing_the_last_column(x, *args, **kwargs):
         result = coxph_fit(x, *args, **kwargs)
@@ -141,8 +135,7 @@ def test_a_column_aliased_while_the_others_diverge_is_the_separation(monkeypatch
         return dataclasses.replace(result, aliased=aliased, coef=coef)
 
     monkeypatch.setattr(cox, "coxph_fit", aliasing_the_last_column)
-    terms = [Term(name, "numeric") for name in ("mg", "arm", "age", "sex", "ecog")]
-    fit = fit_cox(data, "time", "status", terms)
+    fit = fit_cox(data, "time", "status", SEPARATED_TERMS)
     assert not fit.stats["converged"] and fit.coefficients["coef"].isna().all()
     assert "the estimate diverges" in fit.stats["note"]
     assert "collinear" not in fit.stats["note"]

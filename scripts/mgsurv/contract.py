@@ -481,6 +481,16 @@ def endpoint_files(cohort_dir: str | Path, endpoint: str) -> dict[str, str]:
     return {name: endpoint_table_path(cohort_dir, endpoint, name) for name in ENDPOINT_TABLES}
 
 
+def endpoint_parts(cohort_dir: str | Path) -> list[str]:
+    """Every endpoint's tables, endpoint by endpoint: what collect_tables stacks."""
+    return [path for e in ENDPOINTS for path in endpoint_files(cohort_dir, e).values()]
+
+
+def stacked_table_files(cohort_dir: str | Path) -> dict[str, str]:
+    """The endpoint tables stacked over the endpoints (tables/<name>.tsv), by name."""
+    return {name: table_path(cohort_dir, name) for name in ENDPOINT_TABLES}
+
+
 def report_table_files(cohort_dir: str | Path) -> dict[str, str]:
     """Every table the report reads (REPORT_TABLES) under the cohort's folder, by name."""
     return {

@@ -23,9 +23,9 @@ rule analyse_endpoint:
 
 rule collect_tables:
     input:
-        [path for e in ENDPOINTS for path in endpoint_files(COHORT_DIR, e).values()],
+        endpoint_parts(COHORT_DIR),
     output:
-        **{table: table_path(COHORT_DIR, table) for table in ENDPOINT_TABLES},
+        **stacked_table_files(COHORT_DIR),
     log:
         "logs/{cohort}/collect_tables.log",
     localrule: True

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mgsurv.contract import SPLINE
+from mgsurv.contract import MG_COLUMN, SPLINE
 from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import bin_width, cutpoint_figure, spline_figure
@@ -43,7 +43,7 @@ def distribution_note(distribution: pd.DataFrame) -> str:
     )
     return (
         f" Bars under the curve: the {total} observed serum Mg values in bins of"
-        f" {bin_width(distribution['mg_mmol_l']):g} mmol/L (counts only; where they are"
+        f" {bin_width(distribution[MG_COLUMN]):g} mmol/L (counts only; where they are"
         f" sparse the curve rests on few patients).{outlined}"
     )
 
