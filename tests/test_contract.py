@@ -32,6 +32,7 @@ from mgsurv.contract import (
 ENDPOINT_TABLES = {
     "km_summary": [
         "endpoint",
+        "subset",
         "grouping",
         "group",
         "n",
@@ -42,6 +43,7 @@ ENDPOINT_TABLES = {
     ],
     "km_curves": [
         "endpoint",
+        "subset",
         "grouping",
         "group",
         "time",
@@ -52,9 +54,19 @@ ENDPOINT_TABLES = {
         "lower",
         "upper",
     ],
-    "landmarks": ["endpoint", "grouping", "group", "time", "surv", "lower", "upper"],
-    "followup": ["endpoint", "grouping", "group", "median_followup", "lower", "upper"],
-    "logrank": ["endpoint", "grouping", "test", "groups", "statistic", "df", "p", "p_adjusted"],
+    "landmarks": ["endpoint", "subset", "grouping", "group", "time", "surv", "lower", "upper"],
+    "followup": ["endpoint", "subset", "grouping", "group", "median_followup", "lower", "upper"],
+    "logrank": [
+        "endpoint",
+        "subset",
+        "grouping",
+        "test",
+        "groups",
+        "statistic",
+        "df",
+        "p",
+        "p_adjusted",
+    ],
     "cox": [
         "endpoint",
         "model",
@@ -99,7 +111,18 @@ ENDPOINT_TABLES = {
         "running_mean",
         "mean",
     ],
-    "rmst": ["endpoint", "grouping", "group", "tau", "estimate", "se", "lower", "upper", "p"],
+    "rmst": [
+        "endpoint",
+        "subset",
+        "grouping",
+        "group",
+        "tau",
+        "estimate",
+        "se",
+        "lower",
+        "upper",
+        "p",
+    ],
     "spline": ["endpoint", "mg_mmol_l", "hr", "hr_lower", "hr_upper"],
     "nonlinearity": [
         "endpoint",
@@ -145,6 +168,7 @@ COHORT_TABLES = {
     ],
     "mg_distribution": ["mg_mmol_l", "n"],
     "cutpoint_candidates": ["cut", "statistic", "n_low", "n_high"],
+    "arms": ["arm", "treatment", "n"],
 }
 # results/overview/<name>.tsv.
 OVERVIEW_TABLES = {

@@ -102,9 +102,10 @@ def test_no_events_in_the_low_group_makes_its_hrs_not_estimable():
         assert len(row) == 1 and row[["coef", "se", "hr", "p"]].isna().all(axis=None), model
     assert "no events in mg_clinical = low" in note(tables, MULTIVARIABLE)
     assert "monotone likelihood / separation" in note(tables, UNIVARIABLE, "mg_clinical")
-    summary = tables["km_summary"].set_index(["grouping", "group"])
-    assert summary.loc[("mg_clinical", "low"), "events"] == 0
-    assert np.isnan(summary.loc[("mg_clinical", "low"), "median"])
+    summary = tables["km_summary"].set_index(["subset", "grouping", "group"])
+    for subset in ("all", arm_model("immunotherapy"), arm_model("chemotherapy")):
+        assert summary.loc[(subset, "mg_clinical", "low"), "events"] == 0
+        assert np.isnan(summary.loc[(subset, "mg_clinical", "low"), "median"])
     logrank = tables["logrank"]
     assert logrank.loc[logrank["grouping"] == "mg_clinical", "p"].notna().all()
     # models without the Mg group still estimate

@@ -26,6 +26,7 @@ from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.contract import (
+    ALL_PATIENTS,
     CONTINUOUS,
     INTERACTION,
     LOGRANK_TEST,
@@ -33,6 +34,7 @@ from mgsurv.contract import (
     MULTIVARIABLE,
     PAIRWISE_TEST,
     STRATIFIED,
+    SUBSET_TABLES,
     UNIVARIABLE,
     arm_model,
 )
@@ -68,6 +70,10 @@ def assert_km_equal(curve: pd.DataFrame, expected: dict) -> None:
             equal_nan=True,
             err_msg=column,
         )
+
+
+# The fixtures' names of a median and its CI limits (as median_with_ci's suffixes).
+MEDIAN_KEYS = {"": "median", "_lower": "lower", "_upper": "upper"}
 
 
 def assert_median_equal(median: tuple[float, float, float], expected: dict) -> None:
@@ -130,8 +136,9 @@ def assert_cox_equal(table: pd.DataFrame, expected: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def synthetic_tables() -> dict[str, dict[str, pd.DataFrame]]:
-    """The synthetic_400 cohort through mgsurv's own reading, grouping and analysis."""
+def subset_tables() -> dict[str, dict[str, pd.DataFrame]]:
+    """The synthetic_400 cohort through mgsurv's own reading, grouping and analysis: every
+    endpoint table, the survival tables with their arm subsets."""
     mapping = load_mapping(MAPPING_FILE)
     prepared = read_cohort(SYNTHETIC_400, mapping, list(FIXTURE_COVARIATES))
     data = add_groupings(prepared.data, 0.70)
@@ -139,6 +146,22 @@ def synthetic_tables() -> dict[str, dict[str, pd.DataFrame]]:
         covariates=FIXTURE_COVARIATES, reference_arm="chemotherapy", strata=("arm",)
     )
     return {endpoint: analyse_endpoint(data, endpoint, settings) for endpoint in ("pfs", "os")}
+
+
+def of_subset(tables: dict[str, pd.DataFrame], subset: str) -> dict[str, pd.DataFrame]:
+    """The endpoint tables with the survival tables cut to one subset's rows."""
+    return {
+        name: table[table["subset"] == subset].reset_index(drop=True)
+        if name in SUBSET_TABLES
+        else table
+        for name, table in tables.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def synthetic_tables(subset_tables) -> dict[str, dict[str, pd.DataFrame]]:
+    """The endpoint tables of all patients (the survival tables' subset ``all``)."""
+    return {endpoint: of_subset(tables, ALL_PATIENTS) for endpoint, tables in subset_tables.items()}
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
@@ -383,3 +406,81 @@ def test_landmarks_and_followup_per_clinical_group(synthetic_tables, endpoint, g
             "median_upper": reverse["upper"],
         },
     )
+
+
+def rows_where(table: pd.DataFrame, **equal: str) -> pd.DataFrame:
+    mask = np.logical_and.reduce([table[column] == value for column, value in equal.items()])
+    return table[mask].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+@pytest.mark.parametrize("arm", ["chemotherapy", "immunotherapy"])
+def test_survival_tables_within_each_arm(subset_tables, arm, endpoint):
+    """The arm subsets' rows of km_curves, km_summary, landmarks, followup, logrank and rmst
+    equal survfit, survdiff and survRM2's formulas on that arm's patients, the Mg groups
+    made on the whole cohort (tests/reference/subsets.R)."""
+    (entry,) = [a for a in fixture("subsets_synthetic_400")["arms"] if a["arm"] == arm]
+    expected = entry[endpoint]
+    tables = of_subset(subset_tables[endpoint], arm_model(arm))
+    followup = tables["followup"]
+    everyone = rows_where(followup, grouping=ALL_PATIENTS).iloc[0]
+    assert_median_equal(
+        (everyone["median_followup"], everyone["lower"], everyone["upper"]),
+        {f"median{k}": expected["followup_all"][v] for k, v in MEDIAN_KEYS.items()},
+    )
+    for wanted in expected["groupings"]:
+        grouping = wanted["grouping"]
+        for km, reverse in zip(wanted["km"], wanted["followup"], strict=True):
+            group = km["group"]
+            assert_km_equal(rows_where(tables["km_curves"], grouping=grouping, group=group), km)
+            summary = rows_where(tables["km_summary"], grouping=grouping, group=group).iloc[0]
+            assert_median_equal(
+                (summary["median"], summary["median_lower"], summary["median_upper"]), km
+            )
+            assert summary["n"] == km["n_risk"][0] and summary["events"] == sum(km["n_event"])
+            landmarks = rows_where(tables["landmarks"], grouping=grouping, group=group)
+            times = as_array(km["landmarks"]["time"])
+            kept = landmarks[landmarks["time"].isin(times)]
+            assert kept["time"].tolist() == times.tolist()
+            for column in ("surv", "lower", "upper"):
+                np.testing.assert_allclose(
+                    kept[column], as_array(km["landmarks"][column]), rtol=SURV_RTOL, err_msg=column
+                )
+            # a landmark past the group's follow-up: R drops it, the table keeps it as NA
+            beyond = landmarks[~landmarks["time"].isin(times)]
+            assert beyond[["surv", "lower", "upper"]].isna().all().all()
+            row = rows_where(followup, grouping=grouping, group=group).iloc[0]
+            assert_median_equal(
+                (row["median_followup"], row["lower"], row["upper"]),
+                {f"median{k}": reverse[v] for k, v in MEDIAN_KEYS.items()},
+            )
+        test = rows_where(tables["logrank"], grouping=grouping, test=LOGRANK_TEST).iloc[0]
+        assert test["df"] == wanted["logrank"]["df"]
+        np.testing.assert_allclose(
+            [test["statistic"], test["p"]],
+            [wanted["logrank"]["statistic"], wanted["logrank"]["p"]],
+            rtol=LOGRANK_RTOL,
+        )
+    rmst = rows_where(tables["rmst"], grouping="mg_clinical")
+    assert (rmst["tau"] == expected["rmst"]["tau"]).all()
+    for group in expected["rmst"]["groups"]:
+        row = rmst[rmst["group"] == group["group"]].iloc[0]
+        np.testing.assert_allclose(
+            [row[c] for c in ("estimate", "se", "lower", "upper")],
+            [group[c] for c in ("estimate", "se", "lower", "upper")],
+            rtol=1e-12,
+        )
+    difference = rmst[rmst["group"] == "low - normal"].iloc[0]
+    np.testing.assert_allclose(
+        [difference[c] for c in ("estimate", "se", "lower", "upper", "p")],
+        [expected["rmst"]["difference"][c] for c in ("estimate", "se", "lower", "upper", "p")],
+        rtol=1e-12,
+    )
+
+
+def test_every_arm_has_its_own_rows_and_all_patients_come_first(subset_tables):
+    """Each survival table holds the rows of all patients, then each arm's, in that order."""
+    for tables in subset_tables.values():
+        for name in SUBSET_TABLES:
+            subsets = list(dict.fromkeys(tables[name]["subset"]))
+            assert subsets == [ALL_PATIENTS, "arm=chemotherapy", "arm=immunotherapy"], name

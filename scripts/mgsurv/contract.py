@@ -54,7 +54,8 @@ GROUP_ORDER = {
     CUTPOINT_GROUPING: [HIGH, LOW],
 }
 REFERENCE_GROUP = {CLINICAL_GROUPING: NORMAL, QUARTILE_GROUPING: "Q1", CUTPOINT_GROUPING: HIGH}
-# followup.tsv's grouping and group of the row of all patients; baseline.tsv's group of all.
+# The survival tables' subset of all patients; followup.tsv's grouping and group of the row
+# of all patients; baseline.tsv's group of all.
 ALL_PATIENTS = "all"
 
 # Cox models (cox.tsv and cox_models.tsv, column ``model``).
@@ -77,8 +78,16 @@ RESIDUALS_MODEL = MULTIVARIABLE
 PH_GLOBAL = "GLOBAL"
 
 
+# arms.tsv's treatment of each arm, as the mapping declares it (a single-arm cohort is taken
+# as immunotherapy-treated; a multi-arm cohort whose mapping has no ``arms`` is undeclared).
+IMMUNOTHERAPY_TREATMENT = "immunotherapy"
+OTHER_TREATMENT = "other"
+UNDECLARED_TREATMENT = "not declared"
+
+
 def arm_model(arm: str) -> str:
-    """The name of the model of one arm's patients (``arm=immunotherapy``)."""
+    """The name of the model, and of the subset, of one arm's patients
+    (``arm=immunotherapy``)."""
     return f"{ARM_MODEL_PREFIX}{arm}"
 
 
@@ -200,8 +209,11 @@ def parse_rmst_group(label: str) -> tuple[str, str, str]:
 
 
 # The tables of one endpoint (results/<cohort>/endpoints/<endpoint>/<name>.tsv), stacked
-# over the endpoints into results/<cohort>/tables/<name>.tsv.
-LABEL_COLUMNS = ("endpoint", "grouping", "group")
+# over the endpoints into results/<cohort>/tables/<name>.tsv. The survival tables
+# (SUBSET_TABLES) hold each result for all patients (``subset`` ALL_PATIENTS) and, in a
+# cohort of several arms, within each arm (``subset`` arm_model(arm)), in that order.
+SUBSET_COLUMN = "subset"
+LABEL_COLUMNS = ("endpoint", SUBSET_COLUMN, "grouping", "group")
 COEFFICIENT_COLUMNS = ("term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events")
 LOGRANK_TEST_COLUMNS = ("test", "groups", "statistic", "df", "p", "p_adjusted")
 RMST_COLUMNS = ("group", "tau", "estimate", "se", "lower", "upper", "p")
@@ -246,15 +258,16 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
     ),
     "landmarks": (*LABEL_COLUMNS, "time", "surv", "lower", "upper"),
     "followup": (*LABEL_COLUMNS, "median_followup", "lower", "upper"),
-    "logrank": ("endpoint", "grouping", *LOGRANK_TEST_COLUMNS),
+    "logrank": ("endpoint", SUBSET_COLUMN, "grouping", *LOGRANK_TEST_COLUMNS),
     "cox": ("endpoint", "model", *COEFFICIENT_COLUMNS),
     "cox_models": ("endpoint", "model", "terms", "strata", *MODEL_STATISTICS_COLUMNS),
     "ph_test": ("endpoint", "model", *PH_TEST_COLUMNS),
     "schoenfeld": ("endpoint", *SCHOENFELD_COLUMNS),
-    "rmst": ("endpoint", "grouping", *RMST_COLUMNS),
+    "rmst": ("endpoint", SUBSET_COLUMN, "grouping", *RMST_COLUMNS),
     "spline": ("endpoint", *SPLINE_CURVE_COLUMNS),
     "nonlinearity": ("endpoint", *NONLINEARITY_COLUMNS),
 }
+SUBSET_TABLES = ("km_summary", "km_curves", "landmarks", "followup", "logrank", "rmst")
 
 # The tables of the whole cohort that prepare writes to results/<cohort>/tables/.
 CUTPOINT_CANDIDATE_COLUMNS = ("cut", "statistic", "n_low", "n_high")
@@ -288,6 +301,7 @@ COHORT_TABLES: dict[str, tuple[str, ...]] = {
         "smd",
     ),
     "mg_distribution": (MG_COLUMN, "n"),
+    "arms": (ARM_COLUMN, "treatment", "n"),
     "cutpoint_candidates": CUTPOINT_CANDIDATE_COLUMNS,
 }
 # The cohort's other files in results/<cohort>/ (flow and excluded are tables as well).

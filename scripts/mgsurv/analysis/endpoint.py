@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from mgsurv.analysis.cox_models import cox_models
 from mgsurv.analysis.spline_tables import spline_tables
-from mgsurv.analysis.survival import kaplan_meier, logrank_tests, median_followup, rmst_tables
+from mgsurv.analysis.survival import survival_tables
 from mgsurv.contract import (
     ARM_COLUMN,
     ENDPOINT_TABLES,
@@ -106,11 +106,4 @@ def analyse_endpoint(
             endpoint,
             ENDPOINT_TABLES["cox_models"][1:],
         )
-    return {
-        **kaplan_meier(data, endpoint, settings),
-        "followup": median_followup(data, endpoint, settings),
-        "rmst": rmst_tables(data, endpoint, settings),
-        **cox,
-        **spline,
-        "logrank": logrank_tests(data, endpoint, settings),
-    }
+    return {**survival_tables(data, endpoint, settings), **cox, **spline}
