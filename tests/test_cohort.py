@@ -6,13 +6,16 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from mgsurv.cohort.mapping import load_mapping, normalise_code
+from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
-from support import AGE_AND_SEX, MAPPING_FILE
+from mgsurv.settings import PrepareSettings
+from support import AGE_AND_SEX, MAPPING_FILE, SYNTHETIC_400
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -92,6 +95,7 @@ def test_other_names_mg_dl_and_days_are_converted(tmp_path):
             },
             covariate_columns={"age": "Age", "sex": "Gender"},
             units={"mg": "mg/dL", "time": "days"},
+            arms={"immunotherapy": ["ICI"]},
         )
     )
     data = read_cohort(csv, mapping, AGE_AND_SEX).data
@@ -130,6 +134,7 @@ def test_survival_derived_from_dates(tmp_path):
                 "last_followup_date": "last",
             },
             covariate_columns={},
+            arms={"immunotherapy": ["x"]},
         )
     )
     cohort = read_cohort(csv, mapping, [])
@@ -264,3 +269,51 @@ def test_line_numbers_count_quoted_line_breaks_and_blank_lines(tmp_path):
 )
 def test_event_codes_are_compared_as_spreadsheets_write_them(code, normalised):
     assert normalise_code(code) == normalised
+
+
+def arms_of_prepared(tmp_path, csv: Path, arms: dict | None, origin: str = "my.csv", **columns):
+    """arms.tsv of a cohort prepared with the shipped mapping plus ``arms`` and columns."""
+    mapping = yaml.safe_load(MAPPING_FILE.read_text())
+    mapping["columns"].update(columns)
+    mapping.pop("arms")
+    if arms is not None:
+        mapping["arms"] = arms
+    path = tmp_path / "mapping.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    return prepare(str(csv), str(path), PrepareSettings(), origin).arms
+
+
+def test_the_arms_table_says_which_arm_is_immunotherapy(tmp_path):
+    csv = tmp_path / "oak.csv"
+    data = pd.read_csv(SYNTHETIC_400)
+    data.assign(arm=data["arm"].map(RENAMED)).to_csv(csv, index=False)
+    declared = arms_of_prepared(
+        tmp_path, csv, {"immunotherapy": ["Atezolizumab"], "other": ["Docetaxel"]}
+    )
+    counts = data["arm"].map(RENAMED).value_counts()
+    assert declared.to_dict("list") == {
+        "arm": ["Atezolizumab", "Docetaxel"],
+        "treatment": ["immunotherapy", "other"],
+        "n": [counts["Atezolizumab"], counts["Docetaxel"]],
+    }
+    undeclared = arms_of_prepared(tmp_path, csv, None)
+    assert set(undeclared["treatment"]) == {"not declared"}
+    single = arms_of_prepared(tmp_path, csv, None, arm=None)
+    assert single.to_dict("list") == {
+        "arm": ["all patients"],
+        "treatment": ["immunotherapy"],
+        "n": [len(data)],
+    }
+
+
+def test_the_synthetic_cohort_declares_its_own_arms(tmp_path):
+    """Whatever the mapping says, the generated cohort's immunotherapy arm is its own."""
+    wrong = {"immunotherapy": ["chemotherapy"], "other": ["immunotherapy"]}
+    arms = arms_of_prepared(tmp_path, SYNTHETIC_400, wrong, origin="synthetic")
+    assert dict(zip(arms["arm"], arms["treatment"], strict=True)) == {
+        "chemotherapy": "other",
+        "immunotherapy": "immunotherapy",
+    }
+
+
+RENAMED = {"immunotherapy": "Atezolizumab", "chemotherapy": "Docetaxel"}

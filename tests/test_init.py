@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mgsurv.cohort.mapping import load_mapping
-from mgsurv.cohort.mapping_proposal import propose, unsure, write_proposal
+from mgsurv.cohort.mapping_proposal import guess_arms, propose, unsure, write_proposal
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.errors import InputError
 from support import AGE_AND_SEX, SYNTHETIC_400
@@ -51,6 +51,30 @@ def test_proposed_mapping_reads_the_export_back(tmp_path):
     np.testing.assert_allclose(data["os_months"], SOURCE["os_months"], atol=1e-4)
     assert data["os_event"].tolist() == SOURCE["os_event"].tolist()
     assert data["pfs_event"].tolist() == SOURCE["pfs_event"].tolist()
+    assert (mapping.immunotherapy_arm, mapping.other_arms) == ("immunotherapy", ("chemotherapy",))
+
+
+@pytest.mark.parametrize(
+    "values, immunotherapy, other, sure",
+    [
+        (["Docetaxel", "Atezolizumab", "NA", ""], ["Atezolizumab"], ["Docetaxel"], True),
+        (["chemo", "Anti-PD-1", "chemo"], ["Anti-PD-1"], ["chemo"], True),
+        (["CAR-T", "standard of care"], ["CAR-T"], ["standard of care"], True),
+        (
+            ["Nivolumab", "Pembrolizumab", "Docetaxel"],
+            ["Nivolumab"],
+            ["Docetaxel", "Pembrolizumab"],
+            False,
+        ),
+        (["A", "B"], ["A"], ["B"], False),
+        (["radio", "biology"], ["biology"], ["radio"], False),  # "io" only as a word
+    ],
+)
+def test_the_immunotherapy_arm_is_proposed_from_its_name(values, immunotherapy, other, sure):
+    arms = guess_arms(pd.Series(values))
+    assert arms["immunotherapy"].value == immunotherapy
+    assert arms["other"].value == other
+    assert arms["immunotherapy"].sure is sure
 
 
 def test_r_style_codes_and_unclear_units_are_marked_check(tmp_path):

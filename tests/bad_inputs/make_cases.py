@@ -332,6 +332,20 @@ MAPPINGS: dict[str, dict | str] = {
     "times_and_dates": mapping(columns={**BASE_MAPPING["columns"], "start_date": "start"}),
     "no_event_columns": mapping(columns__pfs_event=None),
     "covariate_not_mapped": mapping(covariate_columns={"age": "age"}),
+    "arms_declared": mapping(arms={"immunotherapy": ["immunotherapy"], "other": ["chemotherapy"]}),
+    "arm_not_listed": mapping(arms={"immunotherapy": ["immunotherapy"]}),
+    "immunotherapy_arm_misspelt": mapping(
+        arms={"immunotherapy": ["Immunotherapy"], "other": ["chemotherapy", "immunotherapy"]}
+    ),
+    "arm_listed_twice": mapping(
+        arms={"immunotherapy": ["immunotherapy"], "other": ["immunotherapy", "chemotherapy"]}
+    ),
+    "arms_without_arm_column": mapping(
+        columns__arm=None, arms={"immunotherapy": ["immunotherapy"], "other": ["chemotherapy"]}
+    ),
+    "two_immunotherapy_arms": mapping(
+        arms={"immunotherapy": ["immunotherapy", "chemotherapy"], "other": []}
+    ),
     "unquoted_yes": "columns:\n  patient_id: patient_id\n  mg: mg_mmol_l\n  pfs_time: pfs_months\n"
     "  pfs_event: pfs_event\n  os_time: os_months\n  os_event: os_event\nevent_codes:\n"
     "  event: [yes]\n  censored: [no]\n",

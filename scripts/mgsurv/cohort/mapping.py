@@ -44,6 +44,15 @@ class Mapping:
     delimiter: str = ","
     decimal: str = "."
     encoding: str = "utf-8"
+    # The arm column's value of the immunotherapy arm and of the other arms (``arms``);
+    # None when the mapping does not declare them.
+    immunotherapy_arm: str | None = None
+    other_arms: tuple[str, ...] = ()
+
+    @property
+    def declares_arms(self) -> bool:
+        """True when the mapping says which arm is immunotherapy (key ``arms``)."""
+        return self.immunotherapy_arm is not None
 
     @property
     def uses_dates(self) -> bool:
@@ -195,6 +204,7 @@ def load_mapping(path: str | Path) -> Mapping:
             file=path,
             fix="list each code under only one of event_codes.event and event_codes.censored",
         )
+    immunotherapy_arm, other_arms = _arms(raw.get("arms"), columns["arm"], path)
     csv = raw.get("csv") or {}
     units = raw.get("units") or {}
     _check_encoding(csv.get("encoding", "utf-8"), path)
@@ -211,4 +221,31 @@ def load_mapping(path: str | Path) -> Mapping:
         delimiter=csv.get("delimiter", ","),
         decimal=csv.get("decimal", "."),
         encoding=csv.get("encoding", "utf-8"),
+        immunotherapy_arm=immunotherapy_arm,
+        other_arms=other_arms,
     )
+
+
+def _arms(arms: dict | None, arm_column: str | None, path: str) -> tuple[str | None, tuple]:
+    """The declared immunotherapy arm and other arms, as text (the schema has checked the
+    shape): none without the key; an arm listed twice, or arms without an arm column,
+    stop the run."""
+    if arms is None:
+        return None, ()
+    if arm_column is None:
+        raise InputError(
+            "the mapping lists arms but maps no arm column (columns.arm is null)",
+            file=path,
+            fix="set columns.arm to the CSV's treatment column, or remove the arms key"
+            " (a single-arm cohort is taken as immunotherapy-treated)",
+        )
+    (immunotherapy,) = (str(value).strip() for value in arms["immunotherapy"])
+    other = tuple(str(value).strip() for value in arms.get("other", []))
+    repeated = sorted({v for v in (immunotherapy, *other) if (immunotherapy, *other).count(v) > 1})
+    if repeated:
+        raise InputError(
+            f"arm value(s) {repeated} are listed more than once under arms",
+            file=path,
+            fix="list each value of the arm column once, under immunotherapy or under other",
+        )
+    return immunotherapy, other

@@ -62,6 +62,16 @@ EVENT_WORDS = {
 CENSOR_WORDS = {"alive", "censored", "no", "false", "none", "living", "nopd"}
 
 
+# An arm value naming an immunotherapy: an immune checkpoint inhibitor (INN), CAR T cells, or
+# the words for them; "io" and "ici" only as whole words.
+IMMUNOTHERAPY_NAME = re.compile(
+    r"immun|checkpoint|car[ -]?t\b|\bio\b|\bici\b|pd-?l?1|ctla-?4|"
+    r"(atezo|nivo|pembro|ipili|durva|ave|cemipli|dostarli|tisleli|toripali|sintili|"
+    r"camreli|spartali|retifanli|tremeli|relat)\w*mab",
+    re.IGNORECASE,
+)
+
+
 @dataclass
 class Guess:
     """One proposed value with the evidence behind it; ``sure`` False marks it CHECK."""
@@ -78,6 +88,7 @@ class Proposal:
     covariates: dict[str, Guess] = field(default_factory=dict)
     units: dict[str, Guess] = field(default_factory=dict)
     events: dict[str, Guess] = field(default_factory=dict)
+    arms: dict[str, Guess] = field(default_factory=dict)
     date_format: Guess | None = None
 
     def missing_columns(self) -> list[str]:
@@ -167,6 +178,29 @@ def guess_event_codes(values: pd.Series) -> tuple[Guess, Guess]:
     return Guess(event or ["1"], why, sure), Guess(censored or ["0"], why, sure)
 
 
+def guess_arms(values: pd.Series) -> dict[str, Guess]:
+    """Which arm is immunotherapy, from the arm column's distinct values: the one value that
+    names an immunotherapy (a checkpoint inhibitor, CAR T cells, "immunotherapy"); CHECK when
+    none or several do."""
+    arms = sorted({text for v in values if (text := str(v).strip()).lower() not in MISSING_TOKENS})
+    named = [arm for arm in arms if IMMUNOTHERAPY_NAME.search(arm)]
+    chosen: str | None
+    if len(named) == 1:
+        why = f"'{named[0]}' names an immunotherapy"
+        chosen, sure = named[0], True
+    elif named:
+        why = f"several values name an immunotherapy ({', '.join(named)}): keep one"
+        chosen, sure = named[0], False
+    else:
+        why = f"no value of {arms} names an immunotherapy: put the immunotherapy arm here"
+        chosen, sure = arms[0] if arms else None, False
+    others = [arm for arm in arms if arm != chosen]
+    return {
+        "immunotherapy": Guess([chosen] if chosen is not None else [], why, sure),
+        "other": Guess(others, "the arm column's other values", sure),
+    }
+
+
 def propose_columns(headers: list[str]) -> tuple[dict[str, Guess], set[str]]:
     """The survival columns: times and events, or (when no time column matches) dates."""
     columns: dict[str, Guess] = {}
@@ -229,6 +263,9 @@ def propose(path: str | Path) -> Proposal:
     time_column = proposal.columns["os_time"].value or proposal.columns["pfs_time"].value
     if time_column:
         proposal.units["time"] = guess_time_unit(numbers(table[time_column], decimal))
+    arm_column = proposal.columns["arm"].value
+    if arm_column:
+        proposal.arms = guess_arms(table[arm_column])
     event_columns = [
         proposal.columns[k].value for k in ("pfs_event", "os_event") if proposal.columns[k].value
     ]
@@ -267,6 +304,8 @@ def mapping_yaml(proposal: Proposal, source: str) -> str:
         *(_line(k, g) for k, g in proposal.units.items()),
         *(["event_codes:"] if proposal.events else []),
         *(_line(k, g) for k, g in proposal.events.items()),
+        *(["arms:"] if proposal.arms else []),
+        *(_line(k, g) for k, g in proposal.arms.items()),
     ]
     return "\n".join(lines) + "\n"
 
@@ -297,6 +336,7 @@ def unsure(proposal: Proposal) -> list[str]:
         "columns": proposal.columns,
         "units": proposal.units,
         "event_codes": proposal.events,
+        "arms": proposal.arms,
     }
     flagged = [
         f"{section}.{k}"

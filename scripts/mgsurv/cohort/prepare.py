@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +18,17 @@ from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
 from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
+from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY, SYNTHETIC
 from mgsurv.contract import (
     ARM_COLUMN,
     COHORT_TABLES,
     CUTPOINT_CANDIDATE_COLUMNS,
     ENDPOINTS,
     GROUPINGS,
+    IMMUNOTHERAPY_TREATMENT,
     MG_COLUMN,
+    OTHER_TREATMENT,
+    UNDECLARED_TREATMENT,
     event_column,
     time_column,
 )
@@ -59,6 +63,7 @@ class PreparedOutputs:
     cutpoint_candidates: pd.DataFrame
     baseline: pd.DataFrame
     mg_distribution: pd.DataFrame
+    arms: pd.DataFrame
     provenance: dict
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -172,11 +177,31 @@ def mg_distribution(mg: pd.Series) -> pd.DataFrame:
     )
 
 
+def arm_treatments(cohort: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
+    """arms.tsv: each arm's patients and treatment as the mapping declares it. A single-arm
+    cohort is taken as immunotherapy-treated (mgsurv's question); the arms of a cohort
+    whose mapping has no ``arms`` key are undeclared."""
+    counts = cohort[ARM_COLUMN].astype(str).value_counts().sort_index()
+    if len(counts) == 1:
+        treatments = [IMMUNOTHERAPY_TREATMENT]
+    elif mapping.declares_arms:
+        treatments = [
+            IMMUNOTHERAPY_TREATMENT if arm == mapping.immunotherapy_arm else OTHER_TREATMENT
+            for arm in counts.index
+        ]
+    else:
+        treatments = [UNDECLARED_TREATMENT] * len(counts)
+    return pd.DataFrame(
+        {ARM_COLUMN: counts.index, "treatment": treatments, "n": counts.to_numpy()},
+        columns=list(COHORT_TABLES["arms"]),
+    )
+
+
 def describe_cutoff(latest: str | None, origin: str) -> str:
     """The data cut-off for the report: the latest date in the data, when dates were given."""
     if latest:
         return f"{latest} (latest event or follow-up date in the data)"
-    if origin == "synthetic":
+    if origin == SYNTHETIC:
         return "synthetic cohort: no calendar dates"
     return "not in the data (survival given as durations)"
 
@@ -187,12 +212,15 @@ def prepare(
     """Read and validate ``source`` with the mapping, apply exclusions, add Mg groupings
     (including the exploratory data-driven cut-point), as ``settings`` say.
 
-    ``origin`` is what the report names as the data source ("synthetic" or the CSV path).
+    ``origin`` is what the report names as the data source ("synthetic" or the CSV path);
+    the synthetic cohort's arms are its generator's, whatever the mapping declares.
     """
     covariates, threshold_mmol_l = list(settings.covariates), settings.mg_threshold_mmol_l
     cutpoint = settings.cutpoint
     check_covariate_names(covariates, "config/config.yaml")
     mapping = load_mapping(mapping_path)
+    if origin == SYNTHETIC:
+        mapping = replace(mapping, immunotherapy_arm=IMMUNOTHERAPY, other_arms=(CHEMOTHERAPY,))
     prepared = read_cohort(source, mapping, covariates)
     check_enough_patients(prepared, source, mapping)
     found = find_cutpoint(prepared.data, cutpoint)
@@ -216,5 +244,6 @@ def prepare(
         cutpoint_candidates=candidates,
         baseline=baseline_table(cohort, covariates),
         mg_distribution=mg_distribution(cohort[MG_COLUMN]),
+        arms=arm_treatments(cohort, mapping),
         provenance=provenance,
     )

@@ -618,6 +618,7 @@ def _converted(
         }
     )
     data[ARM_COLUMN] = data[ARM_COLUMN].where(~_missing(data[ARM_COLUMN].astype(str)))
+    check_declared_arms(data[ARM_COLUMN], path, mapping)
     data = data.join(covariate_values(table, covariates, path, mapping))
     missing_ids = data["patient_id"].isna()
     reject_rows(
@@ -628,6 +629,36 @@ def _converted(
         fix="give every row a unique ID",
     )
     return data, latest_date(table, path, mapping) if mapping.uses_dates else None
+
+
+def check_declared_arms(arms: pd.Series, path: str, mapping: Mapping) -> None:
+    """When the mapping declares the arms (key ``arms``), every arm value must be listed
+    and the immunotherapy arm must occur: a typo would otherwise name no primary
+    population, or analyse an arm as the wrong treatment."""
+    if not mapping.declares_arms:
+        return
+    column = mapping.column("arm")
+    values = arms.dropna().astype(str).str.strip()
+    listed = {mapping.immunotherapy_arm, *mapping.other_arms}
+    unlisted = ~values.isin(listed)
+    found = ", ".join(f"'{v}'" for v in sorted(values.unique()))
+    reject_rows(
+        unlisted.reindex(arms.index, fill_value=False),
+        f"arm value(s) {', '.join(sorted(set(values[unlisted])))} are not listed under arms"
+        " in the mapping",
+        file=path,
+        column=column,
+        fix=f"list every value of the arm column ({found}) once in {mapping.path}, under"
+        " arms.immunotherapy or arms.other",
+    )
+    if mapping.immunotherapy_arm not in set(values):
+        raise InputError(
+            f"the mapping's immunotherapy arm '{mapping.immunotherapy_arm}' does not occur"
+            f" in the arm column (its values: {found})",
+            file=path,
+            column=column,
+            fix=f"set arms.immunotherapy in {mapping.path} to the value as the CSV writes it",
+        )
 
 
 def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> PreparedCohort:

@@ -45,6 +45,7 @@ from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.simulate import (
     CHEMOTHERAPY,
     IMMUNOTHERAPY,
+    SYNTHETIC,
     SyntheticParams,
     simulate_cohort,
     write_cohort,
@@ -140,7 +141,7 @@ def analyse_replicate(params: SyntheticParams, settings: StudySettings) -> dict[
     with tempfile.TemporaryDirectory(prefix="mgsurv-validation-") as folder:
         csv = Path(folder) / "synthetic_cohort.csv"
         write_cohort(cohort, generated, csv, Path(folder) / "truth.json")
-        prepared = prepare(str(csv), settings.mapping_path, settings.prepare, "synthetic")
+        prepared = prepare(str(csv), settings.mapping_path, settings.prepare, SYNTHETIC)
     results = {e: endpoint_results(prepared.cohort, e, settings.analysis) for e in ENDPOINTS}
     if not prepared.cutpoint.empty:
         found = prepared.cutpoint.iloc[0]
