@@ -126,6 +126,29 @@ def test_printing_shows_each_risk_table_once(loaded):
     assert shown and set(shown) == {"none"}
 
 
+def test_the_answer_is_on_the_first_screen_and_figure_1_shows_each_arm(loaded):
+    """At 1280 x 800, the headline box (primary HR within immunotherapy, the other arm,
+    the interaction p and the verdict) ends within the first 800 pixels; Figure 1 holds a
+    KM panel per arm, each with its own risk table."""
+    loaded.set_window_size(1280, 800)
+    loaded.execute_script("window.scrollTo(0, 0);")
+    box = loaded.execute_script(
+        "const r = document.querySelector('section.headline').getBoundingClientRect();"
+        "return [r.top, r.bottom, window.innerWidth];"
+    )
+    assert 0 <= box[0] < box[1] <= 800 and box[2] >= 1200
+    said = loaded.execute_script("return document.querySelector('section.headline').innerText;")
+    assert "PFS (primary)" in said and "Interaction p" in said and "Immunotherapy" in said
+    for endpoint in ("pfs", "os"):
+        panels = loaded.execute_script(
+            f"return document.querySelectorAll('#figure-km-{endpoint}-by-arm svg"
+            f' g[id^="km-{endpoint}-by-arm-risk-table"]\').length;'
+        )
+        assert panels == 2, endpoint
+    first = loaded.execute_script("return document.querySelector('figure').id;")
+    assert first == "figure-km-pfs-by-arm"
+
+
 def test_full_page_screenshot_is_saved(loaded):
     height = loaded.execute_script("return document.documentElement.scrollHeight")
     loaded.set_window_size(1280, height)

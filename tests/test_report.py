@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import itertools
 import math
 import re
 from dataclasses import asdict, replace
@@ -51,6 +52,7 @@ from support import shipped_config, svg_texts
 
 SECTION_IDS = (
     "summary",
+    "arms",
     "flow",
     "baseline",
     "followup",
@@ -63,7 +65,17 @@ SECTION_IDS = (
     "appendix",
     "remark",
 )
-SUBSECTION_IDS = ("spline", "cutpoint", "km-pfs", "km-os", "cox-pfs", "cox-os", "ph-pfs")
+SUBSECTION_IDS = (
+    "spline",
+    "cutpoint",
+    "arms-pfs",
+    "arms-os",
+    "km-pfs",
+    "km-os",
+    "cox-pfs",
+    "cox-os",
+    "ph-pfs",
+)
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "wbr"}
 N_PATIENTS = 48
 KEY_TERM = "mg_clinical[low vs normal]"
@@ -91,9 +103,16 @@ RULEGRAPH = """digraph snakemake_dag {
 \t3 -> 2
 }
 """
-# Figures: per endpoint a KM figure per grouping, a spline curve and a forest plot; the
-# cut-point search; the residuals of the one flagged PH term; the rule graph.
-N_FIGURES = 2 * (len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1
+# Figures: per endpoint the KM figure by arm and the low-Mg forest plot, a KM figure per
+# grouping, a spline curve and a forest plot; the cut-point search; the residuals of the one
+# flagged PH term; the rule graph.
+N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1
+ARMS = ("immunotherapy", "chemotherapy")
+
+
+def pooled(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of all patients of a table with a subset column."""
+    return table[table["subset"] == "all"]
 
 
 def toy_cohort() -> pd.DataFrame:
@@ -113,35 +132,39 @@ def toy_cohort() -> pd.DataFrame:
             "os_months": os_months,
             # Few deaths with normal Mg, so that group's median OS is not reached.
             "os_event": (os_months < 40.0) & (low | (rng.random(N_PATIENTS) < 0.1)),
+            "arm": np.resize(ARMS, N_PATIENTS),
         }
     )
 
 
-def km_tables(cohort: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """km_curves, km_summary and logrank tables in the results-contract shape."""
+def km_tables(whole: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """km_curves, km_summary and logrank tables in the results-contract shape: all
+    patients, then each arm."""
     curves, summary, tests = [], [], []
-    for endpoint in ("pfs", "os"):
-        for grouping in GROUPINGS:
-            key = {"endpoint": endpoint, "grouping": grouping}
-            time, event = cohort[f"{endpoint}_months"], cohort[f"{endpoint}_event"]
-            for group, rows in cohort.groupby(grouping):
-                kmf = KaplanMeierFitter().fit(time[rows.index], event[rows.index])
-                curves.append(curve_rows(kmf) | key | {"group": group})
-                events = int(event[rows.index].sum())
-                summary.append(summary_row(kmf, len(rows), events, key | {"group": group}))
-            result = multivariate_logrank_test(time, cohort[grouping], event)
-            k = cohort[grouping].nunique()
-            tests.append(
-                key
-                | {
-                    "test": "logrank",
-                    "groups": GROUPS_TESTED[grouping],
-                    "statistic": result.test_statistic,
-                    "df": k - 1,
-                    "p": result.p_value,
-                    "p_adjusted": math.nan,
-                }
-            )
+    subsets = [("all", whole)] + [(f"arm={arm}", whole[whole["arm"] == arm]) for arm in ARMS]
+    for (subset, cohort), endpoint, grouping in itertools.product(
+        subsets, ("pfs", "os"), GROUPINGS
+    ):
+        key = {"endpoint": endpoint, "subset": subset, "grouping": grouping}
+        time, event = cohort[f"{endpoint}_months"], cohort[f"{endpoint}_event"]
+        for group, rows in cohort.groupby(grouping):
+            kmf = KaplanMeierFitter().fit(time[rows.index], event[rows.index])
+            curves.append(curve_rows(kmf) | key | {"group": group})
+            events = int(event[rows.index].sum())
+            summary.append(summary_row(kmf, len(rows), events, key | {"group": group}))
+        result = multivariate_logrank_test(time, cohort[grouping], event)
+        k = cohort[grouping].nunique()
+        tests.append(
+            key
+            | {
+                "test": "logrank",
+                "groups": GROUPS_TESTED[grouping],
+                "statistic": result.test_statistic,
+                "df": k - 1,
+                "p": result.p_value,
+                "p_adjusted": math.nan,
+            }
+        )
     return (
         pd.concat([pd.DataFrame(c) for c in curves], ignore_index=True),
         pd.DataFrame(summary),
@@ -256,7 +279,9 @@ def logrank_extra_rows() -> pd.DataFrame:
         ("pairwise", "Q3 vs Q4", 0.1357, 1, 0.7126, 1.0),
     ]
     columns = ["test", "groups", "statistic", "df", "p", "p_adjusted"]
-    return pd.DataFrame(rows, columns=columns).assign(endpoint="pfs", grouping="mg_quartile")
+    return pd.DataFrame(rows, columns=columns).assign(
+        endpoint="pfs", subset="all", grouping="mg_quartile"
+    )
 
 
 def landmarks_table() -> pd.DataFrame:
@@ -270,7 +295,7 @@ def landmarks_table() -> pd.DataFrame:
         ("low", 24, math.nan, math.nan, math.nan),
     ]
     table = pd.DataFrame(rows, columns=["group", "time", "surv", "lower", "upper"])
-    pfs = table.assign(endpoint="pfs", grouping="mg_clinical")
+    pfs = table.assign(endpoint="pfs", subset="all", grouping="mg_clinical")
     return pd.concat([pfs, pfs.assign(endpoint="os")], ignore_index=True)
 
 
@@ -285,7 +310,7 @@ def followup_table() -> pd.DataFrame:
         ("mg_cutpoint", "low", 14.91, 11.08, math.nan),
     ]
     columns = ["grouping", "group", "median_followup", "lower", "upper"]
-    table = pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns).assign(subset="all")
     return pd.concat(
         [table.assign(endpoint="pfs"), table.assign(endpoint="os", median_followup=25.67)],
         ignore_index=True,
@@ -304,8 +329,8 @@ def rmst_table() -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["group", "estimate", "se", "lower", "upper", "p"])
     return pd.concat(
         [
-            table.assign(endpoint="pfs", grouping="mg_clinical", tau=23.7),
-            table.assign(endpoint="os", grouping="mg_clinical", tau=31.2),
+            table.assign(endpoint="pfs", subset="all", grouping="mg_clinical", tau=23.7),
+            table.assign(endpoint="os", subset="all", grouping="mg_clinical", tau=31.2),
         ],
         ignore_index=True,
     )
@@ -546,6 +571,9 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "cutpoint_candidates": candidates,
         "baseline": baseline_table(),
         "mg_distribution": mg_distribution_table(),
+        "arms": pd.DataFrame(
+            {"arm": ["chemotherapy", "immunotherapy"], "treatment": ["other", "immunotherapy"]}
+        ).assign(n=N_PATIENTS // 2),
     }
 
 
@@ -782,7 +810,7 @@ def test_numbers_under_each_km_figure_are_at_risk_events_and_censored(
     tables: dict, html: str
 ) -> None:
     times = list(settings().risk_table_times)
-    curves = tables["km_curves"]
+    curves = pooled(tables["km_curves"])
     clinical = curves[(curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")]
     caption = "Numbers under the figure: at risk at each time, and events and censored before it"
     os_part = part(html, "figure-km-os-mg_clinical", "figure-km-os-mg_quartile")
@@ -801,9 +829,9 @@ def test_numbers_under_each_km_figure_are_at_risk_events_and_censored(
 
 
 def test_curves_stop_where_fewer_than_the_minimum_remain_at_risk(tables: dict, html: str):
-    curves = tables["km_curves"]
+    curves = pooled(tables["km_curves"])
     key = (curves["endpoint"] == "pfs") & (curves["grouping"] == "mg_clinical")
-    summary = tables["km_summary"]
+    summary = pooled(tables["km_summary"])
     clinical = curves[key]
     figure = km_figure(
         clinical,
@@ -833,13 +861,15 @@ def test_curves_stop_where_fewer_than_the_minimum_remain_at_risk(tables: dict, h
 
 def test_median_and_test_tables_show_the_input_numbers(tables: dict, html: str) -> None:
     summary = tables["km_summary"]
+    # every grouping of all patients; the clinical groups within each arm as well
+    summary = summary[(summary["subset"] == "all") | (summary["grouping"] == "mg_clinical")]
     assert summary["median"].isna().any()
     for _, row in summary.iterrows():
         assert f'<td class="num">{format_median(row["median"])}</td>' in html
         ci = format_ci(row["median_lower"], row["median_upper"], format_median)
         assert f'<td class="num">{ci}</td>' in html
     assert '<td class="num">NR</td>' in html
-    for _, row in tables["logrank"].iterrows():
+    for _, row in pooled(tables["logrank"]).iterrows():
         assert f'<td class="num">{row["statistic"]:.2f}</td>' in html
 
 
@@ -981,7 +1011,11 @@ def test_cox_tables_and_summary_show_the_input_numbers(tables: dict, html: str) 
     summary = part(html, "summary", "flow")
     assert "HR 1.87 (1.12–3.13), p = 0.0123" in summary
     assert "HR 1.75 (1.03–2.95), p = 0.0377" in summary
-    assert "Within the immunotherapy arm: HR 2.46 (1.22–4.94), p &lt; 0.001" in summary
+    assert (
+        "Within the immunotherapy arm (a model of its patients alone): HR 2.46 (1.22–4.94),"
+        " p &lt; 0.001" in summary
+    )
+    assert "Pooled over the arms, adjusted for sex: HR 1.75 (1.03–2.95)" in summary
     assert "HR 3.33 (1.50–7.39), p = 0.00312" in summary
     assert "not" in summary and "causes" in summary
 
@@ -1027,7 +1061,7 @@ def test_report_settings_are_keys_of_the_shipped_config() -> None:
 
 
 def test_figure_alone_is_deterministic_svg(tables: dict) -> None:
-    curves, summary = tables["km_curves"], tables["km_summary"]
+    curves, summary = pooled(tables["km_curves"]), pooled(tables["km_summary"])
     mask_c = (curves["endpoint"] == "os") & (curves["grouping"] == "mg_clinical")
     mask_s = (summary["endpoint"] == "os") & (summary["grouping"] == "mg_clinical")
     args = (curves[mask_c], summary[mask_s], 0.0004, "OS", [0, 12, 24, 36])

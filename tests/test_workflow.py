@@ -138,18 +138,25 @@ def user_mapping(tmp_path: Path) -> Path:
     }
     mapping["units"] = {"mg": "mg/dL", "time": "days"}
     mapping["event_codes"] = {"event": ["progressed", "dead"], "censored": ["no", "alive"]}
+    mapping["arms"] = {"immunotherapy": ["Atezolizumab"], "other": ["Docetaxel"]}
     path = tmp_path / "mapping_hospital.yaml"
     path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
     return path
 
 
+# The hospital export's names of the synthetic cohort's arms.
+DRUGS = {"immunotherapy": "Atezolizumab", "chemotherapy": "Docetaxel"}
+
+
 def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
-    """A hospital export of the synthetic cohort is read back to the same analysis cohort."""
+    """A hospital export of the synthetic cohort, its arms named by their drugs, is read back
+    to the same analysis cohort, analysed within each arm and answered for the
+    immunotherapy arm."""
     source = pd.read_csv(SYNTHETIC_400)
     export = pd.DataFrame(
         {
             "Patient": source["patient_id"],
-            "Therapy": source["arm"],
+            "Therapy": source["arm"].map(DRUGS),
             "Age_years": source["age"],
             "Sex": source["sex"],
             "ECOG_PS": source["ecog"],
@@ -173,8 +180,44 @@ def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
     assert cohort["pfs_event"].tolist() == source["pfs_event"].tolist()
     assert cohort["os_event"].tolist() == source["os_event"].tolist()
     summary = read_tsv(results / "tables" / "km_summary.tsv")
-    assert summary.loc[summary["grouping"] == "mg_clinical", "n"].sum() == 2 * len(source)
-    assert (results / "report.html").stat().st_size > 10_000
+    clinical = summary[summary["grouping"] == "mg_clinical"]
+    counts = source["arm"].map(DRUGS).value_counts()
+    for subset, n in [("all", len(source)), *((f"arm={a}", n) for a, n in counts.items())]:
+        assert clinical.loc[clinical["subset"] == subset, "n"].sum() == 2 * n, subset
+    arms = read_tsv(results / "tables" / "arms.tsv")
+    assert dict(zip(arms["arm"], arms["treatment"], strict=True)) == {
+        "Atezolizumab": "immunotherapy",
+        "Docetaxel": "other",
+    }
+    html = (results / "report.html").read_text()
+    answer = html[html.index('<section class="headline"') : html.index("<nav")]
+    assert "Immunotherapy (Atezolizumab)" in answer and "Docetaxel" in answer
+    assert "PFS (primary)" in answer and "Interaction p" in answer
+    assert 'id="figure-km-pfs-by-arm"' in html
+
+
+def test_single_arm_csv_is_the_primary_population(run_workflow, tmp_path):
+    """A single-arm cohort (no arm column): its patients are the primary population, the
+    report has no comparison of arms, and Figure 1 is one panel."""
+    source = pd.read_csv(SYNTHETIC_400)
+    csv = tmp_path / "single.csv"
+    source[source["arm"] == "immunotherapy"].drop(columns="arm").to_csv(csv, index=False)
+    mapping = yaml.safe_load(MAPPING_FILE.read_text())
+    mapping["columns"]["arm"] = None
+    del mapping["arms"]
+    mapping_path = tmp_path / "mapping_single.yaml"
+    mapping_path.write_text(yaml.safe_dump(mapping), encoding="utf-8")
+    run = run_workflow(tmp_path, cohort=str(csv), mapping=str(mapping_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results" / "single"
+    summary = read_tsv(results / "tables" / "km_summary.tsv")
+    assert set(summary["subset"]) == {"all"}
+    html = (results / "report.html").read_text()
+    answer = html[html.index('<section class="headline"') : html.index("<nav")]
+    assert "All patients (immunotherapy)" in answer and "Interaction p" not in answer
+    assert "a single-arm cohort cannot show whether this is specific" in answer
+    figure = html[html.index('id="figure-km-pfs-by-arm"') :]
+    assert "risk-table-2" not in figure[: figure.index("</figure>")]
 
 
 def bad_copy(tmp_path: Path, edit) -> Path:
@@ -281,6 +324,8 @@ def test_several_cohorts_one_failing_then_fixed(run_workflow, tmp_path):
     assert set(pooled["k"]) == {3}
     html = (tmp_path / "results" / "index.html").read_text(encoding="utf-8")
     assert all(f'href="{name}/report.html"' in html for name in ("alpha", "beta", "gamma"))
+    # rows read and patients analysed (counted once, not once per arm subset)
+    assert html.count("<td>250</td><td>250</td>") == 2
 
 
 def test_cohorts_sheet_is_validated(run_workflow, tmp_path):

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 # the Kaplan-Meier band (R's survfit conf.type), the PH test's time transform (cox.zph) and
 # the pairwise log-rank tests' adjustment (p.adjust).
 ConfType = Literal["log-log", "log", "plain"]
+Endpoint = Literal["pfs", "os"]
+PrimaryModel = Literal["arm", "interaction"]
 PhTransform = Literal["km", "rank", "identity", "log"]
 AdjustMethod = Literal["holm", "BH"]
 S = TypeVar("S", bound="DataclassInstance")
@@ -62,8 +64,8 @@ def _from_config(settings_class: type[S], config: dict) -> S:
         )
         if isinstance(default, tuple):
             value = tuple(value)
-        elif isinstance(default, CutpointSettings):
-            value = CutpointSettings(**value)
+        elif isinstance(default, (CutpointSettings, PrimarySettings)):
+            value = type(default)(**value)
         values[settings_field.name] = value
     return settings_class(**values)
 
@@ -75,6 +77,16 @@ class CutpointSettings:
 
     endpoint: str = CONFIG_DEFAULTS["cutpoint"]["endpoint"]
     minprop: float = CONFIG_DEFAULTS["cutpoint"]["minprop"]
+
+
+@dataclass(frozen=True)
+class PrimarySettings:
+    """The declared primary analysis (config ``primary``): its endpoint, and whether the
+    low-Mg HR within immunotherapy comes from the arm's own model (``arm``) or from the
+    Mg x arm interaction model (``interaction``)."""
+
+    endpoint: Endpoint = CONFIG_DEFAULTS["primary"]["endpoint"]
+    model: PrimaryModel = CONFIG_DEFAULTS["primary"]["model"]
 
 
 @dataclass(frozen=True)
@@ -116,9 +128,10 @@ class AnalysisSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """The settings the report states or applies: how groups, curves and tests were made
-    (for its Methods), the figures' at-risk cut-off and times, the small-count threshold
-    for sharing, and the whole config (for the reproducibility appendix)."""
+    """The settings the report states or applies: the primary analysis, how groups, curves
+    and tests were made (for its Methods), the figures' at-risk cut-off and times, the
+    small-count threshold for sharing, and the whole config (for the reproducibility
+    appendix)."""
 
     mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
     conf_type: ConfType = CONFIG_DEFAULTS["conf_type"]
@@ -129,6 +142,7 @@ class ReportSettings:
     ph_transform: PhTransform = CONFIG_DEFAULTS["ph_transform"]
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
     cutpoint: CutpointSettings = field(default_factory=CutpointSettings)
+    primary: PrimarySettings = field(default_factory=PrimarySettings)
     km_min_at_risk: int = CONFIG_DEFAULTS["km_min_at_risk"]
     risk_table_times: tuple[float, ...] = _default("risk_table_times", tuple)
     report_min_count: int = CONFIG_DEFAULTS["report_min_count"]

@@ -10,11 +10,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from mgsurv.cohort.simulate import IMMUNOTHERAPY
 from mgsurv.contract import (
+    ALL_PATIENTS,
     ARM_COLUMN,
     CLINICAL_GROUPING,
     LOW,
     MULTIVARIABLE,
     REPORT_FILE,
+    SUBSET_COLUMN,
     arm_model,
 )
 from mgsurv.overview.pooled import META_ANALYSIS, cohort_estimates, pooled_estimates
@@ -80,7 +82,9 @@ def cohort_rows(
     for cohort, flow in flows.items():
         summary = summaries[cohort]
         clinical = summary[
-            (summary["grouping"] == CLINICAL_GROUPING) & (summary["endpoint"] == "os")
+            (summary[SUBSET_COLUMN] == ALL_PATIENTS)
+            & (summary["grouping"] == CLINICAL_GROUPING)
+            & (summary["endpoint"] == "os")
         ]
         n = int(clinical["n"].sum())
         low = int(clinical.loc[clinical["group"] == LOW, "n"].sum())

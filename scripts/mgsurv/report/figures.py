@@ -25,7 +25,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TypedDict
+from typing import NamedTuple, TypedDict
 
 import matplotlib
 import numpy as np
@@ -238,11 +238,12 @@ def draw_median(ax: Axes, median: float, colour: str, stop: float | None) -> Non
 
 
 def draw_risk_table(
-    ax: Axes, curves: pd.DataFrame, groups: list[str], risk_times: list[float]
+    ax: Axes, curves: pd.DataFrame, groups: list[str], risk_times: list[float], panel: int = 0
 ) -> None:
     """Number at risk, cumulative events and censored: a block of rows per group, one
-    column per risk time, on the time axis of the plot above."""
-    ax.set_gid("risk-table")
+    column per risk time, on the time axis of the plot above (``panel``: its index in a
+    figure of several, which numbers its SVG id from the second on)."""
+    ax.set_gid("risk-table" if panel == 0 else f"risk-table-{panel + 1}")
     rows = risk_table_rows(curves, groups, risk_times)
     per_group = len(risk_measures(len(groups)))
     for row, (_group, _measure, counts) in enumerate(rows):
@@ -323,6 +324,18 @@ def write_figure_files(fig: Figure, directory: str | Path, name: str) -> list[Pa
     return paths
 
 
+class KmPanel(NamedTuple):
+    """One Kaplan-Meier plot: the km_curves / km_summary rows of one subset, endpoint and
+    grouping, its log-rank p (None: not in the results) and title; ``p_note`` follows the
+    p (e.g. to say it is not corrected for a cut-point search)."""
+
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    logrank_p: float | None
+    title: str
+    p_note: str = ""
+
+
 def km_figure(
     curves: pd.DataFrame,
     summary: pd.DataFrame,
@@ -340,12 +353,44 @@ def km_figure(
     risk (:func:`truncation_time`); ``p_note`` follows the log-rank p (e.g. to say it is
     not corrected for a cut-point search).
     """
+    panel = KmPanel(curves, summary, logrank_p, title, p_note)
+    return km_panels_figure([panel], risk_times, min_at_risk=min_at_risk)
+
+
+def km_panels_figure(
+    panels: Sequence[KmPanel], risk_times: list[float], *, min_at_risk: int = 0
+) -> Figure:
+    """Kaplan-Meier plots side by side (e.g. one per treatment arm), each with its own
+    risk table underneath, on one time axis (to the latest panel's end) so that they
+    compare."""
+    groups = max(len(group_order(p.curves, p.summary)) for p in panels)
+    table_rows = groups * len(risk_measures(groups))
+    table_height = 0.45 + RISK_ROW_INCHES * table_rows
+    width = 7.0 if len(panels) == 1 else 5.6 * len(panels)
+    fig = Figure(figsize=(width, 4.2 + table_height), layout="constrained")
+    axes = fig.subplots(
+        2, len(panels), sharex=True, height_ratios=[4.0, table_height], squeeze=False
+    )
+    right = max(x_limit(p.curves, risk_times) for p in panels)
+    for column, panel in enumerate(panels):
+        draw_km(axes[0, column], axes[1, column], panel, risk_times, right, min_at_risk, column)
+    return fig
+
+
+def draw_km(
+    ax: Axes,
+    ax_risk: Axes,
+    panel: KmPanel,
+    risk_times: list[float],
+    right: float,
+    min_at_risk: int,
+    position: int = 0,
+) -> None:
+    """One Kaplan-Meier plot on ``ax`` (curves to ``right`` months) and its risk table on
+    ``ax_risk``; ``position``: the panel's place in its figure."""
+    curves, summary = panel.curves, panel.summary
     groups = group_order(curves, summary)
     stats = summary.assign(group=summary["group"].astype(str)).set_index("group")
-    table_rows = len(groups) * len(risk_measures(len(groups)))
-    table_height = 0.45 + RISK_ROW_INCHES * table_rows
-    fig = Figure(figsize=(7.0, 4.2 + table_height), layout="constrained")
-    ax, ax_risk = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, table_height])
     for index, group in enumerate(groups):
         colour, style = group_colour(index), LINE_STYLES[index % len(LINE_STYLES)]
         group_curve = curves[curves["group"].astype(str) == group]
@@ -354,8 +399,9 @@ def km_figure(
         draw_group(ax, group_curve, f"{group}{n}", colour, style, stop)
         if group in stats.index:
             draw_median(ax, float(stats.at[group, "median"]), colour, stop)
-    ax.set(title=wrapped(title), xlabel="Months", ylabel="Survival probability", ylim=(0, 1.02))
-    right = x_limit(curves, risk_times)
+    ax.set(
+        title=wrapped(panel.title), xlabel="Months", ylabel="Survival probability", ylim=(0, 1.02)
+    )
     ax.set_xlim(-X_PAD * right, (1 + X_PAD) * right)
     if risk_times:
         ax.set_xticks(risk_times)
@@ -365,13 +411,12 @@ def km_figure(
         loc="best",
         frameon=False,
         fontsize=9,
-        title=f"Log-rank {p_phrase(logrank_p)}{p_note}",
+        title=f"Log-rank {p_phrase(panel.logrank_p)}{panel.p_note}",
         title_fontsize=9,
         alignment="left",
     )
     ax.spines[["top", "right"]].set_visible(False)
-    draw_risk_table(ax_risk, curves, groups, risk_times)
-    return fig
+    draw_risk_table(ax_risk, curves, groups, risk_times, position)
 
 
 def small_figure(rows: int = 1, height_ratios: list[float] | None = None) -> Figure:

@@ -96,8 +96,15 @@ def _variable_column(fig: Figure, ax: Axes, rows: pd.DataFrame) -> None:
             ax.text(0.015, y, variable, transform=on_figure, va="center", fontsize=9, weight="bold")
 
 
-def forest_figure(rows: pd.DataFrame, title: str, *, xlabel: str = DEFAULT_XLABEL) -> Figure:
-    """Forest plot of ``rows`` top to bottom (module docstring); a Figure to save or inline."""
+def forest_figure(
+    rows: pd.DataFrame,
+    title: str,
+    *,
+    xlabel: str = DEFAULT_XLABEL,
+    variable_header: str = "Variable",
+) -> Figure:
+    """Forest plot of ``rows`` top to bottom (module docstring); a Figure to save or inline.
+    ``variable_header`` heads the variable column (when the rows have one)."""
     n = len(rows)
     with_variable = "variable" in rows.columns
     with_p = "p" in rows.columns
@@ -124,7 +131,7 @@ def forest_figure(rows: pd.DataFrame, title: str, *, xlabel: str = DEFAULT_XLABE
     header_y = n - 0.3 + 0.25
     headers = [(right + 0.015, "HR (95% CI)")] + ([(right + 0.165, "p")] if with_p else [])
     if with_variable:
-        headers.append((0.015, "Variable"))
+        headers.append((0.015, variable_header))
     for x, text in headers:
         ax.text(x, header_y, text, transform=on_figure, va="bottom", fontsize=text_size,
                 weight="bold")  # fmt: skip

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from mgsurv.contract import LABEL_COLUMNS, PH_ALPHA, SPLINE
+from mgsurv.contract import ALL_PATIENTS, LABEL_COLUMNS, PH_ALPHA, SPLINE
 from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.drawing import Figures
@@ -35,8 +35,10 @@ from mgsurv.report.labels import ENDPOINT_LABELS, endpoint_order
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import appendix_section, remark_section
 from mgsurv.report.sections.baseline import baseline_section
+from mgsurv.report.sections.by_arm import by_arm_section
 from mgsurv.report.sections.continuous import cutpoint_section, spline_section
 from mgsurv.report.sections.cox import cox_section, ph_section
+from mgsurv.report.sections.headline import headline_section
 from mgsurv.report.sections.methods import methods_section
 from mgsurv.report.sections.survival import (
     flow_section,
@@ -45,13 +47,14 @@ from mgsurv.report.sections.survival import (
     rmst_table,
     summary_section,
 )
-from mgsurv.report.tables import Tables, name_tables, rows_of
+from mgsurv.report.tables import Tables, name_tables, rows_of, subset_view
 from mgsurv.settings import ReportSettings
 
 # (id, heading) of the page's sections, in order; sections marked in PER_ENDPOINT list
 # their endpoints as subsections in the contents.
 SECTIONS = [
     ("summary", "Summary"),
+    ("arms", "Low vs normal Mg within each arm"),
     ("flow", "Patient flow"),
     ("baseline", "Baseline characteristics"),
     ("followup", "Follow-up"),
@@ -64,7 +67,7 @@ SECTIONS = [
     ("appendix", "Reproducibility appendix"),
     ("remark", "REMARK checklist"),
 ]
-PER_ENDPOINT = ("km", "cox", "ph")
+PER_ENDPOINT = ("arms", "km", "cox", "ph")
 FIXED_SUBSECTIONS = {
     "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")]
 }
@@ -137,12 +140,18 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
     """The report's HTML: every section built from the tables, laid out by the template."""
     order = endpoint_order(ENDPOINT_LABELS, tables["km_summary"], tables["cox"])
     endpoints = {e: ENDPOINT_LABELS.get(e, e) for e in order}
+    # Figure 1 first (the figures are numbered in the order they are drawn), from every
+    # subset; the later sections read the rows of all patients (pooled over the arms).
+    by_arm = [by_arm_section(e, label, tables, settings, figures) for e, label in endpoints.items()]
+    tables = subset_view(tables, ALL_PATIENTS)
 
     def each(build: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
         return [build(e, label, tables, settings, figures) for e, label in endpoints.items()]
 
     context: dict[str, Any] = {
         "title": f"Serum magnesium and survival: {run.cohort}",
+        "headline": headline_section(endpoints, tables, settings),
+        "arms": by_arm,
         "sections": contents(endpoints),
         "summary": summary_section(endpoints, tables, settings, run),
         "flow": flow_section(tables["flow"]),

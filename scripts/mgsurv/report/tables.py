@@ -16,6 +16,8 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
+from mgsurv.contract import SUBSET_COLUMN, SUBSET_TABLES
+
 Table = dict[str, Any]
 
 
@@ -37,6 +39,15 @@ def rows_of(table: pd.DataFrame, **equal: str) -> pd.DataFrame:
             values = values.astype(str)
         mask &= values == value
     return table[mask]
+
+
+def subset_view(tables: Tables, subset: str) -> Tables:
+    """The tables with each of SUBSET_TABLES cut to one subset's rows (all patients, or one
+    arm's), the others as they are: what a section about that subset reads."""
+    return {
+        name: rows_of(table, **{SUBSET_COLUMN: subset}) if name in SUBSET_TABLES else table
+        for name, table in tables.items()
+    }
 
 
 def blank_repeats(rows: list[list[str]]) -> list[list[str]]:

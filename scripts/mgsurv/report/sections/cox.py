@@ -10,8 +10,10 @@ from typing import Any
 import pandas as pd
 
 from mgsurv.contract import (
+    CLINICAL_GROUPING,
     CONTINUOUS,
     INTERACTION,
+    KEY_TERM,
     MIN_EVENTS_PER_PARAMETER,
     MULTIVARIABLE,
     PH_ALPHA,
@@ -42,6 +44,7 @@ from mgsurv.report.labels import (
     arms_of,
     cutpoint_caveat,
     exploratory_notes,
+    hr_text,
     model_label,
     p_cell,
     ph_term_label,
@@ -257,6 +260,37 @@ def ph_verdict(model_ph: pd.DataFrame) -> str:
     )
 
 
+def ph_remedies(endpoint_cox: pd.DataFrame, model_ph: pd.DataFrame, strata: tuple) -> list[str]:
+    """For each term of the multivariable model that fails its PH test, the model of the
+    results that does without the assumption for it, with the low-Mg HR it gives: a
+    stratum (e.g. the arm) -> the stratified model and the models within each arm; the Mg
+    group -> the time-split model's HR before and after the split."""
+    remedies = []
+    for term in flagged_terms(model_ph):
+        name = ph_term_label(term)
+        if term in strata:
+            row = rows_of(endpoint_cox, model=STRATIFIED, term=KEY_TERM)
+            if len(row):
+                remedies.append(
+                    f"{name[:1].upper()}{name[1:]} fails the test: the {STRATIFIED} model gives"
+                    f" each level of {name} its"
+                    " own baseline hazard, assuming nothing about how they compare over time;"
+                    f" its low-Mg HR is {hr_text(row.iloc[0])}, and the models within each arm"
+                    " (see the Cox regression) need no term for it."
+                )
+        elif term == CLINICAL_GROUPING:
+            split = rows_of(endpoint_cox, model=TIME_SPLIT)
+            periods = split[split["term"].astype(str).str.startswith(KEY_TERM)]
+            if len(periods) == 2:
+                early, late = (row for _, row in periods.iterrows())
+                remedies.append(
+                    "The serum Mg group fails the test: its HR changes over follow-up. The"
+                    f" {TIME_SPLIT} model gives it {term_parts(str(early['term']))[1]}"
+                    f" {hr_text(early)}, and {term_parts(str(late['term']))[1]} {hr_text(late)}."
+                )
+    return remedies
+
+
 def ph_section(
     endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
@@ -272,6 +306,9 @@ def ph_section(
         "id": f"ph-{slug(endpoint)}",
         "label": label,
         "verdict": ph_verdict(model_ph),
+        "remedies": ph_remedies(
+            rows_of(tables["cox"], endpoint=endpoint), model_ph, tuple(settings.strata)
+        ),
         "table": table(
             f"{RESIDUALS_MODEL.capitalize()} model: test per term and global",
             columns,

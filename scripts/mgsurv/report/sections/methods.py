@@ -26,6 +26,7 @@ from mgsurv.report.labels import (
     grouping_label,
     term_parts,
 )
+from mgsurv.report.primary import MODEL_SOURCES, treatments
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.continuous import spline_methods
 from mgsurv.report.sections.survival import data_cutoff, min_at_risk
@@ -77,6 +78,25 @@ def rmst_tau_text(settings: ReportSettings) -> str:
             " grouping as shown in the tables"
         )
     return f"{settings.rmst_tau_months:g} months"
+
+
+def primary_methods(
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings
+) -> dict[str, Any]:
+    """What Methods say about the declared primary analysis: its endpoint, population and
+    model source; the other endpoint; the comparator arms."""
+    arms = treatments(tables["arms"])
+    primary = settings.primary
+    others = [label for endpoint, label in endpoints.items() if endpoint != primary.endpoint]
+    return {
+        "declared": arms.declared,
+        "single_arm": arms.single_arm,
+        "endpoint": in_sentence(ENDPOINT_LABELS.get(primary.endpoint, primary.endpoint)),
+        "other_endpoints": word_list([in_sentence(label) for label in others]),
+        "arm": arms.immunotherapy or "",
+        "comparators": word_list(list(arms.others)),
+        "source": MODEL_SOURCES[primary.model],
+    }
 
 
 def methods_section(
@@ -140,6 +160,7 @@ def methods_section(
         "tau": rmst_tau_text(settings),
         "ph_transform": str(settings.ph_transform),
         "spline": spline_methods(tables),
+        "primary": primary_methods(endpoints, tables, settings),
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",

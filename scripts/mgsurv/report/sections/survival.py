@@ -55,6 +55,12 @@ from mgsurv.report.labels import (
     p_cell,
     term_parts,
 )
+from mgsurv.report.primary import (
+    EndpointAnswer,
+    Estimate,
+    answers,
+    treatments,
+)
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.tables import Table, Tables, blank_repeats, rows_of, slug, table
 from mgsurv.settings import ReportSettings
@@ -367,10 +373,15 @@ def key_findings(endpoint_cox: pd.DataFrame) -> list[str]:
     covariates = adjusted_for(endpoint_cox)
     key = rows_of(endpoint_cox, term=KEY_TERM)
     wording = {
-        UNIVARIABLE: "Unadjusted",
-        MULTIVARIABLE: f"Adjusted for {covariates}" if covariates else "Multivariable",
+        UNIVARIABLE: "Pooled over the arms, unadjusted",
+        MULTIVARIABLE: f"Pooled over the arms, adjusted for {covariates}"
+        if covariates
+        else "Pooled over the arms, multivariable",
     }
-    wording |= {arm_model(arm): f"Within the {arm} arm" for arm in arms_of(key)}
+    wording |= {
+        arm_model(arm): f"Within the {arm} arm (a model of its patients alone)"
+        for arm in arms_of(key)
+    }
     findings = [
         f"{text}: {hr_text(row)} (n = {format_patients(row['n'])}, "
         f"{format_patients(row['events'])} events)."
@@ -414,33 +425,55 @@ def percent_change(hr: float) -> str:
     return f"{abs(change):.0f}% {'higher' if change > 0 else 'lower'}"
 
 
-def plain_words(endpoint: str, endpoint_cox: pd.DataFrame) -> str:
-    """The adjusted low-vs-normal HR as a sentence without jargon ('' without it)."""
-    rows = rows_of(endpoint_cox, model=MULTIVARIABLE, term=KEY_TERM)
-    if rows.empty or is_missing(rows["hr"].iloc[0]):
+def plain_words(endpoint: str, estimate: Estimate | None) -> str:
+    """The primary population's adjusted low-vs-normal HR as a sentence without jargon
+    (pooled over the arms, and called so, when no arm is declared immunotherapy; '' when
+    it is not estimable)."""
+    if estimate is None or not estimate.estimable or estimate.row is None:
         return ""
-    row = rows.iloc[0]
+    row = estimate.row
     event = EVENT_WORDS.get(endpoint, "the event")
     group, reference = term_parts(KEY_TERM)[1].split(" vs ")
     sentence = (
-        f"In plain words: after adjustment, the rate of {event} was"
-        f" {percent_change(row['hr'])} with {group} than with {reference} serum Mg"
-        f" (95% CI from {percent_change(row['hr_lower'])} to {percent_change(row['hr_upper'])})."
+        f"In plain words: {POPULATION_WORDS[estimate.pooled]}, after"
+        f" adjustment, the rate of {event} was {percent_change(row['hr'])} with {group} than"
+        f" with {reference} serum Mg (95% CI from {percent_change(row['hr_lower'])} to"
+        f" {percent_change(row['hr_upper'])})."
     )
     if row["hr_lower"] <= 1 <= row["hr_upper"]:
         sentence += " The interval includes no difference."
     return sentence
 
 
+# Who a plain-words sentence is about: (the primary population, pooled over the arms).
+POPULATION_WORDS = {False: "among the immunotherapy-treated patients", True: "pooled over the arms"}
+
+
 def question(endpoints: dict[str, str], tables: Tables, settings: ReportSettings) -> str:
     """The question the report answers, from the threshold, endpoints and arms analysed."""
-    arms = arms_of(tables["cox"])
+    arms = treatments(tables["arms"])
     outcomes = word_list([in_sentence(label) for label in endpoints.values()])
-    within = f", overall and within each treatment arm ({', '.join(arms)})" if arms else ""
+    if arms.single_arm:
+        within = " in these immunotherapy-treated patients"
+    elif arms.declared:
+        within = (
+            f" in the patients treated with immunotherapy ({arms.immunotherapy}), and does the"
+            f" association differ under {word_list(list(arms.others))}"
+        )
+    else:
+        within = ", overall and within each treatment arm"
     return (
         f"Is low baseline serum magnesium (below {settings.mg_threshold_mmol_l:g} mmol/L, the"
-        f" pre-specified threshold) associated with shorter {outcomes} in this cohort{within}?"
+        f" pre-specified threshold) associated with shorter {outcomes}{within}?"
     )
+
+
+def primary_estimate(found: list[EndpointAnswer], endpoint: str) -> Estimate | None:
+    """The endpoint's within-immunotherapy estimate, or the pooled one when undeclared."""
+    for answer in found:
+        if answer.endpoint == endpoint:
+            return answer.immunotherapy or answer.pooled
+    return None
 
 
 def summary_section(
@@ -449,6 +482,7 @@ def summary_section(
     """The question, then per endpoint: follow-up, the clinical groups' medians and RMST,
     and the low-vs-normal hazard ratios (unadjusted, adjusted, per arm, interaction)."""
     comparison = term_parts(KEY_TERM)[1]
+    found = answers(tables, list(endpoints), settings.primary)
     return {
         "question": question(endpoints, tables, settings),
         "cohort": str(run.cohort),
@@ -468,7 +502,7 @@ def summary_section(
                     if sentence
                 ],
                 "findings": key_findings(rows_of(tables["cox"], endpoint=endpoint)),
-                "plain": plain_words(endpoint, rows_of(tables["cox"], endpoint=endpoint)),
+                "plain": plain_words(endpoint, primary_estimate(found, endpoint)),
             }
             for endpoint, label in endpoints.items()
         ],

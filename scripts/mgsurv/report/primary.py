@@ -1,0 +1,172 @@
+"""The declared primary analysis, found in the results: which arm is immunotherapy, and the
+low-vs-normal Mg hazard ratios that answer the report's question, each with the model it
+comes from.
+
+The question (Lötscher et al., Cell 2022) is low vs normal serum Mg *within the
+immunotherapy-treated patients*, and whether the association differs under the other
+treatment. The config's ``primary`` names the endpoint and whether the within-immunotherapy
+HR comes from the arm's own Cox model or from the Mg x arm interaction model; arms.tsv says
+which arm is immunotherapy (from the mapping's ``arms``; a single-arm cohort is the primary
+population as a whole). Every result is then primary (that one HR), secondary (the same
+contrast on the other endpoint, in the other arms, from the other model, pooled over the
+arms, and the interaction test) or exploratory (everything else: quartiles, the
+data-driven cut-point, continuous Mg, covariate effects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from mgsurv.contract import (
+    ARM_COLUMN,
+    IMMUNOTHERAPY_TREATMENT,
+    INTERACTION,
+    KEY_TERM,
+    MULTIVARIABLE,
+    OTHER_TREATMENT,
+    STRATIFIED,
+    UNIVARIABLE,
+    arm_model,
+    within_arm_term,
+)
+from mgsurv.report.tables import Tables, rows_of
+from mgsurv.settings import PrimarySettings
+
+PRIMARY, SECONDARY, EXPLORATORY = "primary", "secondary", "exploratory"
+# The config's primary.model: where the within-arm HR comes from.
+ARM_SOURCE, INTERACTION_SOURCE = "arm", "interaction"
+
+
+@dataclass(frozen=True)
+class Treatments:
+    """The cohort's arms by treatment (arms.tsv): the immunotherapy arm (None when the
+    mapping does not declare it) and the other arms; ``single_arm`` when the cohort has
+    one arm, which is then the primary population as a whole."""
+
+    immunotherapy: str | None
+    others: tuple[str, ...]
+    single_arm: bool
+
+    @property
+    def declared(self) -> bool:
+        """True when the primary population is known."""
+        return self.immunotherapy is not None
+
+
+def treatments(arms: pd.DataFrame) -> Treatments:
+    """The treatments of arms.tsv's arms."""
+    names = arms[ARM_COLUMN].astype(str)
+    kinds = arms["treatment"].astype(str)
+    immunotherapy = names[kinds == IMMUNOTHERAPY_TREATMENT].tolist()
+    others = tuple(names[kinds == OTHER_TREATMENT])
+    return Treatments(immunotherapy[0] if immunotherapy else None, others, len(arms) == 1)
+
+
+def arm_heading(arm: str, arms: Treatments) -> str:
+    """How the report heads an arm: 'All patients' in a single-arm cohort; the
+    immunotherapy arm as 'Immunotherapy (Atezolizumab)' ('Immunotherapy' when the arm is
+    named so); any other arm by its name, capitalised."""
+    if arms.single_arm:
+        return "All patients"
+    name = arm[:1].upper() + arm[1:]
+    if arm != arms.immunotherapy or arm.lower() == IMMUNOTHERAPY_TREATMENT:
+        return name
+    return f"Immunotherapy ({arm})"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One low-vs-normal HR: its cox.tsv row (None: not in the results), who it is about,
+    the model it comes from, in words, and whether it pools the arms."""
+
+    row: pd.Series | None
+    population: str
+    source: str
+    level: str
+    pooled: bool = False
+
+    @property
+    def estimable(self) -> bool:
+        return self.row is not None and bool(pd.notna(self.row["hr"]))
+
+
+MODEL_SOURCES = {
+    ARM_SOURCE: "Cox model of this arm's patients alone",
+    INTERACTION_SOURCE: "Mg × arm interaction model of all patients (covariate effects shared"
+    " by the arms)",
+    MULTIVARIABLE: "Cox model of all patients, adjusted for arm",
+    UNIVARIABLE: "Cox model of all patients, unadjusted",
+    STRATIFIED: "Cox model of all patients, stratified",
+}
+
+
+def cox_row(cox: pd.DataFrame, endpoint: str, model: str, term: str) -> pd.Series | None:
+    """The cox.tsv row of one endpoint, model and term; None when it is not there."""
+    rows = rows_of(cox, endpoint=endpoint, model=model, term=term)
+    return rows.iloc[0] if len(rows) else None
+
+
+def within_arm(
+    cox: pd.DataFrame, endpoint: str, arm: str, source: str, single_arm: bool, level: str
+) -> Estimate:
+    """The low-vs-normal HR within one arm from the ``source`` model (for a single-arm
+    cohort: the multivariable model of all its patients)."""
+    if single_arm:
+        row = cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM)
+        return Estimate(row, arm, "Cox model of all patients", level)
+    if source == INTERACTION_SOURCE:
+        row = cox_row(cox, endpoint, INTERACTION, within_arm_term(KEY_TERM, arm))
+    else:
+        row = cox_row(cox, endpoint, arm_model(arm), KEY_TERM)
+    return Estimate(row, arm, MODEL_SOURCES[source], level)
+
+
+def interaction_rows(cox: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+    """The Mg x arm interaction terms of the endpoint (one per arm besides the reference)."""
+    rows = rows_of(cox, endpoint=endpoint, model=INTERACTION)
+    return rows[rows["term"].astype(str).str.startswith(f"{KEY_TERM}:")]
+
+
+@dataclass(frozen=True)
+class EndpointAnswer:
+    """What the headline shows for one endpoint: the HR within immunotherapy (primary on
+    the primary endpoint), within each other arm, and the interaction p-values."""
+
+    endpoint: str
+    level: str
+    immunotherapy: Estimate | None
+    others: list[Estimate]
+    interaction: pd.DataFrame
+    pooled: Estimate
+
+
+def endpoint_answer(
+    cox: pd.DataFrame, endpoint: str, arms: Treatments, primary: PrimarySettings
+) -> EndpointAnswer:
+    """The answer's estimates on one endpoint, labelled primary or secondary."""
+    level = PRIMARY if endpoint == primary.endpoint else SECONDARY
+    io = (
+        within_arm(cox, endpoint, arms.immunotherapy, primary.model, arms.single_arm, level)
+        if arms.immunotherapy is not None
+        else None
+    )
+    others = [
+        within_arm(cox, endpoint, arm, primary.model, False, SECONDARY) for arm in arms.others
+    ]
+    pooled = Estimate(
+        cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM),
+        "all patients",
+        MODEL_SOURCES[MULTIVARIABLE],
+        SECONDARY,
+        pooled=True,
+    )
+    return EndpointAnswer(endpoint, level, io, others, interaction_rows(cox, endpoint), pooled)
+
+
+def answers(tables: Tables, endpoints: list[str], primary: PrimarySettings) -> list[EndpointAnswer]:
+    """The answer on each endpoint, the primary endpoint first."""
+    arms = treatments(tables["arms"])
+    ordered = sorted(endpoints, key=lambda e: e != primary.endpoint)
+    return [endpoint_answer(tables["cox"], e, arms, primary) for e in ordered]

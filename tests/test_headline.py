@@ -1,0 +1,245 @@
+"""The report's answer to the article's question: the headline box (the declared primary
+analysis first), Figure 1 (Kaplan-Meier by Mg within each arm) and the low-Mg forest plot,
+for a two-arm cohort, a cohort whose arms are named otherwise, a single-arm cohort and one
+whose arms are not declared.
+
+The tables are test_report's toy tables (PFS: low-Mg HR 2.46 in the immunotherapy arm's own
+model, 1.12 in chemotherapy, interaction p 0.121; OS: no per-arm rows).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from html import unescape
+
+import pandas as pd
+import pytest
+
+from mgsurv.report.page import render_report
+from mgsurv.report.primary import (
+    PRIMARY,
+    SECONDARY,
+    EndpointAnswer,
+    Estimate,
+    answers,
+    treatments,
+)
+from mgsurv.report.sections.headline import verdict
+from mgsurv.settings import PrimarySettings
+from test_report import parse_tables, part, pooled, run, settings, toy_tables
+
+KEY_TERM = "mg_clinical[low vs normal]"
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return toy_tables()
+
+
+@pytest.fixture(scope="module")
+def html(tables: dict) -> str:
+    return render_report(tables, settings(), run())
+
+
+def between(page: str, start: str, end: str) -> str:
+    """The page from the text ``start`` up to the next ``end``."""
+    begin = page.index(start)
+    return page[begin : page.index(end, begin)]
+
+
+def headline(page: str) -> str:
+    return between(page, '<section class="headline"', "<nav")
+
+
+def text(fragment: str) -> str:
+    """What a reader sees of an HTML fragment: tags dropped, spaces collapsed."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def test_the_headline_comes_before_the_contents_with_the_primary_hr_first(html: str) -> None:
+    assert html.index('<section class="headline"') < html.index("<nav")
+    (table,) = parse_tables(headline(html))
+    assert table["columns"] == ["Endpoint", "Immunotherapy", "Chemotherapy", "Interaction p"]
+    pfs, os_row = table["rows"]
+    assert pfs[0] == "PFS (primary)" and os_row[0] == "OS (secondary)"
+    assert pfs[1].startswith("HR 2.46 (1.22–4.94), p < 0.001; 25 patients, 21 events")
+    assert pfs[2].startswith("HR 1.12 (0.47–2.66), p = 0.800; 23 patients, 18 events")
+    assert pfs[3] == "0.121"
+    assert os_row[1] == "not in the results"  # the toy OS has no per-arm models
+    said = text(headline(html))
+    assert "from the Cox model of this arm's patients alone" in said
+    assert "not evidence that magnesium causes the difference" in said
+    # an interaction p of 0.12 does not show that the effect differs between arms
+    assert "do not show that it differs from chemotherapy (interaction p = 0.121)" in said
+    assert "Lötscher et al., Cell 2022" in said
+
+
+def test_the_primary_endpoint_and_model_come_from_the_config(tables: dict) -> None:
+    chosen = replace(settings(), primary=PrimarySettings(endpoint="os", model="interaction"))
+    (table,) = parse_tables(headline(render_report(tables, chosen, run())))
+    first, second = table["rows"]
+    assert first[0] == "OS (primary)" and second[0] == "PFS (secondary)"
+    # the interaction model's derived row, not the arm's own model (p 0.0004 vs 0.00041)
+    assert second[1].startswith("HR 2.46 (1.20–4.90), p < 0.001")
+    assert second[2] == "not in the results"  # no derived row for chemotherapy in the toy
+
+
+def test_figure_1_shows_each_arm_side_by_side_with_its_own_numbers(tables: dict, html: str) -> None:
+    arms = part(html, "arms", "flow")
+    assert html.index('id="figure-km-pfs-by-arm"') < html.index('id="figure-km-pfs-mg_clinical"')
+    for endpoint in ("pfs", "os"):
+        figure = between(arms, f'id="figure-km-{endpoint}-by-arm"', "</figure>")
+        assert 'id="km-' + endpoint + '-by-arm-risk-table"' in figure
+        assert 'id="km-' + endpoint + '-by-arm-risk-table-2"' in figure
+        assert 'role="img"' in figure
+    summary = tables["km_summary"]
+    medians = [t for t in parse_tables(arms) if "median survival by clinical" in t["caption"]]
+    assert len(medians) == 2
+    pfs = medians[0]
+    shown = [(row[0], row[1], row[2]) for row in pfs["rows"]]
+    blocks = dict.fromkeys(arm for arm, _, _ in shown if arm)
+    assert list(blocks) == ["Immunotherapy", "Chemotherapy"]  # immunotherapy first
+    for subset in ("arm=immunotherapy", "arm=chemotherapy"):
+        rows = summary[
+            (summary["endpoint"] == "pfs")
+            & (summary["subset"] == subset)
+            & (summary["grouping"] == "mg_clinical")
+        ]
+        for _, row in rows.iterrows():
+            assert any(g == row["group"] and n == str(row["n"]) for _, g, n in shown), row
+
+
+def test_the_low_mg_forest_plot_has_every_estimate_and_the_interaction(html: str) -> None:
+    figure = between(html, 'id="figure-forest-low-mg-pfs"', "</figure>")
+    for words in ("unadjusted", "adjusted (arm, covariates)", "arm's own model"):
+        assert words in figure
+    assert "Mg × arm interaction p = 0.121" in figure
+    assert "1.75 (1.03–2.95)" in figure and "2.46 (1.22–4.94)" in figure
+
+
+def single_arm(tables: dict) -> dict:
+    """The toy tables as a single-arm cohort: its rows of all patients only."""
+    one = {name: pooled(t) if "subset" in t.columns else t for name, t in tables.items()}
+    cox = tables["cox"]
+    one["cox"] = cox[~cox["model"].str.startswith("arm=") & (cox["model"] != "interaction")]
+    one["arms"] = pd.DataFrame({"arm": ["all patients"], "treatment": ["immunotherapy"], "n": [48]})
+    return one
+
+
+def test_a_single_arm_cohort_is_the_primary_population(tables: dict) -> None:
+    page = render_report(single_arm(tables), settings(), run())
+    (table,) = parse_tables(headline(page))
+    assert table["columns"] == ["Endpoint", "All patients (immunotherapy)"]
+    assert table["rows"][0][1].startswith("HR 1.75 (1.03–2.95), p = 0.0377")
+    said = text(headline(page))
+    assert "a single-arm cohort cannot show whether this is specific" in said
+    figure = between(page, 'id="figure-km-pfs-by-arm"', "</figure>")
+    assert "risk-table-2" not in figure  # one panel
+    assert "among the immunotherapy-treated patients, after adjustment" in page
+
+
+def test_arms_named_otherwise_are_headed_by_their_names(tables: dict) -> None:
+    names = {"immunotherapy": "Atezolizumab", "chemotherapy": "Docetaxel"}
+    renamed = {}
+    for name, table in tables.items():
+        table = table.copy()
+        for column in ("subset", "model", "term"):
+            if column in table.columns:
+                for old, new in names.items():
+                    table[column] = table[column].astype(str).str.replace(old, new, regex=False)
+        renamed[name] = table
+    renamed["arms"] = pd.DataFrame(
+        {"arm": ["Atezolizumab", "Docetaxel"], "treatment": ["immunotherapy", "other"], "n": 24}
+    )
+    page = render_report(renamed, settings(), run())
+    (table,) = parse_tables(headline(page))
+    assert table["columns"][1:3] == ["Immunotherapy (Atezolizumab)", "Docetaxel"]
+    assert table["rows"][0][1].startswith("HR 2.46 (1.22–4.94)")
+    assert "differs from Docetaxel" in text(headline(page))
+
+
+def test_undeclared_arms_name_no_primary_analysis_and_pooled_is_called_pooled(
+    tables: dict,
+) -> None:
+    undeclared = tables | {
+        "arms": tables["arms"].assign(treatment="not declared"),
+    }
+    page = render_report(undeclared, settings(), run())
+    said = text(headline(page))
+    assert "The mapping does not say which arm is immunotherapy" in said
+    assert parse_tables(headline(page)) == []
+    assert "In plain words: pooled over the arms, after adjustment" in page
+
+
+def estimate(hr: float, p: float, lower: float = 0.5, upper: float = 3.0) -> Estimate:
+    row = pd.Series({"hr": hr, "hr_lower": lower, "hr_upper": upper, "p": p, "n": 9, "events": 9})
+    return Estimate(row, "immunotherapy", "its own model", PRIMARY)
+
+
+def answer(io: Estimate | None, interaction_p: float | None) -> EndpointAnswer:
+    interaction = pd.DataFrame({"term": [f"{KEY_TERM}:arm"], "p": [interaction_p]})
+    return EndpointAnswer(
+        "pfs",
+        PRIMARY,
+        io,
+        [],
+        interaction if interaction_p is not None else interaction.iloc[:0],
+        estimate(1.0, 1.0),
+    )
+
+
+@pytest.mark.parametrize(
+    "io, interaction_p, words",
+    [
+        (estimate(1.6, 0.001, 1.2, 2.1), 0.01, "the pattern the Mg–LFA-1 hypothesis predicts"),
+        (estimate(1.6, 0.001, 1.2, 2.1), 0.4, "do not show that it differs from chemotherapy"),
+        (estimate(1.1, 0.4), 0.01, "do not show an association"),
+        (estimate(0.6, 0.01, 0.4, 0.9), 0.01, "the opposite of the pattern"),
+        (None, None, "does not say which arm is immunotherapy"),
+    ],
+)
+def test_the_verdict_follows_the_primary_estimate(io, interaction_p, words) -> None:
+    sentence = verdict(answer(io, interaction_p), ["chemotherapy"])
+    assert words in sentence
+    assert "cause" not in sentence.replace("because", "")
+
+
+def test_answers_label_the_primary_endpoint_and_the_rest_secondary(tables: dict) -> None:
+    found = answers(tables, ["os", "pfs"], PrimarySettings(endpoint="pfs", model="arm"))
+    assert [(a.endpoint, a.level) for a in found] == [("pfs", PRIMARY), ("os", SECONDARY)]
+    assert [e.level for e in found[0].others] == [SECONDARY]
+    assert found[0].pooled.pooled and not found[0].immunotherapy.pooled
+    arms = treatments(tables["arms"])
+    assert (arms.immunotherapy, arms.others, arms.single_arm) == (
+        "immunotherapy",
+        ("chemotherapy",),
+        False,
+    )
+
+
+def test_a_ph_failure_of_the_arm_points_to_the_model_without_that_assumption(
+    tables: dict,
+) -> None:
+    """The toy PFS multivariable model's arm fails its PH test (p < 0.05): the PH section
+    names the stratified model's low-Mg HR."""
+    stratified = (
+        tables["cox"]
+        .iloc[:1]
+        .assign(
+            model="stratified", term=KEY_TERM, hr=1.6789, hr_lower=1.0123, hr_upper=2.7845, p=0.0449
+        )
+    )
+    page = render_report(
+        tables | {"cox": pd.concat([tables["cox"], stratified])}, settings(), run()
+    )
+    said = text(part(page, "ph-pfs", "ph-os"))
+    assert (
+        "Arm fails the test: the stratified model gives each level of arm its own baseline" in said
+    )
+    assert "its low-Mg HR is HR 1.68 (1.01–2.78), p = 0.0449" in said
+    assert "fails the test" not in text(part(html_of(tables), "ph-pfs", "ph-os"))
+
+
+def html_of(tables: dict) -> str:
+    return render_report(tables, settings(), run())
