@@ -152,6 +152,7 @@ COHORT_TABLES = {
         "n_high",
         "events_low",
         "events_high",
+        "same_split_as_threshold",
     ],
     "baseline": [
         "variable",

@@ -25,6 +25,7 @@ from mgsurv.report.primary import (
     answers,
     treatments,
 )
+from mgsurv.report.sections.continuous import threshold_cut
 from mgsurv.report.sections.headline import verdict
 from mgsurv.settings import PrimarySettings
 from test_report import parse_tables, part, pooled, run, settings, toy_tables
@@ -243,3 +244,28 @@ def test_a_ph_failure_of_the_arm_points_to_the_model_without_that_assumption(
 
 def html_of(tables: dict) -> str:
     return render_report(tables, settings(), run())
+
+
+def test_a_cut_that_splits_as_the_threshold_is_said_once_not_repeated(tables: dict) -> None:
+    """When the data-driven cut puts the same patients in the low group as the threshold,
+    its KM figure, tests and Cox rows would repeat the clinical groups': one line says so,
+    with the corrected p, and they are left out."""
+    assert "figure-km-pfs-mg_cutpoint" in html_of(tables)
+    same = tables | {"cutpoint": tables["cutpoint"].assign(same_split_as_threshold=True)}
+    page = html_of(same)
+    assert "figure-km-pfs-mg_cutpoint" not in page
+    assert "exploratory, data-driven cut-point" in text(part(html_of(tables), "km", "rmst"))
+    assert "exploratory, data-driven cut-point" not in text(part(page, "km", "rmst"))
+    assert "exploratory, data-driven cut-point" not in text(part(page, "cox", "ph"))
+    said = text(part(page, "cutpoint", "methods"))
+    assert "It puts the same 14 patients in the low group as the pre-specified threshold" in said
+    assert "corrected p = 0.0421" in said
+
+
+@pytest.mark.parametrize(
+    "cuts, threshold, expected",
+    [([0.6, 0.65, 0.69, 0.7, 0.72], 0.70, 0.69), ([0.75, 0.8], 0.70, 0.70), ([0.5], 0.7, 0.5)],
+)
+def test_the_threshold_is_drawn_at_the_cut_that_makes_its_split(cuts, threshold, expected):
+    candidates = pd.DataFrame({"cut": cuts})
+    assert threshold_cut(candidates, threshold) == expected

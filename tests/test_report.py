@@ -429,6 +429,7 @@ def cutpoint_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
             "n_high": [34],
             "events_low": [13],
             "events_high": [26],
+            "same_split_as_threshold": [False],
         }
     )
     cuts = np.round(np.linspace(0.55, 0.9, 15), 2)

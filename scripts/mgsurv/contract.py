@@ -286,6 +286,7 @@ COHORT_TABLES: dict[str, tuple[str, ...]] = {
         "n_high",
         "events_low",
         "events_high",
+        "same_split_as_threshold",
     ),
     "baseline": (
         "variable",

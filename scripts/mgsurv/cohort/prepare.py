@@ -21,11 +21,14 @@ from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
 from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY, SYNTHETIC
 from mgsurv.contract import (
     ARM_COLUMN,
+    CLINICAL_GROUPING,
     COHORT_TABLES,
     CUTPOINT_CANDIDATE_COLUMNS,
+    CUTPOINT_GROUPING,
     ENDPOINTS,
     GROUPINGS,
     IMMUNOTHERAPY_TREATMENT,
+    LOW,
     MG_COLUMN,
     OTHER_TREATMENT,
     UNDECLARED_TREATMENT,
@@ -149,9 +152,11 @@ def find_cutpoint(data: pd.DataFrame, settings: CutpointSettings) -> CutpointRes
 
 
 def cutpoint_tables(
-    result: CutpointResult | None, settings: CutpointSettings
+    result: CutpointResult | None, settings: CutpointSettings, same_split: bool = False
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One summary row (cutpoint.tsv) and every candidate cut with its statistic."""
+    """One summary row (cutpoint.tsv) and every candidate cut with its statistic;
+    ``same_split``: whether the cut puts exactly the patients below the pre-specified
+    threshold in its low group (then its results are the clinical groups' own)."""
     if result is None:
         return pd.DataFrame(columns=list(COHORT_TABLES["cutpoint"])), pd.DataFrame(
             columns=list(CUTPOINT_CANDIDATE_COLUMNS)
@@ -159,7 +164,8 @@ def cutpoint_tables(
     row = {
         "endpoint": settings.endpoint,
         "cutpoint_mmol_l": result.cutpoint,
-        **{k: getattr(result, k) for k in COHORT_TABLES["cutpoint"][2:]},
+        **{k: getattr(result, k) for k in COHORT_TABLES["cutpoint"][2:-1]},
+        "same_split_as_threshold": same_split,
     }
     return pd.DataFrame([row], columns=list(COHORT_TABLES["cutpoint"])), result.candidates
 
@@ -226,7 +232,8 @@ def prepare(
     found = find_cutpoint(prepared.data, cutpoint)
     cut = found.cutpoint if found is not None else float("nan")
     cohort = add_groupings(prepared.data, threshold_mmol_l, cut)
-    summary, candidates = cutpoint_tables(found, cutpoint)
+    same_split = bool((cohort[CUTPOINT_GROUPING] == LOW).equals(cohort[CLINICAL_GROUPING] == LOW))
+    summary, candidates = cutpoint_tables(found, cutpoint, same_split)
     provenance = {
         "source": origin,
         "input_sha256": sha256_of(source),

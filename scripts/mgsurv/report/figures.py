@@ -545,10 +545,12 @@ def cutpoint_figure(
     candidates: pd.DataFrame,
     cut: float,
     threshold: float,
+    threshold_cut: float,
     title: str,
 ) -> Figure:
     """The standardised log-rank statistic of every candidate cut (cutpoint_candidates:
-    cut, statistic), the chosen cut (the maximum) and the clinical threshold marked."""
+    cut, statistic), the chosen cut (the maximum) and the clinical threshold marked at the
+    candidate cut that makes its split (``threshold_cut``: low = Mg at or below it)."""
     candidates = candidates.sort_values("cut")
     fig = small_figure()
     ax = fig.subplots()
@@ -563,11 +565,12 @@ def cutpoint_figure(
     )
     ax.axvline(cut, color=group_colour(1), lw=1.4, label=f"Chosen cut {cut:g} mmol/L")
     ax.axvline(
-        threshold,
+        threshold_cut,
         ls=":",
         lw=1.4,
         color="#1a1a1a",
-        label=f"Clinical threshold {threshold:g} mmol/L",
+        label=f"Clinical threshold < {threshold:g} mmol/L"
+        + (f" (the cut at {threshold_cut:g})" if threshold_cut != threshold else ""),
     )
     ax.set_ylim(bottom=0)
     finish_axes(

@@ -36,7 +36,12 @@ from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import appendix_section, remark_section
 from mgsurv.report.sections.baseline import baseline_section
 from mgsurv.report.sections.by_arm import by_arm_section
-from mgsurv.report.sections.continuous import cutpoint_section, spline_section
+from mgsurv.report.sections.continuous import (
+    cutpoint_section,
+    same_split,
+    spline_section,
+    without_cutpoint_grouping,
+)
 from mgsurv.report.sections.cox import cox_section, ph_section
 from mgsurv.report.sections.headline import headline_section
 from mgsurv.report.sections.methods import methods_section
@@ -144,6 +149,8 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
     # subset; the later sections read the rows of all patients (pooled over the arms).
     by_arm = [by_arm_section(e, label, tables, settings, figures) for e, label in endpoints.items()]
     tables = subset_view(tables, ALL_PATIENTS)
+    if same_split(tables):
+        tables = without_cutpoint_grouping(tables)
 
     def each(build: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
         return [build(e, label, tables, settings, figures) for e, label in endpoints.items()]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mgsurv.contract import MG_COLUMN, SPLINE
+from mgsurv.contract import CUTPOINT_GROUPING, MG_COLUMN, SPLINE, SUBSET_TABLES, parse_term
 from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import bin_width, cutpoint_figure, spline_figure
@@ -132,15 +132,59 @@ def cutpoint_rows(row: pd.Series, endpoint: str) -> list[list[str]]:
     ]
 
 
+def same_split(tables: Tables) -> bool:
+    """Whether the data-driven cut splits the patients exactly as the pre-specified
+    threshold does (cutpoint.tsv's same_split_as_threshold)."""
+    summary = tables["cutpoint"]
+    return bool(len(summary)) and bool(summary["same_split_as_threshold"].iloc[0])
+
+
+def without_cutpoint_grouping(tables: Tables) -> Tables:
+    """The tables without the cut-point grouping's results (its Kaplan-Meier, log-rank,
+    RMST, follow-up rows and its Cox model): what the report shows when the cut makes the
+    clinical groups' split, whose results they repeat."""
+    out = dict(tables)
+    for name in SUBSET_TABLES:
+        out[name] = tables[name][tables[name]["grouping"].astype(str) != CUTPOINT_GROUPING]
+    cox = tables["cox"]
+    out["cox"] = cox[[parse_term(t).variable != CUTPOINT_GROUPING for t in cox["term"].astype(str)]]
+    models = tables["cox_models"]
+    out["cox_models"] = models[models["terms"].astype(str) != CUTPOINT_GROUPING]
+    return out
+
+
+def threshold_cut(candidates: pd.DataFrame, threshold: float) -> float:
+    """The candidate cut that makes the threshold's split (low: Mg below the threshold;
+    low at a cut: Mg at or below it): the largest candidate below the threshold, which the
+    search then scores like any other cut. The threshold itself when no candidate lies
+    below it (it is outside the searched range)."""
+    below = candidates.loc[candidates["cut"] < threshold, "cut"]
+    return float(below.max()) if len(below) else threshold
+
+
 def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures) -> dict[str, Any]:
-    """The exploratory data-driven cut-point: the cut, its corrected p and the search."""
+    """The exploratory data-driven cut-point: the cut, its corrected p and the search; when
+    it splits the patients as the threshold does, one line saying so (its results are
+    not repeated)."""
     threshold = settings.mg_threshold_mmol_l
     section = {"threshold": f"{threshold:g}", "found": not tables["cutpoint"].empty}
     if tables["cutpoint"].empty:
         return section
     row = tables["cutpoint"].iloc[0]
     endpoint = ENDPOINT_LABELS.get(str(row["endpoint"]), str(row["endpoint"]))
+    candidates = tables["cutpoint_candidates"]
+    at = threshold_cut(candidates, threshold)
+    same = (
+        f"It puts the same {format_patients(row['n_low'])} patients in the low group as the"
+        f" pre-specified threshold (below {threshold:g} mmol/L), so its Kaplan-Meier curves,"
+        " tests and hazard ratios are those of the clinical groups, shown once, there; what"
+        f" the search adds is the corrected {p_phrase(row['p_lau92'])}."
+        if same_split(tables)
+        else ""
+    )
     return section | {
+        "same": same,
+        "threshold_cut": f"{at:g}",
         "endpoint": in_sentence(endpoint),
         "cut": f"{row['cutpoint_mmol_l']:g}",
         "p_corrected": p_phrase(row["p_lau92"]),
@@ -154,9 +198,10 @@ def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures)
         "figure": figures.add(
             f"cutpoint-{row['endpoint']}",
             cutpoint_figure(
-                tables["cutpoint_candidates"],
+                candidates,
                 float(row["cutpoint_mmol_l"]),
                 threshold,
+                at,
                 f"{endpoint}: log-rank statistic of each candidate cut",
             ),
         ),
