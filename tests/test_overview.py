@@ -47,6 +47,7 @@ def test_overview_pools_the_cohorts_multivariable_estimates():
         name: pd.DataFrame(
             {
                 "endpoint": ["os", "os"],
+                "subset": "all",
                 "grouping": "mg_clinical",
                 "group": ["low", "normal"],
                 "n": [10, 20],

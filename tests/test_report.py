@@ -39,7 +39,7 @@ from mgsurv.report.figures import (
     number_at_risk,
     truncation_time,
 )
-from mgsurv.report.formatting import format_ci, format_hr, format_median, format_p
+from mgsurv.report.formatting import format_ci, format_hr, format_median, format_number, format_p
 from mgsurv.report.labels import PH_FLAG
 from mgsurv.report.page import render_report
 from mgsurv.report.provenance import RunRecord
@@ -720,13 +720,15 @@ def parse(html: str) -> TagBalance:
 def test_formatters_follow_the_report_conventions() -> None:
     assert format_hr(1.8734) == "1.87"
     assert format_p(0.00041) == "<0.001"
-    assert format_p(0.01234) == "0.0123"
-    assert format_p(0.5) == "0.500"
+    assert format_p(0.01234) == "0.012"  # two significant figures, as journals ask
+    assert format_p(0.5) == "0.50"
+    assert format_p(0.001) == "0.0010"
     assert format_median(math.nan) == "NR"
     assert format_median(12.345) == "12.3"
     assert format_ci(1.1211, 3.1302) == "(1.12–3.13)"
     assert format_ci(5.0, math.nan, format_median) == "(5.0–NR)"
-    assert format_ci(-3.4567, -0.9877) == "(-3.46 to -0.99)"
+    assert format_ci(-3.4567, -0.9877) == "(−3.46 to −0.99)"  # a minus sign, not a hyphen
+    assert format_number(-0.0001, 2) == "0.00"  # no minus zero
 
 
 def test_number_at_risk_uses_first_time_at_or_after_t() -> None:
@@ -880,7 +882,7 @@ def test_logrank_rows_say_how_each_test_was_done(html: str) -> None:
     assert "<td>Trend (scores 1–4 in the order listed)</td>" in km
     assert km.count("<td>Pairwise log-rank (Holm-adjusted p)</td>") == 2
     # The adjusted p next to the raw one.
-    assert re.search(r'0\.0124</td>\s*<td class="num">0\.0746</td>', km)
+    assert re.search(r'0\.012</td>\s*<td class="num">0\.075</td>', km)
 
 
 def test_landmark_rates_are_percentages_with_ne_when_not_estimable(html: str) -> None:
@@ -921,15 +923,15 @@ def test_rmst_tables_state_tau_and_each_contrast(html: str) -> None:
     assert '<td class="num">23.7</td>' in rmst and '<td class="num">31.2</td>' in rmst
     assert re.search(
         r"<td>low - normal</td>\s*<td>Difference</td>\s*"
-        r'<td class="num">23\.7</td>\s*<td class="num">-2\.22</td>\s*'
-        r'<td class="num">\(-3\.46 to -0\.99\)</td>\s*<td class="num">&lt;0\.001</td>',
+        r'<td class="num">23\.7</td>\s*<td class="num">−2\.22</td>\s*'
+        r'<td class="num">\(−3\.46 to −0\.99\)</td>\s*<td class="num">&lt;0\.001</td>',
         rmst,
     )
     assert re.search(r"<td>low / normal</td>\s*<td>RMST\N{NO-BREAK SPACE}ratio</td>", rmst)
     assert re.search(r"<td>low / normal</td>\s*<td>RMTL\N{NO-BREAK SPACE}ratio</td>", rmst)
     assert '<td class="num">8.77</td>' in rmst and '<td class="num">1.23</td>' in rmst
     summary = part(html, "summary", "flow")
-    assert "difference -2.22 months (-3.46 to -0.99), p &lt; 0.001" in summary
+    assert "difference −2.22 months (−3.46 to −0.99), p &lt; 0.001" in summary
 
 
 def test_proportional_hazards_flags_only_terms_with_p_below_005(html: str) -> None:
@@ -937,7 +939,7 @@ def test_proportional_hazards_flags_only_terms_with_p_below_005(html: str) -> No
     main_table = pfs[: pfs.index("<details>")]
     assert PH_FLAG in row_with(main_table, "arm")
     assert PH_FLAG in row_with(main_table, "Global test (all terms)")
-    for term in ("Serum Mg group", "sex"):
+    for term in ("Serum Mg group", "Sex"):
         assert PH_FLAG not in row_with(main_table, term)
     assert '<td class="num">6.28</td>' in main_table
     # The other models are folded away under a count of their flagged tests.
@@ -961,7 +963,7 @@ def test_spline_is_a_figure_with_its_test_not_a_table_of_coefficients(
     spline = part(html, "spline-pfs", "spline-os")
     assert spline.count("<svg") == 1
     assert "Clinical threshold 0.7 mmol/L" in svg_texts(spline)
-    assert '<td class="num">6.79</td>' in spline and '<td class="num">0.0336</td>' in spline
+    assert '<td class="num">6.79</td>' in spline and '<td class="num">0.034</td>' in spline
     assert "4 knots (0.61, 0.74, 0.83, 0.95 mmol/L), adjusted for sex" in spline
     cells = without_svg(html)
     for _, row in rows_of_model(tables["cox"], "spline").iterrows():
@@ -975,12 +977,12 @@ def rows_of_model(cox: pd.DataFrame, model: str) -> pd.DataFrame:
 
 def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
     section = part(html, "cutpoint", "methods")
-    assert re.search(r"the p-value to report</td>\s*<td>0\.0421</td>", section)
+    assert re.search(r"the p-value to report</td>\s*<td>0\.042</td>", section)
     assert re.search(
-        r"inflated by the search, not a valid p-value</td>\s*<td>0\.00179</td>", section
+        r"inflated by the search, not a valid p-value</td>\s*<td>0\.0018</td>", section
     )
     text = " ".join(section.split())
-    assert "corrected for the search, p = 0.0421 (the naive p = 0.00179 is inflated" in text
+    assert "corrected for the search, p = 0.042 (the naive p = 0.0018 is inflated" in text
     assert "threshold (low: below 0.7 mmol/L) is the primary analysis" in text
     assert section.count("<svg") == 1
     assert "Chosen cut 0.66 mmol/L" in svg_texts(section)
@@ -990,7 +992,7 @@ def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
     assert "uncorrected for the cut search" in km
     assert "not corrected for the search over cut-points" in km
     assert "the corrected p (Lausen-Schumacher) for progression-free survival" in km
-    assert '<td class="num">0.00456 †</td>' in part(html, "cox-pfs", "cox-os")
+    assert '<td class="num">0.0046 †</td>' in part(html, "cox-pfs", "cox-os")
 
 
 def test_missing_cutpoint_is_said_plainly(tables: dict) -> None:
@@ -1010,14 +1012,14 @@ def test_cox_tables_and_summary_show_the_input_numbers(tables: dict, html: str) 
         ci = format_ci(row["hr_lower"], row["hr_upper"])
         assert f'<td class="num">{ci}</td>' in html
     summary = part(html, "summary", "flow")
-    assert "HR 1.87 (1.12–3.13), p = 0.0123" in summary
-    assert "HR 1.75 (1.03–2.95), p = 0.0377" in summary
+    assert "HR 1.87 (1.12–3.13), p = 0.012" in summary
+    assert "HR 1.75 (1.03–2.95), p = 0.038" in summary
     assert (
         "Within the immunotherapy arm (a model of its patients alone): HR 2.46 (1.22–4.94),"
         " p &lt; 0.001" in summary
     )
     assert "Pooled over the arms, adjusted for sex: HR 1.75 (1.03–2.95)" in summary
-    assert "HR 3.33 (1.50–7.39), p = 0.00312" in summary
+    assert "HR 3.33 (1.50–7.39), p = 0.0031" in summary
     assert "not" in summary and "causes" in summary
 
 
@@ -1080,7 +1082,7 @@ def test_mg_group_definitions_and_adjustment_set_come_from_the_tables(html: str)
 
 
 def test_interaction_and_model_statistics_are_shown(html: str):
-    assert "Interaction ratio of HRs 2.20 (0.81–5.94), p = 0.121" in html
+    assert "Interaction ratio of HRs 2.20 (0.81–5.94), p = 0.12" in html
     assert "low vs normal, in the immunotherapy arm" in html
     assert "7.3 (below 10)" in html and "19.5" in html and "0.612" in html
 
@@ -1116,14 +1118,14 @@ def test_baseline_table_shows_the_input_numbers(tables: dict, html: str) -> None
         "0.61 [0.56, 0.67]",
         "2.46",
     ]
-    assert rows["age, median [Q1, Q3]"] == ["64 [57, 72]", "63 [56, 70]", "67 [60, 74]", "0.18"]
+    assert rows["Age, median [Q1, Q3]"] == ["64 [57, 72]", "63 [56, 70]", "67 [60, 74]", "0.18"]
     assert rows["Treatment arm, n (%)"] == ["", "", "", "0.05"]
     assert rows["immunotherapy"] == ["25 (52.1%)", "16 (51.6%)", "9 (52.9%)", ""]
     assert rows["female"] == ["20 (41.7%)", "12 (38.7%)", "8 (47.1%)", ""]
     # A Missing line only for the variable with missing values, right after it.
     labels = [row[0] for row in table["rows"]]
     assert labels.count("Missing") == 1
-    assert labels[labels.index("Missing") - 1] == "age, median [Q1, Q3]"
+    assert labels[labels.index("Missing") - 1] == "Age, median [Q1, Q3]"
     assert rows["Missing"] == ["2", "1", "1", ""]
     assert '<tr class="level">' in section
     # Balance: the covariates above an SMD of 0.1, not the marker itself.
@@ -1144,7 +1146,7 @@ def test_forest_plot_of_every_multivariable_term_with_reference_rows(
     assert rows.loc[rows["kind"] == "reference", "hr"].isna().all()
     figure = part(html, "figure-forest-pfs", "cox-os")
     assert figure.count("<svg") == 1
-    for text in ("reference", "1.75 (1.03–2.95)", "0.0377"):
+    for text in ("reference", "1.75 (1.03–2.95)", "0.038"):
         assert text in svg_texts(figure)
     assert "(48 patients, 39 events)" in figure
     assert 'id="figure-forest-os"' in html

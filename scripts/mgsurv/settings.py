@@ -128,12 +128,13 @@ class AnalysisSettings:
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """The settings the report states or applies: the primary analysis, how groups, curves
-    and tests were made (for its Methods), the figures' at-risk cut-off and times, the
-    small-count threshold for sharing, and the whole config (for the reproducibility
-    appendix)."""
+    """The settings the report states or applies: the primary analysis, the covariates'
+    labels, how groups, curves and tests were made (for its Methods), the figures' at-risk
+    cut-off and times, the small-count threshold for sharing, and the whole config (for the
+    reproducibility appendix)."""
 
     mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
+    covariates: tuple[dict, ...] = _default("covariates", tuple)
     conf_type: ConfType = CONFIG_DEFAULTS["conf_type"]
     landmark_months: tuple[float, ...] = _default("landmark_months", tuple)
     strata: tuple[str, ...] = _default("strata", tuple)

@@ -83,6 +83,7 @@ from mgsurv.contract import (
     model_arm,
     model_statistics,
     model_statistics_row,
+    per_unit_term,
     period_terms,
     time_column,
     within_arm_term,
@@ -117,12 +118,27 @@ def grouping_term(grouping: str) -> Term:
 
 
 def covariate_terms(settings: AnalysisSettings) -> list[Term]:
-    return [
-        Term(spec["name"], "numeric")
-        if spec["type"] == "numeric"
-        else Term(spec["name"], "categorical", reference=_text(spec.get("reference")))
-        for spec in settings.covariates
-    ]
+    """The configured covariates as model terms: a numeric one per its ``per`` units of
+    ``unit`` when given (``age_per_10_years``), a categorical one against its reference,
+    its dummies in the order of its ``levels`` when given."""
+    return [covariate_term(spec) for spec in settings.covariates]
+
+
+def covariate_term(spec: dict) -> Term:
+    """One configured covariate as a model term (see :func:`covariate_terms`)."""
+    name = spec["name"]
+    if spec["type"] == "numeric":
+        if "per" not in spec:
+            return Term(name, "numeric")
+        per = float(spec["per"])
+        return Term(name, "numeric", per=per, label=per_unit_term(name, per, spec["unit"]))
+    levels = spec.get("levels")
+    return Term(
+        name,
+        "categorical",
+        reference=_text(spec.get("reference")),
+        levels=tuple(map(str, levels)) if levels else None,
+    )
 
 
 def _text(reference) -> str | None:

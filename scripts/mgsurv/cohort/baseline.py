@@ -82,13 +82,18 @@ def _numeric_rows(name: str, groups: dict[str, pd.Series], smd: float) -> list[d
 
 
 def _categorical_rows(
-    name: str, column: pd.Series, order: list[str], in_group: dict[str, np.ndarray]
+    name: str,
+    column: pd.Series,
+    order: list[str],
+    in_group: dict[str, np.ndarray],
+    listed: list[str] | None = None,
 ) -> list[dict]:
     """The rows of a categorical variable: each level's count in each group of ``order``,
-    from one pass over the column (``in_group``: each Mg group's rows)."""
+    from one pass over the column (``in_group``: each Mg group's rows); its levels in the
+    order ``listed`` (the config's ``levels``), else alphabetically."""
     present = column.notna().to_numpy()
     codes, distinct = pd.factorize(column[present].astype(str))
-    levels = sorted(distinct)
+    levels = [lv for lv in listed if lv in set(distinct)] if listed else sorted(distinct)
     codes = pd.Index(levels).get_indexer(distinct)[codes]
     rows_of = {ALL_PATIENTS: np.ones(len(column), dtype=bool), **in_group}
     counts = {
@@ -124,18 +129,24 @@ def _categorical_rows(
 def baseline_table(data: pd.DataFrame, covariates: list[dict]) -> pd.DataFrame:
     """Table 1 of the cohort: serum Mg, arm and the configured covariates, overall and by
     clinical Mg group (see the module docstring)."""
-    variables = [(MG_COLUMN, "numeric"), (ARM_COLUMN, "categorical")]
-    variables += [(spec["name"], spec["type"]) for spec in covariates]
+    variables: list[tuple[str, str, list[str] | None]] = [
+        (MG_COLUMN, "numeric", None),
+        (ARM_COLUMN, "categorical", None),
+    ]
+    variables += [
+        (spec["name"], spec["type"], [str(level) for level in spec.get("levels") or []])
+        for spec in covariates
+    ]
     clinical = data[CLINICAL_GROUPING]
     in_group = {g: (clinical == g).to_numpy() for g in GROUP_ORDER[CLINICAL_GROUPING]}
     order = [ALL_PATIENTS, *[g for g in GROUP_ORDER[CLINICAL_GROUPING] if in_group[g].any()]]
     rows = []
-    for name, kind in variables:
+    for name, kind, listed in variables:
         column = data[name]
         if kind == "numeric":
             groups = {g: column if g == ALL_PATIENTS else column[in_group[g]] for g in order}
             smd = numeric_smd(*(column[in_group[g]] for g in COMPARED))
             rows += _numeric_rows(name, groups, smd)
         else:
-            rows += _categorical_rows(name, column, order, in_group)
+            rows += _categorical_rows(name, column, order, in_group, listed)
     return pd.DataFrame(rows, columns=list(COHORT_TABLES["baseline"]))

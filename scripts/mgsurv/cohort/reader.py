@@ -25,7 +25,8 @@ converting "mg/dL" or "mEq/L" looks like mmol/L); PFS longer than OS (a progress
 death or after the last follow-up); dates that do not match ``date_format`` (Excel serial
 numbers are named), in the future or before 1980, an event or follow-up date before
 treatment start, a progression after death or after the last follow-up; a categorical
-covariate whose configured reference level never occurs. Missing values of Mg, time, event
+covariate whose configured reference level never occurs, or with a value not among its
+configured levels. Missing values of Mg, time, event
 or arm exclude the patient (not an error); a missing covariate is kept (each Cox model uses
 its complete cases).
 
@@ -483,6 +484,19 @@ def covariate_values(
                 column=column,
                 fix=f"set the reference of covariate {name} in the config to one of these"
                 " values, or recode the column",
+            )
+        listed = [str(level) for level in spec.get("levels") or []]
+        if listed:
+            unlisted = out[name].notna() & ~out[name].astype(str).isin(listed)
+            reject_rows(
+                unlisted,
+                f"covariate {name}: value(s)"
+                f" {', '.join(map(repr, sorted(out[name][unlisted].astype(str).unique())[:8]))}"
+                f" are not among its levels in the config ({', '.join(map(repr, listed))})",
+                file=path,
+                column=column,
+                fix=f"add them to the levels of covariate {name} in the config, or recode the"
+                " column",
             )
     return pd.DataFrame(out, index=table.index)
 

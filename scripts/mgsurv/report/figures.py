@@ -272,9 +272,32 @@ def wrapped(title: str) -> str:
     return "\n".join(textwrap.wrap(title, TITLE_WIDTH, break_on_hyphens=False))
 
 
-def x_limit(curves: pd.DataFrame, risk_times: list[float]) -> float:
-    """Right edge of the x axis: the later of the last risk time and the last curve time."""
-    return max([*risk_times, *curves["time"].astype(float), 1.0])
+def drawn_end(curves: pd.DataFrame, min_at_risk: int) -> float:
+    """Where the curves of a figure end: the latest of their truncation times (the last
+    time with at least ``min_at_risk`` at risk); 0 when none is drawn."""
+    ends = [
+        truncation_time(curves[curves["group"].astype(str) == group], min_at_risk)
+        for group in dict.fromkeys(curves["group"].astype(str))
+    ]
+    return max([end for end in ends if end is not None], default=0.0)
+
+
+def axis_times(curves: pd.DataFrame, risk_times: Sequence[float], min_at_risk: int) -> list[float]:
+    """The risk-table times of a figure of these curves (of one endpoint): those up to
+    where the curves end, and the first one after it, which closes the axis, unless nobody
+    is at risk then. So a PFS figure whose curves end at 20 months has no axis to 36 months
+    and no columns of zeros; its OS figure keeps its own times."""
+    end = drawn_end(curves, min_at_risk)
+    kept = [float(t) for t in risk_times if t <= end]
+    later = [float(t) for t in risk_times if t > end]
+    if later and (curves["time"].astype(float) >= later[0]).any():
+        kept.append(later[0])
+    return kept
+
+
+def x_limit(curves: pd.DataFrame, risk_times: list[float], min_at_risk: int) -> float:
+    """Right edge of the x axis: the later of the last risk time and where the curves end."""
+    return max([*risk_times, drawn_end(curves, min_at_risk), 1.0])
 
 
 def svg_text(fig: Figure) -> str:
@@ -371,7 +394,7 @@ def km_panels_figure(
     axes = fig.subplots(
         2, len(panels), sharex=True, height_ratios=[4.0, table_height], squeeze=False
     )
-    right = max(x_limit(p.curves, risk_times) for p in panels)
+    right = max(x_limit(p.curves, risk_times, min_at_risk) for p in panels)
     for column, panel in enumerate(panels):
         draw_km(axes[0, column], axes[1, column], panel, risk_times, right, min_at_risk, column)
     return fig

@@ -16,9 +16,22 @@ def is_missing(value: Any) -> bool:
     return value is None or bool(pd.isna(value))
 
 
+MINUS = "\N{MINUS SIGN}"
+
+
+def with_minus(text: str) -> str:
+    """A formatted number with a typographic minus sign (−), as journals print it, rather
+    than the hyphen Python writes."""
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
 def format_number(value: float, decimals: int, missing: str = "NA") -> str:
-    """A number with a fixed count of decimals; `missing` ('NA') when not estimable."""
-    return missing if is_missing(value) else f"{value:.{decimals}f}"
+    """A number with a fixed count of decimals (a negative one with a minus sign);
+    `missing` ('NA') when not estimable."""
+    if is_missing(value):
+        return missing
+    text = f"{value:.{decimals}f}"
+    return with_minus(text) if float(text) != 0 else text.lstrip("-")
 
 
 def format_hr(value: float) -> str:
@@ -60,7 +73,10 @@ def format_count(value: Any) -> str:
 
 
 def in_sentence(label: str) -> str:
-    """A label as it reads inside a sentence ('Overall survival' -> 'overall survival')."""
+    """A label as it reads inside a sentence ('Overall survival' -> 'overall survival');
+    an acronym keeps its capitals ('ECOG PS', 'PD-L1 TPS')."""
+    if label[1:2].isupper():
+        return label
     return label[:1].lower() + label[1:]
 
 
@@ -73,12 +89,13 @@ P_FLOOR = 0.001
 
 
 def format_p(p: float) -> str:
-    """Format a p-value as '<0.001' or with 3 significant digits ('NA' if missing)."""
+    """Format a p-value as '<0.001' or with 2 significant digits ('NA' if missing), as
+    journals ask (0.038, 0.12, 0.80)."""
     if p is None or math.isnan(p):
         return "NA"
     if p < P_FLOOR:
         return f"<{P_FLOOR:g}"
-    return f"{p:#.3g}"
+    return f"{p:#.2g}"
 
 
 def p_phrase(p: float | None) -> str:

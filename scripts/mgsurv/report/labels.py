@@ -4,6 +4,10 @@ models, the exploratory cut-point's mark and caveat, and short phrases of a Cox 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import pandas as pd
 
 from mgsurv.contract import (
@@ -78,8 +82,31 @@ def grouping_label(grouping: str, groups: pd.DataFrame) -> str:
     return f"{label} (low: {definition_text(low.iloc[0])} mmol/L)" if len(low) else label
 
 
+# The configured covariates' labels (config covariates[].label) while a report is built.
+_COVARIATE_LABELS: ContextVar[tuple[tuple[str, str], ...]] = ContextVar(
+    "covariate_labels", default=()
+)
+
+
+@contextmanager
+def labelling(covariates: Iterable[dict]) -> Iterator[None]:
+    """Within the block, covariates are written by their configured ``label``."""
+    labels = tuple((spec["name"], spec["label"]) for spec in covariates if spec.get("label"))
+    token = _COVARIATE_LABELS.set(labels)
+    try:
+        yield
+    finally:
+        _COVARIATE_LABELS.reset(token)
+
+
+def variable_name(variable: str) -> str:
+    """How the report names a variable: its configured label, mgsurv's own label (serum Mg
+    groupings), or its name."""
+    return dict(_COVARIATE_LABELS.get()).get(variable) or VARIABLE_LABELS.get(variable, variable)
+
+
 def definition_text(definition: str) -> str:
-    """An mg_groups definition with ≤ and ≥ for '<=' and '>='."""
+    """An mg_groups definition or a level ('>=50%') with ≤ and ≥ for '<=' and '>='."""
     for plain, sign in INEQUALITIES.items():
         definition = definition.replace(plain, sign)
     return definition
@@ -139,12 +166,11 @@ def name_parts(name: TermName) -> tuple[str, str]:
         (left, left_comparison), (right, right_comparison) = map(name_parts, name.parts)
         return f"{left} × {right}", f"{left_comparison} × {right_comparison}"
     if name.kind == "categorical":
-        return VARIABLE_LABELS.get(name.variable, name.variable), name.comparison
+        return variable_name(name.variable), definition_text(name.comparison)
     if name.kind == "per_unit":
         unit = UNIT_LABELS.get(name.unit, name.unit)
-        variable = VARIABLE_LABELS.get(name.variable, name.variable)
-        return variable, f"per {name.step} {unit} higher"
-    return VARIABLE_LABELS.get(name.variable, name.variable), "per unit higher"
+        return variable_name(name.variable), f"per {name.step} {unit} higher"
+    return variable_name(name.variable), "per unit higher"
 
 
 def arm_models(cox: pd.DataFrame) -> list[str]:
@@ -173,7 +199,9 @@ def hr_text(row: pd.Series) -> str:
 def adjusted_for(cox: pd.DataFrame, model: str = MULTIVARIABLE) -> str:
     """The variables a Cox model adjusts serum Mg for, read from its terms (all but Mg's)."""
     terms = rows_of(cox, model=model)["term"].astype(str)
-    variables = dict.fromkeys(term_parts(t)[0] for t in terms if not t.startswith(MG_TERM_PREFIX))
+    variables = dict.fromkeys(
+        in_sentence(term_parts(t)[0]) for t in terms if not t.startswith(MG_TERM_PREFIX)
+    )
     return ", ".join(variables)
 
 
@@ -192,7 +220,7 @@ def variable_label(name: str) -> str:
     if parse_term(name).kind == "per_unit":
         variable, comparison = term_parts(name)
         return f"{variable}, {comparison.removesuffix(' higher')}"
-    return VARIABLE_LABELS.get(name, name)
+    return variable_name(name)
 
 
 def ph_term_label(term: str) -> str:

@@ -31,7 +31,7 @@ from mgsurv.contract import ALL_PATIENTS, LABEL_COLUMNS, PH_ALPHA, SPLINE
 from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.drawing import Figures
-from mgsurv.report.labels import ENDPOINT_LABELS, endpoint_order
+from mgsurv.report.labels import ENDPOINT_LABELS, endpoint_order, labelling
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import appendix_section, remark_section
 from mgsurv.report.sections.baseline import baseline_section
@@ -137,7 +137,11 @@ def render_report(
     Counts below the settings' report_min_count are suppressed throughout
     (:mod:`mgsurv.report.disclosure`).
     """
-    with suppressing(settings.report_min_count), Figures(figures_dir, workers) as figures:
+    with (
+        suppressing(settings.report_min_count),
+        labelling(settings.covariates),
+        Figures(figures_dir, workers) as figures,
+    ):
         return page(tables, settings, run, figures)
 
 

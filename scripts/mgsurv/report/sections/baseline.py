@@ -14,8 +14,8 @@ import pandas as pd
 
 from mgsurv.contract import ALL_PATIENTS, ARM_COLUMN, CLINICAL_GROUPING, KEY_TERM, MG_COLUMN
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed
-from mgsurv.report.formatting import format_number, is_missing, word_list
-from mgsurv.report.labels import grouping_label, term_parts
+from mgsurv.report.formatting import format_number, in_sentence, is_missing, word_list
+from mgsurv.report.labels import definition_text, grouping_label, term_parts, variable_name
 from mgsurv.report.tables import Tables, rows_of, table
 
 NUMERIC = "numeric"
@@ -75,7 +75,7 @@ def variable_block(
     variable: str, variable_rows: pd.DataFrame, groups: list[str]
 ) -> tuple[list[list[str]], list[str]]:
     """The rows (and their classes) of one variable in Table 1."""
-    label = BASELINE_LABELS.get(variable, variable)
+    label = BASELINE_LABELS.get(variable) or variable_name(variable)
     smd = format_number(variable_smd(variable_rows), 2)
     by_group = {g: rows_of(variable_rows, group=g) for g in groups}
     rows, classes = [], []
@@ -95,7 +95,7 @@ def variable_block(
             for g in groups:
                 level_rows = rows_of(by_group[g], level=level)
                 cells.append(count_cell(level_rows.iloc[0]) if len(level_rows) else "0")
-            rows.append([level, *cells, ""])
+            rows.append([definition_text(level), *cells, ""])
             classes.append(LEVEL)
     missing = [int(by_group[g]["missing"].iloc[0]) if len(by_group[g]) else 0 for g in groups]
     if any(missing):
@@ -112,7 +112,8 @@ def imbalanced(baseline: pd.DataFrame) -> list[str]:
             continue
         smd = variable_smd(rows_of(baseline, variable=variable))
         if not is_missing(smd) and smd > SMD_IMBALANCE:
-            names.append(f"{BASELINE_LABELS.get(variable, variable)} ({smd:.2f})")
+            label = BASELINE_LABELS.get(variable) or variable_name(variable)
+            names.append(f"{in_sentence(label)} ({smd:.2f})")
     return names
 
 

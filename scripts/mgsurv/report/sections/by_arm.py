@@ -25,7 +25,7 @@ from mgsurv.contract import (
     arm_model,
 )
 from mgsurv.report.drawing import Figures
-from mgsurv.report.figures import KmPanel, km_panels_figure
+from mgsurv.report.figures import KmPanel, axis_times, km_panels_figure
 from mgsurv.report.forest import forest_figure
 from mgsurv.report.formatting import format_p, in_sentence
 from mgsurv.report.labels import grouping_label
@@ -61,8 +61,7 @@ def arm_km_figure(
 ) -> dict[str, Any]:
     """Figure 1 of one endpoint: the clinical Mg groups' KM curves, one panel per arm."""
     arms = treatments(tables["arms"])
-    panels, risk_tables = [], []
-    minimum = min_at_risk(settings)
+    panels = []
     for subset, arm in panel_subsets(arms, tables):
         rows = {
             name: rows_of(
@@ -72,12 +71,17 @@ def arm_km_figure(
         }
         tests = rows_of(rows["logrank"], test=LOGRANK_TEST)
         p = float(tests["p"].iloc[0]) if len(tests) else None
-        title = arm_heading(arm, arms)
-        panels.append(KmPanel(rows["km_curves"], rows["km_summary"], p, title))
-        groups = [str(g) for g in rows["km_summary"]["group"]]
-        risk = risk_table(rows["km_curves"], groups, list(settings.risk_table_times))
-        risk_tables.append(risk | {"caption": f"{label}, {title}: {in_sentence(risk['caption'])}"})
-    figure = km_panels_figure(panels, list(settings.risk_table_times), min_at_risk=minimum)
+        panels.append(KmPanel(rows["km_curves"], rows["km_summary"], p, arm_heading(arm, arms)))
+    minimum = min_at_risk(settings)
+    drawn = pd.concat([panel.curves for panel in panels])
+    risk_times = axis_times(drawn, settings.risk_table_times, minimum)
+    risk_tables = []
+    for panel in panels:
+        groups = [str(g) for g in panel.summary["group"]]
+        risk = risk_table(panel.curves, groups, risk_times)
+        caption = f"{label}, {panel.title}: {in_sentence(risk['caption'])}"
+        risk_tables.append(risk | {"caption": caption})
+    figure = km_panels_figure(panels, risk_times, min_at_risk=minimum)
     where = "all patients" if arms.single_arm else "each arm"
     return figures.add(f"km-{endpoint}-by-arm", figure) | {
         "caption": f"{label} by {grouping_label(CLINICAL_GROUPING, tables['mg_groups'])}"

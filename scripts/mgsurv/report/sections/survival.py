@@ -25,7 +25,13 @@ from mgsurv.contract import (
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
-from mgsurv.report.figures import group_order, km_figure, risk_table_rows, truncation_time
+from mgsurv.report.figures import (
+    axis_times,
+    group_order,
+    km_figure,
+    risk_table_rows,
+    truncation_time,
+)
 from mgsurv.report.formatting import (
     format_ci,
     format_count,
@@ -217,8 +223,8 @@ def km_figures(
     summary = rows_of(tables["km_summary"], endpoint=endpoint)
     curves = rows_of(tables["km_curves"], endpoint=endpoint)
     logrank = rows_of(tables["logrank"], endpoint=endpoint)
-    risk_times = list(settings.risk_table_times)
     minimum = min_at_risk(settings)
+    risk_times = axis_times(curves, settings.risk_table_times, minimum)
     shown = []
     for grouping in dict.fromkeys(summary["grouping"].astype(str)):
         title = f"{label} by {grouping_label(grouping, tables['mg_groups'])}"
