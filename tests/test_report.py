@@ -962,7 +962,7 @@ def test_spline_is_a_figure_with_its_test_not_a_table_of_coefficients(
 ) -> None:
     spline = part(html, "spline-pfs", "spline-os")
     assert spline.count("<svg") == 1
-    assert "Clinical threshold 0.7 mmol/L" in svg_texts(spline)
+    assert "Clinical threshold 0.70 mmol/L" in svg_texts(spline)
     assert '<td class="num">6.79</td>' in spline and '<td class="num">0.034</td>' in spline
     assert "4 knots (0.61, 0.74, 0.83, 0.95 mmol/L), adjusted for sex" in spline
     cells = without_svg(html)
@@ -983,7 +983,7 @@ def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
     )
     text = " ".join(section.split())
     assert "corrected for the search, p = 0.042 (the naive p = 0.0018 is inflated" in text
-    assert "threshold (low: below 0.7 mmol/L) is the primary analysis" in text
+    assert "threshold (low: below 0.70 mmol/L) is the primary analysis" in text
     assert section.count("<svg") == 1
     assert "Chosen cut 0.66 mmol/L" in svg_texts(section)
     # Elsewhere the grouping is labelled and its uncorrected p-values marked.

@@ -194,6 +194,14 @@ def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
     assert "Immunotherapy (Atezolizumab)" in answer and "Docetaxel" in answer
     assert "PFS (primary)" in answer and "Interaction p" in answer
     assert 'id="figure-km-pfs-by-arm"' in html
+    # provenance for a real cohort: units and conversion, the mapping, file names only
+    assert "Serum magnesium was recorded in mg/dL and converted to mmol/L" in html
+    assert "below 0.70 mmol/L (1.70 mg/dL)" in answer
+    assert "Times were recorded in days and converted to months" in html
+    assert "Column mapping used" in html and "Mg_mgdl" in html
+    appendix = html[html.index('<section id="appendix">') :]
+    assert "hr_low_mg_immunotherapy" not in appendix  # no synthetic-generator settings
+    assert str(tmp_path) not in html and "hospital.csv" in html
 
 
 def test_single_arm_csv_is_the_primary_population(run_workflow, tmp_path):

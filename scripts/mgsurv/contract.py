@@ -387,6 +387,8 @@ VALIDATION_FOLDER = f"{RESULTS_FOLDER}/validation"
 # The validation study's tables (replicates.tsv has REPLICATE_COLUMNS; the summaries, the
 # columns mgsurv.validation.summary gives them).
 VALIDATION_TABLES = ("replicates", "estimates", "rejections", "power")
+# provenance.json's source of the generated cohort (otherwise the CSV's path).
+SYNTHETIC = "synthetic"
 # The synthetic cohort's generated input, under the cohort's folder.
 SYNTHETIC_INPUT = {"cohort": "input/synthetic_cohort.csv", "truth": "input/truth.json"}
 

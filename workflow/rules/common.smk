@@ -17,6 +17,7 @@ from mgsurv.contract import (
     OVERVIEW_PAGE,
     REPORT_FILE,
     RULEGRAPH_FILE,
+    SYNTHETIC,
     cohort_folder,
     endpoint_files,
     endpoint_parts,
@@ -37,7 +38,6 @@ from mgsurv.settings import (
 )
 from mgsurv.validation.scenarios import scenarios
 
-SYNTHETIC = "synthetic"
 # A cohort's results folder (the contract's files are relative to it).
 COHORT_DIR = cohort_folder("{cohort}")
 

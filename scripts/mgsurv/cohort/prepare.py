@@ -17,8 +17,13 @@ import pandas as pd
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
-from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
-from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY, SYNTHETIC
+from mgsurv.cohort.reader import (
+    EXCLUSION_STEPS,
+    MMOL_L_PER_UNIT,
+    PreparedCohort,
+    read_cohort,
+)
+from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY
 from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
@@ -31,6 +36,7 @@ from mgsurv.contract import (
     LOW,
     MG_COLUMN,
     OTHER_TREATMENT,
+    SYNTHETIC,
     UNDECLARED_TREATMENT,
     event_column,
     time_column,
@@ -203,6 +209,16 @@ def arm_treatments(cohort: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
     )
 
 
+def input_units(mapping: Mapping) -> dict:
+    """The input's units as converted (provenance.json ``units``): serum Mg's unit and how
+    many of it make 1 mmol/L, and the times' unit ("dates" when derived from dates)."""
+    return {
+        "mg": mapping.mg_unit,
+        "mg_per_mmol_l": 1 / MMOL_L_PER_UNIT[mapping.mg_unit],
+        "time": "dates" if mapping.uses_dates else mapping.time_unit,
+    }
+
+
 def describe_cutoff(latest: str | None, origin: str) -> str:
     """The data cut-off for the report: the latest date in the data, when dates were given."""
     if latest:
@@ -241,6 +257,9 @@ def prepare(
         "rows_read": int(prepared.flow["n_before"].iloc[0]),
         "patients_analysed": len(cohort),
         "data_cutoff": describe_cutoff(prepared.data_cutoff, origin),
+        "units": input_units(mapping),
+        # the mapping as the user wrote it (a generated cohort has none of its own)
+        "mapping_text": "" if origin == SYNTHETIC else Path(mapping_path).read_text("utf-8"),
     }
     return PreparedOutputs(
         cohort=cohort,

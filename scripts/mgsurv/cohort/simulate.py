@@ -69,8 +69,7 @@ from mgsurv.errors import InputError
 from mgsurv.files.tables import write_text
 from mgsurv.schemas import CONFIG_DEFAULTS
 
-# The data source's name for the generated cohort (provenance "source"), and its arms.
-SYNTHETIC = "synthetic"
+# The generated cohort's arms.
 IMMUNOTHERAPY = "immunotherapy"
 CHEMOTHERAPY = "chemotherapy"
 ARMS = (IMMUNOTHERAPY, CHEMOTHERAPY)

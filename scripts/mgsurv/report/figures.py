@@ -38,7 +38,7 @@ from matplotlib.typing import RcKeyType
 
 from mgsurv.contract import MG_COLUMN
 from mgsurv.report.disclosure import format_patients, is_active, is_suppressed, min_count
-from mgsurv.report.formatting import p_phrase
+from mgsurv.report.formatting import format_mg, p_phrase
 from mgsurv.stats.zph import running_mean_window
 
 # Headless, file-only rendering.
@@ -551,7 +551,7 @@ def spline_figure(
             ls=":",
             lw=1.4,
             color=group_colour(1),
-            label=f"Clinical threshold {threshold:g} mmol/L" if axis is ax else None,
+            label=f"Clinical threshold {format_mg(threshold)} mmol/L" if axis is ax else None,
         )
     hr_axis(ax, float(curve["hr_lower"].min()), float(curve["hr_upper"].max()))
     xlabel = "Serum Mg (mmol/L)"
@@ -592,8 +592,8 @@ def cutpoint_figure(
         ls=":",
         lw=1.4,
         color="#1a1a1a",
-        label=f"Clinical threshold < {threshold:g} mmol/L"
-        + (f" (the cut at {threshold_cut:g})" if threshold_cut != threshold else ""),
+        label=f"Clinical threshold < {format_mg(threshold)} mmol/L"
+        + (f" (the cut at {format_mg(threshold_cut)})" if threshold_cut != threshold else ""),
     )
     ax.set_ylim(bottom=0)
     finish_axes(

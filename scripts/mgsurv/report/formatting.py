@@ -34,6 +34,20 @@ def format_number(value: float, decimals: int, missing: str = "NA") -> str:
     return with_minus(text) if float(text) != 0 else text.lstrip("-")
 
 
+def format_mg(value: float) -> str:
+    """A serum Mg value in mmol/L as laboratories report it: 2 decimals (0.70), 3 where a
+    computed boundary needs them (a quartile at 0.711934 -> 0.712)."""
+    if is_missing(value):
+        return "NA"
+    two = f"{value:.2f}"
+    return two if abs(float(two) - value) < 1e-9 else f"{value:.3f}"
+
+
+def format_months(value: float) -> str:
+    """A time in months with at most 1 decimal (12, 18.4), for times in sentences."""
+    return "NA" if is_missing(value) else f"{round(float(value), 1):g}"
+
+
 def format_hr(value: float) -> str:
     """A hazard ratio with 2 decimals; 'NA' when not estimable."""
     return format_number(value, 2)

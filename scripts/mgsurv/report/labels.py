@@ -4,6 +4,7 @@ models, the exploratory cut-point's mark and caveat, and short phrases of a Cox 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -26,6 +27,7 @@ from mgsurv.contract import (
 from mgsurv.report.formatting import (
     format_ci,
     format_hr,
+    format_mg,
     format_p,
     in_sentence,
     is_missing,
@@ -105,11 +107,24 @@ def variable_name(variable: str) -> str:
     return dict(_COVARIATE_LABELS.get()).get(variable) or VARIABLE_LABELS.get(variable, variable)
 
 
+NUMBER = re.compile(r"\d+\.\d+")
+
+
 def definition_text(definition: str) -> str:
-    """An mg_groups definition or a level ('>=50%') with ≤ and ≥ for '<=' and '>='."""
+    """An mg_groups definition or a level ('>=50%') with ≤ and ≥ for '<=' and '>=', and
+    its Mg values rounded as :func:`format_mg` writes them ('<= 0.711934' -> '≤ 0.712')."""
     for plain, sign in INEQUALITIES.items():
         definition = definition.replace(plain, sign)
-    return definition
+    return NUMBER.sub(lambda number: format_mg(float(number[0])), definition)
+
+
+def threshold_text(threshold_mmol_l: float, units: dict) -> str:
+    """The pre-specified threshold in mmol/L and, when the input gave serum Mg in another
+    unit, in that unit as well: '0.70 mmol/L (1.70 mg/dL)'."""
+    text = f"{format_mg(threshold_mmol_l)} mmol/L"
+    if units["mg"] == "mmol/L":
+        return text
+    return f"{text} ({threshold_mmol_l * units['mg_per_mmol_l']:.2f} {units['mg']})"
 
 
 def is_exploratory(name: str) -> bool:

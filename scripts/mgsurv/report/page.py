@@ -161,7 +161,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
 
     context: dict[str, Any] = {
         "title": f"Serum magnesium and survival: {run.cohort}",
-        "headline": headline_section(endpoints, tables, settings),
+        "headline": headline_section(endpoints, tables, settings, run),
         "arms": by_arm,
         "sections": contents(endpoints),
         "summary": summary_section(endpoints, tables, settings, run),

@@ -6,6 +6,7 @@ import platform
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 REPORTED_PACKAGES = (
     "mgsurv",
@@ -34,9 +35,9 @@ def package_versions() -> dict[str, str]:
 @dataclass(frozen=True)
 class RunRecord:
     """How the results the report shows were made: the cohort, its input file (source,
-    SHA-256 and data cut-off, from prepare's provenance.json), when the report was
-    generated, with which software, and the workflow's rule graph (DOT; "" when not
-    recorded)."""
+    SHA-256, data cut-off, units and the mapping it was read with, from prepare's
+    provenance.json), when the report was generated, with which software, and the
+    workflow's rule graph (DOT; "" when not recorded)."""
 
     cohort: str
     source: str
@@ -45,6 +46,17 @@ class RunRecord:
     generated: str
     versions: dict[str, str] = field(default_factory=dict)
     rulegraph: str = ""
+    # provenance.json's units: {"mg": unit, "mg_per_mmol_l": factor, "time": unit or "dates"}
+    units: dict = field(
+        default_factory=lambda: {"mg": "mmol/L", "mg_per_mmol_l": 1.0, "time": "months"}
+    )
+    mapping_text: str = ""
+
+    @property
+    def source_name(self) -> str:
+        """The input's file name, without the folders it was read from ("synthetic" for the
+        generated cohort): what the report names, the SHA-256 identifying the file."""
+        return Path(self.source).name
 
 
 def run_record(cohort: str, provenance: dict, rulegraph: str) -> RunRecord:
@@ -58,4 +70,6 @@ def run_record(cohort: str, provenance: dict, rulegraph: str) -> RunRecord:
         generated=datetime.now(UTC).replace(microsecond=0).isoformat(),
         versions=package_versions(),
         rulegraph=rulegraph,
+        units=provenance["units"],
+        mapping_text=provenance["mapping_text"],
     )

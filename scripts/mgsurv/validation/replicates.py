@@ -45,7 +45,6 @@ from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.simulate import (
     CHEMOTHERAPY,
     IMMUNOTHERAPY,
-    SYNTHETIC,
     SyntheticParams,
     simulate_cohort,
     write_cohort,
@@ -61,6 +60,7 @@ from mgsurv.contract import (
     QUARTILE_GROUPING,
     REPLICATE_COLUMNS,
     RESIDUALS_MODEL,
+    SYNTHETIC,
     TREND_TEST,
     arm_model,
     event_column,

@@ -5,6 +5,7 @@ or saying why it cannot."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,11 +16,18 @@ from mgsurv.contract import (
     MIN_EVENTS_PER_PARAMETER,
     MULTIVARIABLE,
     RESIDUALS_MODEL,
+    SYNTHETIC,
 )
 from mgsurv.report.disclosure import format_patients
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import rulegraph_figure
-from mgsurv.report.formatting import format_estimable, format_number, in_sentence, word_list
+from mgsurv.report.formatting import (
+    format_estimable,
+    format_mg,
+    format_number,
+    in_sentence,
+    word_list,
+)
 from mgsurv.report.labels import ENDPOINT_LABELS, adjusted_for, arms_of
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.baseline import imbalanced
@@ -48,13 +56,22 @@ def parse_rulegraph(dot: str) -> tuple[dict[str, str], list[tuple[str, str]]]:
     return labels, edges
 
 
-def settings_yaml(settings: ReportSettings) -> str:
-    """The config the run used, as YAML (keys in their configured order)."""
+# Config keys that hold a path: the appendix shows the file's name (the folders it was read
+# from say nothing about the analysis and may name a person or a hospital's share).
+PATH_KEYS = ("cohort", "mapping", "cohorts_sheet")
+
+
+def settings_yaml(settings: ReportSettings, run: RunRecord) -> str:
+    """The config the run used, as YAML (keys in their configured order): paths as file
+    names, and the synthetic generator's settings only for the synthetic cohort."""
     if not settings.config:
         return "not recorded"
-    return yaml.safe_dump(
-        settings.config, sort_keys=False, allow_unicode=True, default_flow_style=None
-    )
+    shown = {
+        key: Path(value).name if key in PATH_KEYS and value else value
+        for key, value in settings.config.items()
+        if key != "synthetic" or run.source == SYNTHETIC
+    }
+    return yaml.safe_dump(shown, sort_keys=False, allow_unicode=True, default_flow_style=None)
 
 
 def rulegraph(run: RunRecord, figures: Figures) -> dict[str, Any] | None:
@@ -89,8 +106,9 @@ def appendix_section(
     """The reproducibility appendix. Call last: it lists every figure made before it."""
     graph = rulegraph(run, figures)
     return {
-        "config": settings_yaml(settings),
-        "source": str(run.source),
+        "config": settings_yaml(settings, run),
+        "mapping": run.mapping_text,
+        "source": run.source_name,
         "sha256": str(run.input_sha256),
         "generated": str(run.generated),
         "cutoff": data_cutoff(run),
@@ -160,8 +178,8 @@ def remark_facts(tables: Tables, settings: ReportSettings, run: RunRecord) -> di
         "arms": word_list(arms) or "one arm",
         "covariates": adjusted_for(tables["cox"]) or "none",
         "imbalance": word_list(imbalance) or "none",
-        "threshold": f"{settings.mg_threshold_mmol_l:g}",
-        "source": str(run.source),
+        "threshold": f"{format_mg(settings.mg_threshold_mmol_l)}",
+        "source": run.source_name,
         "cutoff": data_cutoff(run),
     }
 

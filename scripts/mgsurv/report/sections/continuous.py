@@ -15,6 +15,7 @@ from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import bin_width, cutpoint_figure, spline_figure
 from mgsurv.report.formatting import (
     format_count,
+    format_mg,
     format_number,
     format_p,
     in_sentence,
@@ -96,7 +97,7 @@ def spline_section(
         f"{label}: hazard ratio against serum Mg {test['reference_mmol_l']:g} mmol/L from a"
         f" restricted cubic spline with {knot_count(test['knots'])} knots"
         f" ({test['knots']} mmol/L), adjusted for {covariates}. Shaded band: pointwise 95% CI;"
-        f" dotted line: clinical threshold ({threshold:g} mmol/L). Test of non-linearity:"
+        f" dotted line: clinical threshold ({format_mg(threshold)} mmol/L). Test of non-linearity:"
         f" chi-square {format_number(test['statistic'], 2)} on {format_count(test['df'])} df,"
         f" {p_phrase(test['p'])}.{distribution_note(distribution)}"
     )
@@ -112,7 +113,7 @@ def cutpoint_rows(row: pd.Series, endpoint: str) -> list[list[str]]:
     """The cut-point result as (quantity, value) rows; the corrected p is the one to use."""
     return [
         ["Endpoint searched", endpoint],
-        ["Cut-point (low: serum Mg at or below it)", f"{row['cutpoint_mmol_l']:g} mmol/L"],
+        ["Cut-point (low: serum Mg at or below it)", f"{format_mg(row['cutpoint_mmol_l'])} mmol/L"],
         ["Cuts searched (quantiles of serum Mg)", f"{row['minprop']:g} to {row['maxprop']:g}"],
         ["Patients (events) at or below the cut", patients_events(row, "low")],
         ["Patients (events) above the cut", patients_events(row, "high")],
@@ -167,7 +168,7 @@ def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures)
     it splits the patients as the threshold does, one line saying so (its results are
     not repeated)."""
     threshold = settings.mg_threshold_mmol_l
-    section = {"threshold": f"{threshold:g}", "found": not tables["cutpoint"].empty}
+    section = {"threshold": f"{format_mg(threshold)}", "found": not tables["cutpoint"].empty}
     if tables["cutpoint"].empty:
         return section
     row = tables["cutpoint"].iloc[0]
@@ -176,17 +177,18 @@ def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures)
     at = threshold_cut(candidates, threshold)
     same = (
         f"It puts the same {format_patients(row['n_low'])} patients in the low group as the"
-        f" pre-specified threshold (below {threshold:g} mmol/L), so its Kaplan-Meier curves,"
-        " tests and hazard ratios are those of the clinical groups, shown once, there; what"
+        f" pre-specified threshold (below {format_mg(threshold)} mmol/L), so its Kaplan-Meier"
+        " curves, tests and hazard ratios are those of the clinical groups, shown once, there;"
+        " what"
         f" the search adds is the corrected {p_phrase(row['p_lau92'])}."
         if same_split(tables)
         else ""
     )
     return section | {
         "same": same,
-        "threshold_cut": f"{at:g}",
+        "threshold_cut": format_mg(at),
         "endpoint": in_sentence(endpoint),
-        "cut": f"{row['cutpoint_mmol_l']:g}",
+        "cut": format_mg(row["cutpoint_mmol_l"]),
         "p_corrected": p_phrase(row["p_lau92"]),
         "p_naive": p_phrase(row["p_naive"]),
         "table": table(

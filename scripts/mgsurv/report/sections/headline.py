@@ -13,7 +13,7 @@ from typing import Any
 
 from mgsurv.report.disclosure import format_patients
 from mgsurv.report.formatting import format_p, p_phrase
-from mgsurv.report.labels import ENDPOINT_ABBREVIATIONS, hr_text
+from mgsurv.report.labels import ENDPOINT_ABBREVIATIONS, hr_text, threshold_text
 from mgsurv.report.primary import (
     PRIMARY,
     EndpointAnswer,
@@ -22,6 +22,7 @@ from mgsurv.report.primary import (
     arm_heading,
     treatments,
 )
+from mgsurv.report.provenance import RunRecord
 from mgsurv.report.tables import Tables, table
 from mgsurv.settings import ReportSettings
 
@@ -115,7 +116,7 @@ ASSOCIATION = (
 
 
 def headline_section(
-    endpoints: dict[str, str], tables: Tables, settings: ReportSettings
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
 ) -> dict[str, Any]:
     """The headline box: one row per endpoint (primary first) and the verdict sentence."""
     arms = treatments(tables["arms"])
@@ -140,8 +141,9 @@ def headline_section(
     ]
     within = ", and whether it differs between them" if others else ""
     caption = (
-        f"Hazard ratio (HR) of low vs normal serum Mg (below {settings.mg_threshold_mmol_l:g}"
-        f" mmol/L) within {'the cohort' if arms.single_arm else 'each arm'}{within}"
+        "Hazard ratio (HR) of low vs normal serum Mg (below"
+        f" {threshold_text(settings.mg_threshold_mmol_l, run.units)}) within"
+        f" {'the cohort' if arms.single_arm else 'each arm'}{within}"
     )
     return {
         "verdict": verdict(primary, list(arms.others)),

@@ -15,7 +15,7 @@ from mgsurv.contract import (
     STRATIFIED_LOGRANK_TEST,
 )
 from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
-from mgsurv.report.formatting import in_sentence, word_list
+from mgsurv.report.formatting import format_mg, in_sentence, word_list
 from mgsurv.report.labels import (
     ENDPOINT_LABELS,
     EVENT_DEFINITIONS,
@@ -25,6 +25,7 @@ from mgsurv.report.labels import (
     definition_text,
     grouping_label,
     term_parts,
+    threshold_text,
 )
 from mgsurv.report.primary import MODEL_SOURCES, treatments
 from mgsurv.report.provenance import RunRecord
@@ -80,6 +81,38 @@ def rmst_tau_text(settings: ReportSettings) -> str:
     return f"{settings.rmst_tau_months:g} months"
 
 
+# How the reader converts input times to months (mgsurv.cohort.reader), in words.
+TIME_CONVERSIONS = {
+    "days": "1 month = 30.4375 days",
+    "weeks": "1 month = 30.4375 / 7 weeks",
+    "years": "1 year = 12 months",
+}
+
+
+def units_text(run: RunRecord, settings: ReportSettings) -> str:
+    """The input's units and how they were converted, with the threshold in the input's Mg
+    unit; '' when the input was in mmol/L and months already."""
+    units = run.units
+    parts = []
+    if units["mg"] != "mmol/L":
+        parts.append(
+            f"Serum magnesium was recorded in {units['mg']} and converted to mmol/L (1 mmol/L ="
+            f" {units['mg_per_mmol_l']:.4g} {units['mg']}); the threshold is"
+            f" {threshold_text(settings.mg_threshold_mmol_l, units)}."
+        )
+    if units["time"] == "dates":
+        parts.append(
+            "Times were computed from the recorded dates (days from treatment start, 1 month"
+            " = 30.4375 days)."
+        )
+    elif units["time"] in TIME_CONVERSIONS:
+        parts.append(
+            f"Times were recorded in {units['time']} and converted to months"
+            f" ({TIME_CONVERSIONS[units['time']]})."
+        )
+    return " ".join(parts)
+
+
 def primary_methods(
     endpoints: dict[str, str], tables: Tables, settings: ReportSettings
 ) -> dict[str, Any]:
@@ -126,10 +159,11 @@ def methods_section(
         "suppression": suppression_note(),
         "suppressed": f"counts below {min_count()} suppressed" if is_active() else "",
         "complete_cases": complete_cases(tables),
-        "source": str(run.source),
+        "source": run.source_name,
+        "units": units_text(run, settings),
         "sha256": str(run.input_sha256),
         "generated": str(run.generated),
-        "threshold": f"{settings.mg_threshold_mmol_l:g}",
+        "threshold": f"{format_mg(settings.mg_threshold_mmol_l)}",
         "quartiles": ", ".join(quartiles),
         "conf_type": str(settings.conf_type),
         "covariates": adjusted_for(tables["cox"]),

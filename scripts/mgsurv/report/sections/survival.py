@@ -38,6 +38,7 @@ from mgsurv.report.formatting import (
     format_estimable,
     format_hr,
     format_median,
+    format_months,
     format_number,
     format_p,
     format_percent,
@@ -60,6 +61,7 @@ from mgsurv.report.labels import (
     is_exploratory,
     p_cell,
     term_parts,
+    threshold_text,
 )
 from mgsurv.report.primary import (
     EndpointAnswer,
@@ -193,7 +195,7 @@ def truncation_note(curves: pd.DataFrame, groups: list[str], minimum: int) -> st
         stops.append(
             f"{group} not drawn (fewer than {minimum} patients)"
             if stop is None
-            else f"{group} at {stop:g} months"
+            else f"{group} at {format_months(stop)} months"
         )
     return (
         f"Curves are truncated at the last time at which at least {minimum} patients"
@@ -366,7 +368,7 @@ def rmst_sentence(endpoint_rmst: pd.DataFrame) -> str:
         if kind == "difference":
             ci = format_ci(row["lower"], row["upper"], format_two)
             return (
-                f"Restricted mean survival up to {row['tau']:g} months: {group}"
+                f"Restricted mean survival up to {format_months(row['tau'])} months: {group}"
                 f" {format_two(estimates[group])} vs {reference} {format_two(estimates[reference])}"
                 f" months; difference {format_two(row['estimate'])} months {ci},"
                 f" {p_phrase(row['p'])}."
@@ -455,7 +457,9 @@ def plain_words(endpoint: str, estimate: Estimate | None) -> str:
 POPULATION_WORDS = {False: "among the immunotherapy-treated patients", True: "pooled over the arms"}
 
 
-def question(endpoints: dict[str, str], tables: Tables, settings: ReportSettings) -> str:
+def question(
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+) -> str:
     """The question the report answers, from the threshold, endpoints and arms analysed."""
     arms = treatments(tables["arms"])
     outcomes = word_list([in_sentence(label) for label in endpoints.values()])
@@ -469,8 +473,9 @@ def question(endpoints: dict[str, str], tables: Tables, settings: ReportSettings
     else:
         within = ", overall and within each treatment arm"
     return (
-        f"Is low baseline serum magnesium (below {settings.mg_threshold_mmol_l:g} mmol/L, the"
-        f" pre-specified threshold) associated with shorter {outcomes}{within}?"
+        "Is low baseline serum magnesium (below"
+        f" {threshold_text(settings.mg_threshold_mmol_l, run.units)}, the pre-specified"
+        f" threshold) associated with shorter {outcomes}{within}?"
     )
 
 
@@ -490,7 +495,7 @@ def summary_section(
     comparison = term_parts(KEY_TERM)[1]
     found = answers(tables, list(endpoints), settings.primary)
     return {
-        "question": question(endpoints, tables, settings),
+        "question": question(endpoints, tables, settings, run),
         "cohort": str(run.cohort),
         "cutoff": data_cutoff(run),
         "comparison": comparison,
