@@ -269,3 +269,19 @@ def test_a_cut_that_splits_as_the_threshold_is_said_once_not_repeated(tables: di
 def test_the_threshold_is_drawn_at_the_cut_that_makes_its_split(cuts, threshold, expected):
     candidates = pd.DataFrame({"cut": cuts})
     assert threshold_cut(candidates, threshold) == expected
+
+
+def test_tables_and_figures_are_numbered_in_page_order(html: str) -> None:
+    """Tables 1, 2, ... and Figures 1, 2, ... as they appear; a figure's own numbers shown
+    as a table take no number; the headline refers to Figure 1."""
+    numbers = [t["number"] for t in parse_tables(html) if t["number"] is not None]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) > 30
+    assert parse_tables(headline(html))[0]["number"] == 1
+    risk = [t for t in parse_tables(html) if t["caption"].startswith("Numbers under")]
+    assert risk and all(t["number"] is None for t in risk)
+    figures = [int(n) for n in re.findall(r"<strong>Figure (\d+)\.</strong>", html)]
+    assert figures == list(range(1, len(figures) + 1))
+    first = between(html, 'id="figure-km-pfs-by-arm"', "</figure>")
+    assert "<strong>Figure 1.</strong>" in first
+    assert 'Details: <a href="#arms">Figure 1</a>' in headline(html)
+    assert text(part(html, "km", "rmst")).count("Secondary: the clinical Mg groups") == 1

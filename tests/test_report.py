@@ -693,11 +693,15 @@ class Tables(HTMLParser):
 
 
 def parse_tables(html: str) -> list[dict]:
-    """The tables of a page (see :class:`Tables`), captions with whitespace collapsed."""
+    """The tables of a page (see :class:`Tables`), captions with whitespace collapsed and
+    their table number ("Table 3. ...") taken off into ``number`` (None: unnumbered)."""
     parser = Tables()
     parser.feed(html)
     for table in parser.tables:
-        table["caption"] = " ".join(table["caption"].split())
+        caption = " ".join(table["caption"].split())
+        numbered = re.match(r"Table (\d+)\. ", caption)
+        table["number"] = int(numbered[1]) if numbered else None
+        table["caption"] = caption[numbered.end() :] if numbered else caption
     return parser.tables
 
 

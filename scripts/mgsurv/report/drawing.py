@@ -47,7 +47,8 @@ class Figures:
                 drawing.abandon()
 
     def add(self, figure_id: str, figure: Figure) -> dict[str, Any]:
-        """The figure for the template: {id, svg, files (relative to the report)}."""
+        """The figure for the template: {id, number (Figure 1, 2, ... in the order added,
+        which is the page's), svg, files (relative to the report)}."""
         figure_id = slug(figure_id)
         if figure_id in self.ids:
             raise ValueError(f"two figures share the id {figure_id}")
@@ -64,6 +65,7 @@ class Figures:
         )
         return {
             "id": figure_id,
+            "number": len(self.ids),
             "caption_id": caption_id(figure_id),
             "svg": PendingSvg(drawing),
             "files": files,

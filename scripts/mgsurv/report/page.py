@@ -20,6 +20,7 @@ report's labels, number formatting, table specs and figure sink
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.drawing import Figures
 from mgsurv.report.labels import ENDPOINT_LABELS, endpoint_order, labelling
+from mgsurv.report.primary import section_levels, treatments
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import appendix_section, remark_section
 from mgsurv.report.sections.baseline import baseline_section
@@ -73,6 +75,25 @@ SECTIONS = [
     ("remark", "REMARK checklist"),
 ]
 PER_ENDPOINT = ("arms", "km", "cox", "ph")
+# The template's parts that hold tables, in the order the page shows them (their CSV names
+# are made in this order).
+PAGE_ORDER = (
+    "headline",
+    "summary",
+    "arms",
+    "flow",
+    "baseline",
+    "followup",
+    "km",
+    "rmst",
+    "cox",
+    "ph",
+    "spline",
+    "cutpoint",
+    "methods",
+    "appendix",
+    "remark",
+)
 FIXED_SUBSECTIONS = {
     "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")]
 }
@@ -163,6 +184,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "title": f"Serum magnesium and survival: {run.cohort}",
         "headline": headline_section(endpoints, tables, settings, run),
         "arms": by_arm,
+        "levels": section_levels(treatments(tables["arms"]), settings.primary),
         "sections": contents(endpoints),
         "summary": summary_section(endpoints, tables, settings, run),
         "flow": flow_section(tables["flow"]),
@@ -182,5 +204,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
     # Last: the appendix draws the rule graph and lists every figure made.
     context["appendix"] = appendix_section(tables, settings, run, figures)
     context["figure_count"] = len(figures.ids)
-    name_tables(context)
+    name_tables({key: context[key] for key in PAGE_ORDER})
+    # the template numbers the tables it shows, in page order
+    context["next_table_number"] = itertools.count(1).__next__
     return environment().get_template("report.html.j2").render(**context)

@@ -31,6 +31,8 @@ from mgsurv.contract import (
     arm_model,
     within_arm_term,
 )
+from mgsurv.report.formatting import in_sentence
+from mgsurv.report.labels import ENDPOINT_LABELS
 from mgsurv.report.tables import Tables, rows_of
 from mgsurv.settings import PrimarySettings
 
@@ -100,6 +102,33 @@ MODEL_SOURCES = {
     UNIVARIABLE: "Cox model of all patients, unadjusted",
     STRATIFIED: "Cox model of all patients, stratified",
 }
+
+
+def section_levels(arms: Treatments, primary: PrimarySettings) -> dict[str, str]:
+    """What each section of the report holds, as primary, secondary or exploratory results
+    (or descriptive, or checks), in a line under its heading."""
+    endpoint = in_sentence(ENDPOINT_LABELS.get(primary.endpoint, primary.endpoint))
+    where = "in the cohort" if arms.single_arm else "within the immunotherapy arm"
+    first = (
+        f"Primary: the low-vs-normal hazard ratio on {endpoint} {where}. Secondary: the rest."
+        if arms.declared
+        else "Secondary: no primary population is declared (see Methods)."
+    )
+    pooled = "" if arms.single_arm else ", pooled over the arms"
+    return {
+        "arms": first,
+        "flow": "Descriptive.",
+        "baseline": "Descriptive.",
+        "followup": "Descriptive.",
+        "km": f"Secondary: the clinical Mg groups{pooled}. Exploratory: the quartiles and"
+        " the data-driven cut-point.",
+        "rmst": f"Secondary{pooled}.",
+        "cox": f"Secondary: the low-vs-normal hazard ratios{pooled} and per arm. Exploratory:"
+        " continuous serum Mg, the quartiles, the cut-point and the covariates' own hazard"
+        " ratios.",
+        "ph": "Checks of the Cox models' assumption.",
+        "continuous": "Exploratory.",
+    }
 
 
 def cox_row(cox: pd.DataFrame, endpoint: str, model: str, term: str) -> pd.Series | None:

@@ -67,11 +67,14 @@ def table(
     notes: list[str] | None = None,
     trailing_text: int = 0,
     row_classes: list[str] | None = None,
+    numbered: bool = True,
 ) -> Table:
     """A table spec for the template: the first `text_columns` and the last `trailing_text`
     columns are text, the others numeric (right-aligned); `notes` are printed under it;
-    `row_classes` (one per row, "" for none) style rows, e.g. indented levels. The CSV
-    download (csv, csv_name) is added by :func:`name_tables` once the page is assembled."""
+    `row_classes` (one per row, "" for none) style rows, e.g. indented levels; `numbered`
+    False for a figure's own numbers shown as a table, which take no table number (the
+    template numbers the others as it shows them). The CSV download (csv, csv_name) is
+    added by :func:`name_tables` once the page is assembled."""
     numeric = [text_columns <= i < len(columns) - trailing_text for i in range(len(columns))]
     return {
         "caption": caption,
@@ -82,6 +85,7 @@ def table(
         "row_classes": row_classes or [""] * len(rows),
         "csv": "",
         "csv_name": "",
+        "numbered": numbered,
     }
 
 
@@ -127,7 +131,7 @@ def csv_data_uri(text: str) -> str:
 
 def name_tables(context: Any, prefix: str = "report") -> None:
     """Give every table spec in the context a unique download name and its CSV data URI:
-    '<id of the enclosing part>-<first words of its caption>', in page order."""
+    '<id of the enclosing part>-<first words of its caption>', in the context's order."""
     seen: dict[str, int] = {}
 
     def visit(node: Any, where: str) -> None:

@@ -214,6 +214,7 @@ def risk_table(curves: pd.DataFrame, groups: list[str], risk_times: list[float])
         ["Group", "Count", *(f"{t:g} months" for t in risk_times)],
         blank_repeats(rows),
         2,
+        numbered=False,
     )
 
 
