@@ -1,4 +1,6 @@
-"""cox_zph against R survival 3.5-3's cox.zph (fixtures: tests/reference/zph.R).
+"""cox_zph against R survival 3.5-3's cox.zph (fixtures: tests/reference/zph.R), and the
+plots' per-coefficient residuals and smooth against cox.zph(terms = FALSE) and
+plot.cox.zph (tests/reference/zph_plot.R).
 
 R's results come from coxph(eps = 1e-12) and cox.zph(fit, transform, terms = TRUE,
 global = TRUE), for 10 models (strata, multi-column terms, covariates constant within a
@@ -29,6 +31,7 @@ import pytest
 from mgsurv.stats.cox import R_CONTROL
 from mgsurv.stats.coxph_port import coxph_fit
 from mgsurv.stats.zph import cox_zph
+from mgsurv.stats.zph_plot import zph_smooth
 from support import REFERENCE
 
 COEF_RTOL = 1e-9
@@ -271,3 +274,52 @@ def test_unknown_transform_and_bad_terms_are_rejected():
         cox_zph(*args, terms, transform="sqrt")
     with pytest.raises(ValueError, match="terms"):
         cox_zph(*args, {"age": ["age"], "sex": ["sex"]})
+
+
+# --- the plots: one panel per coefficient, R's smooth and band (tests/reference/zph_plot.R)
+
+PLOT_CASES = ["veteran", "synthetic_400_pfs"]
+
+
+def plot_fixture(case: str) -> dict:
+    return json.loads((REFERENCE / "fixtures" / f"zph_plot_{case}.json").read_text())
+
+
+@pytest.mark.parametrize("case", PLOT_CASES)
+def test_residuals_per_coefficient_equal_r_terms_false(case):
+    """cox.zph(fit, terms = FALSE): one residual column per coefficient (a 3-level factor
+    gives 3 panels, not 1), and zp$var per coefficient."""
+    model, expected = load(case), plot_fixture(case)
+    assert list(model["design"].columns) == expected["coef_names"]
+    for transform, entry in expected["zph"].items():
+        result = run(model, expected["coef"], transform)
+        residuals = result.coefficient_residuals
+        np.testing.assert_allclose(residuals["transformed_time"], entry["x"], rtol=TIME_RTOL)
+        for coefficient, values in entry["y"].items():
+            np.testing.assert_allclose(
+                residuals[coefficient], as_array(values), rtol=RESID_RTOL, equal_nan=True
+            )
+        np.testing.assert_allclose(
+            result.coefficient_var.to_numpy(), np.array(entry["var"]), rtol=VAR_RTOL
+        )
+
+
+@pytest.mark.parametrize("case", PLOT_CASES)
+def test_smooth_and_band_equal_plot_cox_zph(case):
+    """plot.cox.zph's natural-spline smooth (df 4) at its 40 points and its +-2 SE band,
+    from R's own residuals: 1e-10 relative (~1e-14 measured)."""
+    for transform, entry in plot_fixture(case)["zph"].items():
+        var = np.array(entry["var"])
+        for i, (coefficient, values) in enumerate(entry["y"].items()):
+            smooth = zph_smooth(entry["x"], as_array(values), var[i, i])
+            wanted = entry["smooth"][i]
+            assert wanted["coefficient"] == coefficient
+            for column, key in [
+                ("transformed_time", "x"),
+                ("fit", "fit"),
+                ("lower", "lower"),
+                ("upper", "upper"),
+            ]:
+                np.testing.assert_allclose(
+                    smooth[column], wanted[key], rtol=1e-10, atol=1e-12, err_msg=transform
+                )

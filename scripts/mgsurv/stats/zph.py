@@ -45,11 +45,16 @@ class ZphResult:
         transformed_time (``zp$x``), stratum (with strata only), then one column per term
         (``zp$y``; a multi-column term is combined through its coefficients, as R does).
     var: R's ``zp$var``, the inverse of the mean information per event, terms x terms.
+    coefficient_residuals, coefficient_var: the same per coefficient (one column per design
+        column), as ``cox.zph(fit, terms = FALSE)`` gives them: what R's ``plot`` draws,
+        one panel per coefficient (:mod:`mgsurv.stats.zph_plot`).
     """
 
     table: pd.DataFrame
     residuals: pd.DataFrame
     var: pd.DataFrame
+    coefficient_residuals: pd.DataFrame
+    coefficient_var: pd.DataFrame
 
 
 @dataclass(frozen=True)
@@ -351,8 +356,15 @@ def cox_zph(
     if strata is not None:
         frame["stratum"] = levels[codes[order]]
     residuals = pd.concat([pd.DataFrame(frame), pd.DataFrame(resid, columns=names)], axis=1)
+    each = [np.array([j]) for j in range(len(beta))]
+    coefficient_resid, coefficient_var = _scaled_residuals(score, beta, each)
+    coefficients = list(design.columns)
     return ZphResult(
         table=_test_table(score, groups, names),
         residuals=residuals,
         var=pd.DataFrame(var, index=names, columns=names),
+        coefficient_residuals=pd.concat(
+            [pd.DataFrame(frame), pd.DataFrame(coefficient_resid, columns=coefficients)], axis=1
+        ),
+        coefficient_var=pd.DataFrame(coefficient_var, index=coefficients, columns=coefficients),
     )
