@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import SCHOENFELD_POINTS, cox_models, schoenfeld_long
+from mgsurv.analysis.cox_models import (
+    SCHOENFELD_POINTS,
+    cox_models,
+    schoenfeld_long,
+    schoenfeld_smooth,
+)
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import (
     ARM_MODEL_PREFIX,
@@ -17,7 +22,8 @@ from mgsurv.contract import (
 )
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.cox import Term, design_matrix
-from mgsurv.stats.zph import ZphResult, running_mean_window
+from mgsurv.stats.zph import ZphResult
+from mgsurv.stats.zph_plot import zph_smooth
 from support import AGE_AND_SEX, SYNTHETIC_400
 
 SETTINGS = AnalysisSettings(covariates=tuple(AGE_AND_SEX), reference_arm="chemotherapy", strata=())
@@ -60,31 +66,44 @@ def test_design_matrix_leaves_out_terms_that_do_not_vary():
     assert design["h[u vs v]"].tolist() == [1.0, 0.0, 1.0]
 
 
-def test_schoenfeld_table_is_bounded_and_keeps_what_the_plot_draws_from_all_residuals():
+def test_schoenfeld_table_is_bounded_per_coefficient_and_the_smooth_uses_all_residuals():
     n = SCHOENFELD_POINTS * 3 + 7
     rng = np.random.default_rng(5)
     time = np.sort(rng.uniform(0.1, 36.0, n))
+    coefficients = ["age", "pdl1[1-49% vs <1%]", "pdl1[>=50% vs <1%]"]
     wide = pd.DataFrame(
-        {
-            "time": time,
-            "transformed_time": time / 36.0,
-            "age": rng.normal(size=n),
-            "sex": rng.normal(size=n),
-        }
+        {"time": time, "transformed_time": time / 36.0}
+        | {c: rng.normal(size=n) for c in coefficients}
     )
-    result = ZphResult(table=pd.DataFrame(), residuals=wide, var=pd.DataFrame())
-    long = schoenfeld_long(result)
-    window = running_mean_window(n)
-    for term in ("age", "sex"):
-        rows = long[long["term"] == term]
+    var = pd.DataFrame(np.diag([0.5, 2.0, 3.0]), index=coefficients, columns=coefficients)
+    result = ZphResult(
+        table=pd.DataFrame(),
+        residuals=pd.DataFrame(),
+        var=pd.DataFrame(),
+        coefficient_residuals=wide,
+        coefficient_var=var,
+    )
+    terms = {"age": ["age"], "pdl1": coefficients[1:]}
+    long = schoenfeld_long(result, terms)
+    assert list(long.groupby("variable", sort=False)["term"].unique().map(list)) == [
+        ["age"],
+        coefficients[1:],
+    ]
+    for coefficient in coefficients:
+        rows = long[long["term"] == coefficient]
         assert len(rows) == SCHOENFELD_POINTS and (rows["residuals"] == n).all()
         assert rows["time"].iloc[0] == time[0] and rows["time"].iloc[-1] == time[-1]
         assert rows["time"].is_monotonic_increasing
-        smooth = wide[term].rolling(window, center=True, min_periods=window // 2).mean()
         kept = np.searchsorted(time, rows["time"])
-        np.testing.assert_array_equal(rows["running_mean"], smooth.to_numpy()[kept])
-        np.testing.assert_array_equal(rows["residual"], wide[term].to_numpy()[kept])
-        assert rows["mean"].iloc[0] == wide[term].mean()
+        np.testing.assert_array_equal(rows["residual"], wide[coefficient].to_numpy()[kept])
+    estimates = pd.Series([0.1, 0.2, 0.3], index=coefficients)
+    smooth = schoenfeld_smooth(result, terms, estimates)
+    for i, coefficient in enumerate(coefficients):
+        rows = smooth[smooth["term"] == coefficient]
+        expected = zph_smooth(wide["transformed_time"], wide[coefficient], var.iloc[i, i])
+        np.testing.assert_array_equal(rows["fit"], expected["fit"])  # from every residual
+        np.testing.assert_allclose(rows["time"], rows["transformed_time"] * 36.0)
+        assert (rows["coef"] == estimates[coefficient]).all()
 
 
 def test_schoenfeld_table_keeps_every_residual_up_to_the_bound():
@@ -92,4 +111,12 @@ def test_schoenfeld_table_keeps_every_residual_up_to_the_bound():
     residuals = tables["schoenfeld"]
     events = int(tables["cox_models"].set_index("model").loc[MULTIVARIABLE, "events"])
     assert (residuals.groupby("term").size() == events).all()
+    # one set of residuals per coefficient, each with the PH-test term it belongs to
+    pairs = set(zip(residuals["variable"], residuals["term"], strict=True))
+    assert pairs == {
+        ("mg_clinical", KEY_TERM),
+        ("arm", "arm[immunotherapy vs chemotherapy]"),
+        ("age", "age"),
+        ("sex", "sex[female vs male]"),
+    }
     assert (residuals["residuals"] == events).all()

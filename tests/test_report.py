@@ -47,7 +47,6 @@ from mgsurv.report.sections.appendix import parse_rulegraph
 from mgsurv.report.sections.cox import forest_rows
 from mgsurv.report.sections.survival import followup_section
 from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
-from mgsurv.stats.zph import running_mean_window
 from support import shipped_config, svg_texts
 
 SECTION_IDS = (
@@ -357,27 +356,55 @@ def schoenfeld_table() -> pd.DataFrame:
     arm term (more than a plot keeps), a few for the unflagged Mg term."""
     rng = np.random.default_rng(11)
 
-    def term_rows(term: str, n: int) -> pd.DataFrame:
+    def term_rows(term: str, coefficient: str, n: int) -> pd.DataFrame:
         time = np.sort(np.round(rng.uniform(0.1, 36.0, n), 1))
-        residual = pd.Series(rng.normal(0.3, 1.0, n) - 0.02 * time)
-        window = running_mean_window(n)
         return pd.DataFrame(
             {
                 "endpoint": "pfs",
                 "model": "multivariable",
-                "term": term,
+                "variable": term,
+                "term": coefficient,
                 "time": time,
                 "transformed_time": np.searchsorted(time, time) / n,
-                "residual": residual,
+                "residual": rng.normal(0.3, 1.0, n) - 0.02 * time,
                 "residuals": n,
-                "running_mean": residual.rolling(window, center=True, min_periods=window // 2)
-                .mean()
-                .to_numpy(),
-                "mean": residual.mean(),
             }
         )
 
-    return pd.concat([term_rows("arm", N_RESIDUALS), term_rows("mg_clinical", 40)])
+    return pd.concat(
+        [
+            term_rows("arm", "arm[immunotherapy vs chemotherapy]", N_RESIDUALS),
+            term_rows("mg_clinical", KEY_TERM, 40),
+        ]
+    )
+
+
+def schoenfeld_smooth_table() -> pd.DataFrame:
+    """R's smooth of each coefficient's residuals (a straight decline, a band of +-0.4)."""
+    grid = np.linspace(0.0, 1.0, 40)
+    rows = []
+    for term, coefficient in [
+        ("arm", "arm[immunotherapy vs chemotherapy]"),
+        ("mg_clinical", KEY_TERM),
+    ]:
+        fit = 0.5 - 0.4 * grid
+        rows.append(
+            pd.DataFrame(
+                {
+                    "endpoint": "pfs",
+                    "model": "multivariable",
+                    "variable": term,
+                    "term": coefficient,
+                    "time": grid * 36.0,
+                    "transformed_time": grid,
+                    "fit": fit,
+                    "lower": fit - 0.4,
+                    "upper": fit + 0.4,
+                    "coef": 0.3,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
 
 
 def spline_table() -> pd.DataFrame:
@@ -566,6 +593,7 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "cox_models": cox_models_table(),
         "ph_test": ph_test_table(),
         "schoenfeld": schoenfeld_table(),
+        "schoenfeld_smooth": schoenfeld_smooth_table(),
         "spline": spline_table(),
         "nonlinearity": nonlinearity_table(),
         "cutpoint": cutpoint,
@@ -957,7 +985,9 @@ def test_residual_plots_only_for_flagged_terms_and_thinned(html: str) -> None:
     pfs = part(html, "ph-pfs", "ph-os")
     assert pfs.count("<svg") == 1
     assert f"{MAX_SCATTER_POINTS} of {N_RESIDUALS} residuals are drawn" in pfs
-    assert "Progression-free survival: arm" in svg_texts(pfs)
+    texts = svg_texts(pfs)
+    assert "Progression-free survival: arm: arm immunotherapy vs chemotherapy" in texts
+    assert "Smooth (spline, 4 df)" in texts and "±2 SE" in texts
     assert "<svg" not in part(html, "ph-os", "continuous")
 
 

@@ -232,15 +232,28 @@ MODEL_STATISTICS_COLUMNS = (
     "note",
 )
 PH_TEST_COLUMNS = ("term", "chi2", "df", "p")
+# schoenfeld.tsv: scaled Schoenfeld residuals per coefficient (``term``) of the model, with
+# the PH-test term (``variable``) it belongs to; schoenfeld_smooth.tsv: R's plot.cox.zph
+# smooth of each with its +-2 SE band at 40 points, and the coefficient (``coef``).
 SCHOENFELD_COLUMNS = (
     "model",
+    "variable",
     "term",
     "time",
     "transformed_time",
     "residual",
     "residuals",
-    "running_mean",
-    "mean",
+)
+SCHOENFELD_SMOOTH_COLUMNS = (
+    "model",
+    "variable",
+    "term",
+    "time",
+    "transformed_time",
+    "fit",
+    "lower",
+    "upper",
+    "coef",
 )
 SPLINE_CURVE_COLUMNS = (MG_COLUMN, "hr", "hr_lower", "hr_upper")
 NONLINEARITY_COLUMNS = ("model", "knots", "reference_mmol_l", "statistic", "df", "p", "n", "events")
@@ -263,6 +276,7 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
     "cox_models": ("endpoint", "model", "terms", "strata", *MODEL_STATISTICS_COLUMNS),
     "ph_test": ("endpoint", "model", *PH_TEST_COLUMNS),
     "schoenfeld": ("endpoint", *SCHOENFELD_COLUMNS),
+    "schoenfeld_smooth": ("endpoint", *SCHOENFELD_SMOOTH_COLUMNS),
     "rmst": ("endpoint", SUBSET_COLUMN, "grouping", *RMST_COLUMNS),
     "spline": ("endpoint", *SPLINE_CURVE_COLUMNS),
     "nonlinearity": ("endpoint", *NONLINEARITY_COLUMNS),

@@ -72,6 +72,7 @@ from mgsurv.contract import (
     REFERENCE_GROUP,
     RESIDUALS_MODEL,
     SCHOENFELD_COLUMNS,
+    SCHOENFELD_SMOOTH_COLUMNS,
     STRATIFIED,
     TIME_SPLIT,
     UNIVARIABLE,
@@ -101,7 +102,8 @@ from mgsurv.stats.cox import (
 )
 from mgsurv.stats.coxph_port import CoxPHResult, coxph_fit
 from mgsurv.stats.distributions import chi2_sf
-from mgsurv.stats.zph import ZphResult, cox_zph, running_mean_window
+from mgsurv.stats.zph import ZphResult, cox_zph
+from mgsurv.stats.zph_plot import zph_smooth
 
 log = logging.getLogger(__name__)
 
@@ -355,39 +357,60 @@ def ph_test(fit: CoxFit, transform: PhTransform) -> ZphResult | None:
 SCHOENFELD_POINTS = 5000
 
 
-def schoenfeld_long(result: ZphResult) -> pd.DataFrame:
-    """Scaled Schoenfeld residuals for the PH plots: per term, at most SCHOENFELD_POINTS
-    rows, with what the plot draws from all of them.
+def coefficient_variables(terms: dict[str, list[str]]) -> dict[str, str]:
+    """Each coefficient's PH-test term (a model term and its design columns, inverted)."""
+    return {column: term for term, columns in terms.items() for column in columns}
 
-    The contract (schoenfeld.tsv): ``residuals`` is how many residuals the term has (one per
-    event); when there are more than SCHOENFELD_POINTS (10^5 events would make a table of
-    millions of rows), the rows are SCHOENFELD_POINTS of them evenly spaced in event-time
-    order, the first and the last included, else all of them. Each row also carries, from
-    all the term's residuals in that order, ``running_mean``: their centred running mean
-    over ``running_mean_window(residuals)`` residuals at this one (as pandas'
-    ``rolling(window, center=True, min_periods=window // 2)``), and ``mean``: their mean
-    (the Cox estimate). The PH test itself uses every residual.
+
+def schoenfeld_long(result: ZphResult, terms: dict[str, list[str]]) -> pd.DataFrame:
+    """Scaled Schoenfeld residuals per coefficient, for the PH plots (one panel each, as R's
+    ``plot(cox.zph(fit, terms = FALSE))``): at most SCHOENFELD_POINTS rows per coefficient.
+
+    The contract (schoenfeld.tsv): ``variable`` is the coefficient's PH-test term,
+    ``residuals`` how many residuals it has (one per event); when there are more than
+    SCHOENFELD_POINTS (10^5 events would make a table of millions of rows), the rows are
+    SCHOENFELD_POINTS of them evenly spaced in event-time order, the first and the last
+    included, else all of them. The smooth (:func:`schoenfeld_smooth`) and the PH test use
+    every residual.
     """
-    wide = result.residuals.sort_values(["transformed_time", "time"], kind="stable")
-    terms = [c for c in wide.columns if c not in ("time", "transformed_time", "stratum")]
+    wide = result.coefficient_residuals.sort_values(["transformed_time", "time"], kind="stable")
     n = len(wide)
-    window = running_mean_window(n)
     kept = np.unique(np.linspace(0, n - 1, min(n, SCHOENFELD_POINTS)).round().astype(int))
+    parts = [
+        pd.DataFrame(
+            {
+                "variable": variable,
+                "term": coefficient,
+                "time": wide["time"].to_numpy()[kept],
+                "transformed_time": wide["transformed_time"].to_numpy()[kept],
+                "residual": wide[coefficient].to_numpy()[kept],
+                "residuals": n,
+            }
+        )
+        for coefficient, variable in coefficient_variables(terms).items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def schoenfeld_smooth(
+    result: ZphResult, terms: dict[str, list[str]], coefficients: pd.Series
+) -> pd.DataFrame:
+    """R's plot.cox.zph smooth of each coefficient's scaled residuals with its +-2 SE band
+    (:func:`mgsurv.stats.zph_plot.zph_smooth`), the months at each of its points (for the
+    axis labels) and the Cox coefficient (the line a flat beta(t) would follow)."""
+    wide = result.coefficient_residuals
+    times = wide.drop_duplicates("transformed_time").sort_values("transformed_time")
     parts = []
-    for term in terms:
-        residual = wide[term]
-        smooth = residual.rolling(window, center=True, min_periods=window // 2).mean()
+    for coefficient, variable in coefficient_variables(terms).items():
+        var = float(result.coefficient_var.loc[coefficient, coefficient])
+        smooth = zph_smooth(wide["transformed_time"], wide[coefficient], var)
+        months = np.interp(smooth["transformed_time"], times["transformed_time"], times["time"])
         parts.append(
-            pd.DataFrame(
-                {
-                    "term": term,
-                    "time": wide["time"].to_numpy()[kept],
-                    "transformed_time": wide["transformed_time"].to_numpy()[kept],
-                    "residual": residual.to_numpy()[kept],
-                    "residuals": n,
-                    "running_mean": smooth.to_numpy()[kept],
-                    "mean": residual.mean(),
-                }
+            smooth.assign(
+                variable=variable,
+                term=coefficient,
+                time=months,
+                coef=float(coefficients[coefficient]),
             )
         )
     return pd.concat(parts, ignore_index=True)
@@ -396,9 +419,10 @@ def schoenfeld_long(result: ZphResult) -> pd.DataFrame:
 def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
     """Every Cox model of the endpoint: coefficient rows (cox), model statistics
     (cox_models), proportional-hazards tests (ph_test) and the multivariable model's scaled
-    Schoenfeld residuals (schoenfeld, bounded: see :func:`schoenfeld_long`)."""
+    Schoenfeld residuals per coefficient (schoenfeld, bounded: see :func:`schoenfeld_long`)
+    with R's smooth of each (schoenfeld_smooth)."""
     time, event = time_column(endpoint), event_column(endpoint)
-    coefficients, models, ph_tables, residuals, extra = [], [], [], [], []
+    coefficients, models, ph_tables, residuals, smooths, extra = [], [], [], [], [], []
     for spec in model_specs(data, settings):
         fit = fit_cox(spec.data, time, event, spec.terms, spec.strata, spec.droppable)
         rows = fit.coefficients
@@ -435,7 +459,10 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
         if result is not None:
             ph_tables.append(result.table.assign(model=spec.name))
             if spec.name == RESIDUALS_MODEL:
-                residuals.append(schoenfeld_long(result).assign(model=spec.name))
+                terms = dict(fit.term_columns)
+                residuals.append(schoenfeld_long(result, terms).assign(model=spec.name))
+                estimates = fit.coefficients.set_index("term")["coef"]
+                smooths.append(schoenfeld_smooth(result, terms, estimates).assign(model=spec.name))
                 suggestion = ph_notes(result.table, settings)
                 models[-1]["note"] = "; ".join(filter(None, [models[-1]["note"], suggestion]))
                 table, result = result.table, None  # its residuals freed before the fit
@@ -455,6 +482,7 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
         ),
         "ph_test": endpoint_table(ph_tables, endpoint, ENDPOINT_TABLES["ph_test"][1:]),
         "schoenfeld": endpoint_table(residuals, endpoint, SCHOENFELD_COLUMNS),
+        "schoenfeld_smooth": endpoint_table(smooths, endpoint, SCHOENFELD_SMOOTH_COLUMNS),
     }
 
 

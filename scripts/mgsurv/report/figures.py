@@ -7,7 +7,8 @@
 * spline: the hazard ratio by serum Mg with its 95% CI band on a log scale, over a
   histogram strip of the observed serum Mg values (binned counts, never patient rows);
 * cut-point: the standardised log-rank statistic of every candidate cut;
-* Schoenfeld: a Cox term's scaled Schoenfeld residuals against time, with a running mean;
+* Schoenfeld: a Cox term's scaled Schoenfeld residuals against time, one panel per
+  coefficient with R's smooth and its band (as ``plot(cox.zph(fit, terms = FALSE))``);
 * rule graph: the workflow's rules as boxes in longest-path layers, top to bottom.
 
 Each ``*_figure`` function returns a :class:`~matplotlib.figure.Figure` (created without
@@ -39,7 +40,6 @@ from matplotlib.typing import RcKeyType
 from mgsurv.contract import MG_COLUMN
 from mgsurv.report.disclosure import format_patients, is_active, is_suppressed, min_count
 from mgsurv.report.formatting import format_mg, p_phrase
-from mgsurv.stats.zph import running_mean_window
 
 # Headless, file-only rendering.
 matplotlib.use("Agg")
@@ -613,85 +613,87 @@ def thinned(points: pd.DataFrame, limit: int = MAX_SCATTER_POINTS) -> pd.DataFra
     return points.iloc[np.linspace(0, len(points) - 1, limit).round().astype(int)]
 
 
-def smoothing_window(n: int) -> int:
-    """Points in the running mean of a residual plot: a tenth of them, at least 5, and at
-    least k when suppressing small counts (a mean of fewer would be nearly one patient's)."""
-    return max(running_mean_window(n), min_count())
-
-
-def schoenfeld_window(residuals: pd.DataFrame) -> int:
-    """The running mean's window in :func:`schoenfeld_figure` of these schoenfeld rows: the
-    analysis's (:func:`mgsurv.stats.zph.running_mean_window`) when the rows are a sample of the
-    term's residuals, else :func:`smoothing_window`. A sample means more than
-    ``mgsurv.analysis.cox_models.SCHOENFELD_POINTS`` (5,000) residuals, hence a window of
-    more than 500, which a small-count threshold k does not exceed in practice."""
-    total = int(residuals["residuals"].iloc[0])
-    return running_mean_window(total) if len(residuals) < total else smoothing_window(total)
-
-
-def time_ticks(residuals: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+def time_ticks(smooth: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
     """Ticks evenly spaced on the transformed-time axis, labelled with the time in months
     there (as R's plot.cox.zph labels its axis), so labels never pile up where the
-    transform compresses late times."""
-    times = residuals.drop_duplicates("time").sort_values("time")
+    transform compresses late times (schoenfeld_smooth rows: transformed_time, time)."""
+    points = smooth.drop_duplicates("transformed_time").sort_values("transformed_time")
     positions = np.linspace(
-        times["transformed_time"].min(), times["transformed_time"].max(), TIME_TICKS
+        points["transformed_time"].min(), points["transformed_time"].max(), TIME_TICKS
     )
-    months = np.interp(positions, times["transformed_time"], times["time"])
+    months = np.interp(positions, points["transformed_time"], points["time"])
     return positions, [f"{m:.1f}" for m in months]
 
 
-def schoenfeld_figure(residuals: pd.DataFrame, title: str, ylabel: str) -> Figure:
-    """Scaled Schoenfeld residuals of one Cox term (schoenfeld rows: time, transformed_time,
-    residual = beta(t), as R's cox.zph ``y``) against transformed time, with a running mean,
-    a dashed line at their mean (the Cox estimate: beta(t) is flat under proportional
-    hazards) and a grey line at 0 (no effect). Points beyond MAX_SCATTER_POINTS are thinned;
-    the running mean uses all of them. When suppressing small counts, the points are left
-    out: each is one patient's event.
+# Panels per row of a residual figure (one panel per coefficient).
+PANELS_PER_ROW = 3
 
-    The table may hold only a sample of the term's ``residuals`` (the analysis bounds it,
-    see :func:`mgsurv.analysis.cox_models.schoenfeld_long`): the running mean and the mean are then
-    its ``running_mean`` and ``mean``, computed there from all of them; with every residual
-    at hand they are computed here (the window then also honours the small-count threshold).
-    """
-    residuals = residuals.sort_values(["transformed_time", "time"], kind="stable")
-    window = schoenfeld_window(residuals)
-    if len(residuals) < int(residuals["residuals"].iloc[0]):
-        smooth, mean = residuals["running_mean"], float(residuals["mean"].iloc[0])
-    else:
-        smooth = residuals["residual"].rolling(window, center=True, min_periods=window // 2)
-        smooth, mean = smooth.mean(), residuals["residual"].mean()
-    fig = small_figure()
-    ax = fig.subplots()
-    if not is_active():
-        shown = thinned(residuals)
-        ax.plot(
-            shown["transformed_time"],
-            shown["residual"],
-            ls="none",
-            marker="o",
-            ms=1.6,
-            alpha=0.45,
-            color="#777777",
-            label="Residuals",
+
+def schoenfeld_figure(
+    residuals: pd.DataFrame, smooth: pd.DataFrame, titles: dict[str, str], title: str
+) -> Figure:
+    """The PH plot of one Cox term as R's ``plot(cox.zph(fit, terms = FALSE))``: one panel
+    per coefficient (``titles``: coefficient -> panel title), its scaled Schoenfeld
+    residuals (schoenfeld rows; beta(t), thinned beyond MAX_SCATTER_POINTS, left out when
+    suppressing small counts: each is one patient's event) against transformed time, R's
+    smooth with its +-2 SE band (schoenfeld_smooth rows), the Cox estimate as a dashed line
+    (beta(t) is flat at it under proportional hazards) and 0 (no effect) in grey."""
+    coefficients = list(titles)
+    columns = min(len(coefficients), PANELS_PER_ROW)
+    rows = math.ceil(len(coefficients) / columns)
+    fig = Figure(
+        figsize=(SMALL_FIGURE[0] * (1 if columns == 1 else 0.75 * columns), 3.6 * rows + 0.8),
+        layout="constrained",
+    )
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax, coefficient in zip(axes, coefficients, strict=False):
+        points = residuals[residuals["term"].astype(str) == coefficient]
+        curve = smooth[smooth["term"].astype(str) == coefficient]
+        if not is_active():
+            shown = thinned(points.sort_values(["transformed_time", "time"], kind="stable"))
+            ax.plot(
+                shown["transformed_time"],
+                shown["residual"],
+                ls="none",
+                marker="o",
+                ms=1.6,
+                alpha=0.45,
+                color="#777777",
+                label="Residuals",
+            )
+        ax.fill_between(
+            curve["transformed_time"],
+            curve["lower"],
+            curve["upper"],
+            color=group_colour(0),
+            alpha=CI_ALPHA,
+            lw=0,
+            label="±2 SE",
         )
-    ax.plot(
-        residuals["transformed_time"],
-        smooth,
-        color=group_colour(0),
-        lw=1.8,
-        label=f"Running mean of {window}",
-    )
-    ax.axhline(
-        mean,
-        ls="--",
-        lw=1.2,
-        color=group_colour(1),
-        label="Cox estimate (flat if hazards are proportional)",
-    )
-    ax.axhline(0.0, label="No effect", **REFERENCE_LINE)
-    ax.set_xticks(*time_ticks(residuals))
-    finish_axes(fig, ax, title, "Months (axis spaced by the test's time transform)", ylabel)
+        ax.plot(curve["transformed_time"], curve["fit"], color=group_colour(0), lw=1.8,
+                label="Smooth (spline, 4 df)")  # fmt: skip
+        ax.axhline(
+            float(curve["coef"].iloc[0]),
+            ls="--",
+            lw=1.2,
+            color=group_colour(1),
+            label="Cox estimate (flat if hazards are proportional)",
+        )
+        ax.axhline(0.0, label="No effect", **REFERENCE_LINE)
+        ax.set_xticks(*time_ticks(curve))
+        panel = titles[coefficient] if len(coefficients) > 1 else f"{title}: {titles[coefficient]}"
+        ax.set(
+            title=wrapped(panel),
+            ylabel="β(t)",
+            xlabel="Months (spaced by the test's time transform)",
+        )
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in axes[len(coefficients) :]:
+        ax.set_visible(False)
+    if len(coefficients) > 1:
+        fig.suptitle(wrapped(title), size=11)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=3, frameon=False, fontsize=8)
     return fig
 
 

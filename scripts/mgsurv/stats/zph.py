@@ -67,12 +67,6 @@ class _Score:
     used: np.ndarray  # strata x p: events of the stratum if the column varies there, else 0
 
 
-def running_mean_window(n: int) -> int:
-    """Residuals in the running mean of a residual plot of n residuals: a tenth of them, at
-    least 5 (the report widens it to its small-count threshold where it can)."""
-    return max(5, n // 10)
-
-
 def km_left_transform(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     """``1 - S(t-)`` at each time, S the Kaplan-Meier curve of all the data.
 

@@ -27,7 +27,7 @@ from mgsurv.contract import (
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_active, is_suppressed
 from mgsurv.report.drawing import Figures
-from mgsurv.report.figures import MAX_SCATTER_POINTS, schoenfeld_figure, schoenfeld_window
+from mgsurv.report.figures import MAX_SCATTER_POINTS, schoenfeld_figure
 from mgsurv.report.forest import REFERENCE, forest_figure
 from mgsurv.report.formatting import (
     format_ci,
@@ -197,14 +197,14 @@ def flagged_terms(model_ph: pd.DataFrame) -> list[str]:
 
 
 def schoenfeld_caption(name: str, points: pd.DataFrame, p: float, settings: ReportSettings) -> str:
-    """What a residual plot of these schoenfeld rows shows, including which of its points
-    are drawn."""
+    """What a residual figure of one term shows, including which of its points are drawn."""
     n = int(points["residuals"].iloc[0])
     return (
-        f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {RESIDUALS_MODEL} model"
-        f" at each event, against time spaced by the {settings.ph_transform} transform; solid line:"
-        f" running mean of {schoenfeld_window(points)} residuals; dashed: the Cox estimate,"
-        f" which a flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
+        f"{name}: scaled Schoenfeld residuals (estimated β(t)) of the {RESIDUALS_MODEL} model at"
+        f" each event, one panel per coefficient, against time spaced by the"
+        f" {settings.ph_transform} transform; solid line and band: a natural spline smooth"
+        " (4 df) with ±2 standard errors, as R's plot(cox.zph); dashed: the Cox estimate,"
+        " which a flat β(t) matches under proportional hazards; grey: 0 (no effect). PH test"
         f" {p_phrase(p)}.{points_drawn(n)}"
     )
 
@@ -219,24 +219,30 @@ def points_drawn(n: int) -> str:
         return ""
     return (
         f" {shown} of {n} residuals are drawn, evenly spaced in time order;"
-        " the running mean uses all of them."
+        " the smooth uses all of them."
     )
 
 
 def schoenfeld_figures(
     endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> list[dict]:
-    """A residual plot for every term of the multivariable model flagged by its PH test."""
+    """A residual figure for every term of the multivariable model flagged by its PH test,
+    one panel per coefficient of the term."""
     model_ph = rows_of(tables["ph_test"], endpoint=endpoint, model=RESIDUALS_MODEL)
     residuals = rows_of(tables["schoenfeld"], endpoint=endpoint, model=RESIDUALS_MODEL)
+    smooth = rows_of(tables["schoenfeld_smooth"], endpoint=endpoint, model=RESIDUALS_MODEL)
     shown = []
     for term in flagged_terms(model_ph):
-        points = rows_of(residuals, term=term)
+        points = rows_of(residuals, variable=term)
         if points.empty:
             continue
         name = ph_term_label(term)
+        coefficients = dict.fromkeys(points["term"].astype(str))
+        titles = {c: " ".join(term_parts(c)) for c in coefficients}
         p = float(rows_of(model_ph, term=term)["p"].iloc[0])
-        figure = schoenfeld_figure(points, f"{label}: {name}", f"β(t) for {name}")
+        figure = schoenfeld_figure(
+            points, rows_of(smooth, variable=term), titles, f"{label}: {name}"
+        )
         shown.append(
             figures.add(f"zph-{endpoint}-{slug(term)}", figure)
             | {"caption": schoenfeld_caption(name, points, p, settings)}
