@@ -1079,7 +1079,7 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
         "stratified by arm",
         "Holm-adjusted",
         "survRM2",
-        "smallest of the groups",
+        "earliest last follow-up time among the groups whose last patient is censored",
         "cox.zph",
         "&ldquo;km&rdquo;",
         "4 knots at the 5th, 35th, 65th and 95th percentiles",

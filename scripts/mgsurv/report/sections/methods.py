@@ -15,7 +15,7 @@ from mgsurv.contract import (
     STRATIFIED_LOGRANK_TEST,
 )
 from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
-from mgsurv.report.formatting import format_mg, in_sentence, word_list
+from mgsurv.report.formatting import format_mg, format_months, in_sentence, word_list
 from mgsurv.report.labels import (
     ENDPOINT_LABELS,
     EVENT_DEFINITIONS,
@@ -75,10 +75,12 @@ def rmst_tau_text(settings: ReportSettings) -> str:
     """The RMST horizon: the configured tau, or survRM2's default rule."""
     if settings.rmst_tau_months is None:
         return (
-            "survRM2's default (the smallest of the groups' largest follow-up times), per"
-            " grouping as shown in the tables"
+            "survRM2's default, per grouping as shown in the tables: the earliest last"
+            " follow-up time among the groups whose last patient is censored (a curve that"
+            " reaches 0 is defined beyond its last time and sets no limit), or the latest last"
+            " time when every curve reaches 0"
         )
-    return f"{settings.rmst_tau_months:g} months"
+    return f"{format_months(settings.rmst_tau_months)} months"
 
 
 # How the reader converts input times to months (mgsurv.cohort.reader), in words.
