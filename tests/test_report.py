@@ -1326,6 +1326,8 @@ def test_a_time_split_model_is_shown_beside_the_ph_test_only_where_fitted(tables
     ph_pfs = part(page, "ph-pfs", "ph-os")
     assert "Time-split model" in ph_pfs and "2.75" in ph_pfs and "0.91" in ph_pfs
     assert "the PH test flagged the Mg group" in ph_pfs
+    assert "<td>low vs normal, up to 3.1 months</td>" in ph_pfs
+    assert "<td>low vs normal, after 3.1 months</td>" in ph_pfs
     assert "Time-split model" not in part(page, "ph-os", "continuous")
     assert "Time-split model" not in render_report(tables, settings(), run())
 

@@ -197,6 +197,18 @@ def test_term_names_built_by_the_contract_parse_back(variable, level, reference,
     assert (within.kind, within.arm, within.parts) == ("within_arm", arm, (parsed,))
 
 
+@given(cut=st.floats(min_value=0.1, max_value=120.0).map(lambda t: round(t, 1)))
+def test_time_split_terms_parse_back(cut):
+    early, late = map(contract.parse_term, contract.period_terms(contract.KEY_TERM, cut))
+    key = contract.parse_term(contract.KEY_TERM)
+    assert (early.kind, early.parts, early.comparison) == (
+        "period",
+        (key,),
+        f"up to {cut:g} months",
+    )
+    assert (late.kind, late.parts, late.comparison) == ("period", (key,), f"after {cut:g} months")
+
+
 def test_the_key_and_continuous_terms_read_as_the_report_shows_them():
     key = contract.parse_term(contract.KEY_TERM)
     assert (key.variable, key.comparison) == (contract.CLINICAL_GROUPING, "low vs normal")

@@ -104,9 +104,9 @@ MIN_EVENTS_PER_PARAMETER = 10
 
 
 # Term names (cox.tsv ``term``; ph_test.tsv's terms are the variables), built by these
-# functions and taken apart by parse_term. Not covered yet: the spline model's basis terms
+# functions and taken apart by parse_term. Not covered: the spline model's basis terms
 # (``mg_mmol_l``, ``mg_mmol_l'``..., named by mgsurv.stats.spline), which the report shows
-# only as a curve, and the time-split terms, which parse_term reads as plain names.
+# only as a curve.
 def categorical_term(variable: str, level: str, reference: str) -> str:
     """A dummy of one level against the reference: ``sex[female vs male]``."""
     return f"{variable}[{level} vs {reference}]"
@@ -139,6 +139,9 @@ MG_CONTINUOUS_TERM = per_unit_term("mg", MG_PER, "mmol_l")
 MG_TERM_PREFIX = "mg_"
 
 _WITHIN_ARM = re.compile(r"^(?P<term>.+) within arm=(?P<arm>.+)$")
+_PERIOD = re.compile(
+    r"^(?P<term>.+) (?:in \(0, (?P<until>[0-9.]+)\]|after (?P<after>[0-9.]+)) months$"
+)
 _INTERACTION = re.compile(r"^(?P<left>[^:]+\])\s*:\s*(?P<right>.+\])$")
 _CATEGORICAL = re.compile(r"^(?P<variable>[^\[]+)\[(?P<comparison>.+)\]$")
 _PER_UNIT = re.compile(r"^(?P<variable>.+)_per_(?P<step>[0-9.]+)_(?P<unit>.+)$")
@@ -148,8 +151,9 @@ _PER_UNIT = re.compile(r"^(?P<variable>.+)_per_(?P<step>[0-9.]+)_(?P<unit>.+)$")
 class TermName:
     """A term name taken apart by :func:`parse_term`.
 
-    kind: ``within_arm`` (``parts``: the term; ``arm``), ``interaction`` (``parts``: left
-    and right), ``categorical`` (``variable``, ``comparison`` "level vs reference"),
+    kind: ``within_arm`` (``parts``: the term; ``arm``), ``period`` (``parts``: the term;
+    ``comparison``: "up to 8.4 months" or "after 8.4 months"), ``interaction`` (``parts``:
+    left and right), ``categorical`` (``variable``, ``comparison`` "level vs reference"),
     ``per_unit`` (``variable``, ``step``, ``unit``) or ``numeric`` (``variable``: the name).
     """
 
@@ -166,6 +170,11 @@ def parse_term(name: str) -> TermName:
     """The inverse of the term-name builders (a plain name is a ``numeric`` term)."""
     if match := _WITHIN_ARM.match(name):
         return TermName("within_arm", arm=match["arm"], parts=(parse_term(match["term"]),))
+    if match := _PERIOD.match(name):
+        period = (
+            f"up to {match['until']} months" if match["until"] else f"after {match['after']} months"
+        )
+        return TermName("period", comparison=period, parts=(parse_term(match["term"]),))
     if match := _INTERACTION.match(name):
         return TermName(
             "interaction", parts=(parse_term(match["left"]), parse_term(match["right"]))

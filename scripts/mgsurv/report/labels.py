@@ -177,6 +177,9 @@ def name_parts(name: TermName) -> tuple[str, str]:
     if name.kind == "within_arm":
         variable, comparison = name_parts(name.parts[0])
         return variable, f"{comparison}, in the {name.arm} arm"
+    if name.kind == "period":
+        variable, comparison = name_parts(name.parts[0])
+        return variable, f"{comparison}, {name.comparison}"
     if name.kind == "interaction":
         (left, left_comparison), (right, right_comparison) = map(name_parts, name.parts)
         return f"{left} × {right}", f"{left_comparison} × {right_comparison}"
