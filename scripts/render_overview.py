@@ -11,6 +11,7 @@ def main(smk) -> None:
         cox=smk.input.cox,
         km_summary=smk.input.km_summary,
         flow=smk.input.flow,
+        arms=smk.input.arms,
         cohort_files=smk.input.cohort,
         settings=AnalysisSettings.from_config(smk.params.settings),
         outputs=smk.output,

@@ -13,7 +13,7 @@ from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.mapping import load_mapping
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.contract import KEY_TERM, MULTIVARIABLE
-from mgsurv.overview.page import render_overview
+from mgsurv.overview.page import immunotherapy_model, render_overview
 from mgsurv.overview.pooled import stratified_row
 from mgsurv.settings import AnalysisSettings
 from mgsurv.stats.pooling import pool
@@ -56,7 +56,13 @@ def test_overview_pools_the_cohorts_multivariable_estimates():
         for name in COHORTS
     }
     flows = {name: pd.DataFrame({"n_before": [len(d)]}) for name, d in COHORTS.items()}
-    html, tables = render_overview(cox, summaries, flows, COHORTS, SETTINGS, "2026-01-01")
+    arms = {
+        name: pd.DataFrame(
+            {"arm": ["chemotherapy", "immunotherapy"], "treatment": ["other", "immunotherapy"]}
+        )
+        for name in COHORTS
+    }
+    html, tables = render_overview(cox, summaries, flows, arms, COHORTS, SETTINGS, "2026-01-01")
     key = pd.concat(cox.values())
     key = key[(key["model"] == MULTIVARIABLE) & (key["term"] == KEY_TERM)]
     fixed, _ = pool(key["coef"], key["se"])
@@ -68,3 +74,13 @@ def test_overview_pools_the_cohorts_multivariable_estimates():
     assert "<svg" in html and 'href="a/report.html"' in html
     for marker in ('src="http', 'href="http', "<script", "<link"):
         assert marker not in html
+
+
+def test_each_cohorts_immunotherapy_arm_is_the_one_its_mapping_declares():
+    named = pd.DataFrame(
+        {"arm": ["Atezolizumab", "Docetaxel"], "treatment": ["immunotherapy", "other"]}
+    )
+    assert immunotherapy_model(named) == "arm=Atezolizumab"
+    single = pd.DataFrame({"arm": ["all patients"], "treatment": ["immunotherapy"]})
+    assert immunotherapy_model(single) == MULTIVARIABLE
+    assert immunotherapy_model(named.assign(treatment="not declared")) is None

@@ -6,6 +6,7 @@ rule render_overview:
         cox=expand(table_path(COHORT_DIR, "cox"), cohort=COHORTS.index),
         km_summary=expand(table_path(COHORT_DIR, "km_summary"), cohort=COHORTS.index),
         flow=expand(prepare_files(COHORT_DIR)["flow"], cohort=COHORTS.index),
+        arms=expand(prepare_files(COHORT_DIR)["arms"], cohort=COHORTS.index),
         cohort=expand(prepare_files(COHORT_DIR)["cohort"], cohort=COHORTS.index),
     output:
         **overview_files(),

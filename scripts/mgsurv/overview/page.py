@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from mgsurv.cohort.simulate import IMMUNOTHERAPY
 from mgsurv.contract import (
     ALL_PATIENTS,
     ARM_COLUMN,
@@ -23,6 +22,7 @@ from mgsurv.overview.pooled import META_ANALYSIS, cohort_estimates, pooled_estim
 from mgsurv.report.forest import POOLED, forest_svg
 from mgsurv.report.formatting import format_p
 from mgsurv.report.labels import ENDPOINT_LABELS
+from mgsurv.report.primary import treatments
 from mgsurv.settings import AnalysisSettings
 
 
@@ -72,12 +72,25 @@ def _ci(row) -> str:
     return f"{row['hr']:.2f} ({row['hr_lower']:.2f}–{row['hr_upper']:.2f})"
 
 
+def immunotherapy_model(arms: pd.DataFrame) -> str | None:
+    """The model of a cohort's immunotherapy-treated patients (arms.tsv): its arm's own model,
+    or for a single-arm cohort the multivariable model of all patients; None when the
+    cohort's mapping does not declare its immunotherapy arm."""
+    declared = treatments(arms)
+    if declared.immunotherapy is None:
+        return None
+    return MULTIVARIABLE if declared.single_arm else arm_model(declared.immunotherapy)
+
+
 def cohort_rows(
-    estimates: pd.DataFrame, flows: dict[str, pd.DataFrame], summaries: dict[str, pd.DataFrame]
+    estimates: pd.DataFrame,
+    flows: dict[str, pd.DataFrame],
+    summaries: dict[str, pd.DataFrame],
+    arms: dict[str, pd.DataFrame],
 ) -> list[dict]:
     """The overview table: per cohort, its report (relative to results/index.html), patients,
     low-Mg share and the key HRs (``hrs``: per endpoint, the multivariable model's and the
-    immunotherapy arm's, in the table's column order)."""
+    immunotherapy arm's, whatever the cohort calls that arm, in the table's column order)."""
     rows = []
     for cohort, flow in flows.items():
         summary = summaries[cohort]
@@ -91,7 +104,7 @@ def cohort_rows(
         mine = estimates[estimates["cohort"] == cohort].set_index(["endpoint", "model"])
         hrs = []
         for endpoint in ENDPOINT_LABELS:
-            for model in (MULTIVARIABLE, arm_model(IMMUNOTHERAPY)):
+            for model in (MULTIVARIABLE, immunotherapy_model(arms[cohort])):
                 key = (endpoint, model)
                 hrs.append(_ci(mine.loc[key]) if key in mine.index else "—")
         rows.append(
@@ -111,11 +124,13 @@ def render_overview(
     cox_tables: dict[str, pd.DataFrame],
     summaries: dict[str, pd.DataFrame],
     flows: dict[str, pd.DataFrame],
+    arms: dict[str, pd.DataFrame],
     cohorts: dict[str, pd.DataFrame],
     settings: AnalysisSettings,
     generated: str,
 ) -> tuple[str, dict]:
-    """The overview HTML and its tables (cohort_estimates, pooled)."""
+    """The overview HTML and its tables (cohort_estimates, pooled), from each cohort's
+    tables (by cohort name: cox, km_summary, flow, arms) and analysis-ready cohort."""
     estimates = cohort_estimates(cox_tables)
     pooled = pooled_estimates(estimates, cohorts, settings)
     endpoints = []
@@ -147,7 +162,7 @@ def render_overview(
     )
     html = environment.get_template("overview.html.j2").render(
         generated=generated,
-        cohorts=cohort_rows(estimates, flows, summaries),
+        cohorts=cohort_rows(estimates, flows, summaries, arms),
         endpoints=endpoints,
         adjusted_for=", ".join([ARM_COLUMN] + [c["name"] for c in settings.covariates]),
     )

@@ -26,17 +26,19 @@ def overview(
     cox: Sequence[str | Path],
     km_summary: Sequence[str | Path],
     flow: Sequence[str | Path],
+    arms: Sequence[str | Path],
     cohort_files: Sequence[str | Path],
     settings: AnalysisSettings,
     outputs: Mapping[str, str | Path],
 ) -> None:
-    """From each cohort's cox.tsv, km_summary.tsv, flow.tsv and cohort.parquet (in the order
-    of ``cohorts``), write the page (``outputs["html"]``) and the overview tables
+    """From each cohort's cox.tsv, km_summary.tsv, flow.tsv, arms.tsv and cohort.parquet (in
+    the order of ``cohorts``), write the page (``outputs["html"]``) and the overview tables
     (:data:`mgsurv.contract.OVERVIEW_TABLES`, ``outputs`` by name)."""
     html, tables = render_overview(
         cox_tables=_by_cohort(cohorts, cox, read_tsv),
         summaries=_by_cohort(cohorts, km_summary, read_tsv),
         flows=_by_cohort(cohorts, flow, read_tsv),
+        arms=_by_cohort(cohorts, arms, read_tsv),
         cohorts=_by_cohort(cohorts, cohort_files, pd.read_parquet),
         settings=settings,
         generated=datetime.now(UTC).replace(microsecond=0).isoformat(),
