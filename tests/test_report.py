@@ -939,7 +939,10 @@ def test_followup_section_per_endpoint_with_the_data_cutoff(tables: dict, html: 
     assert '<td class="num">(15.2–NE)</td>' in followup
     assert '<td class="num">25.7</td>' in followup
     summary = part(html, "summary", "flow")
-    assert "Median follow-up (reverse Kaplan-Meier): 17.4 months (15.2–NE)." in summary
+    assert (
+        "Pooled over the arms: Median follow-up (reverse Kaplan-Meier): 17.4 months (15.2–NE)."
+        in summary
+    )
 
 
 def test_followup_rows_name_their_grouping(html: str) -> None:

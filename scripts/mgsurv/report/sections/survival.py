@@ -11,6 +11,7 @@ from mgsurv.contract import (
     ALL_PATIENTS,
     CLINICAL_GROUPING,
     FLOW_COLUMNS,
+    IMMUNOTHERAPY_TREATMENT,
     INTERACTION,
     KEY_TERM,
     LOGRANK_TEST,
@@ -467,8 +468,13 @@ def question(
     if arms.single_arm:
         within = " in these immunotherapy-treated patients"
     elif arms.declared:
+        named = (
+            ""
+            if str(arms.immunotherapy).lower() == IMMUNOTHERAPY_TREATMENT
+            else f" ({arms.immunotherapy})"
+        )
         within = (
-            f" in the patients treated with immunotherapy ({arms.immunotherapy}), and does the"
+            f" in the patients treated with immunotherapy{named}, and does the"
             f" association differ under {word_list(list(arms.others))}"
         )
     else:
@@ -495,6 +501,8 @@ def summary_section(
     and the low-vs-normal hazard ratios (unadjusted, adjusted, per arm, interaction)."""
     comparison = term_parts(KEY_TERM)[1]
     found = answers(tables, list(endpoints), settings.primary)
+    # these sentences describe all patients: in a cohort of several arms, the arms pooled
+    pooled = "" if treatments(tables["arms"]).single_arm else "Pooled over the arms: "
     return {
         "question": question(endpoints, tables, settings, run),
         "cohort": str(run.cohort),
@@ -505,7 +513,7 @@ def summary_section(
             {
                 "label": label,
                 "sentences": [
-                    sentence
+                    f"{pooled}{sentence}"
                     for sentence in (
                         followup_sentence(rows_of(tables["followup"], endpoint=endpoint)),
                         median_sentence(rows_of(tables["km_summary"], endpoint=endpoint)),
