@@ -236,9 +236,10 @@ def test_a_ph_failure_of_the_arm_points_to_the_model_without_that_assumption(
     )
     said = text(part(page, "ph-pfs", "ph-os"))
     assert (
-        "Arm fails the test: the stratified model gives each level of arm its own baseline" in said
+        "Treatment arm fails the test: the stratified model gives each level of treatment arm"
+        " its own baseline" in said
     )
-    assert "its low-Mg HR is HR 1.68 (1.01–2.78), p = 0.045" in said
+    assert "it gives the low-Mg HR 1.68 (1.01–2.78), p = 0.045" in said
     assert "fails the test" not in text(part(html_of(tables), "ph-pfs", "ph-os"))
 
 

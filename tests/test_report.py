@@ -972,7 +972,7 @@ def test_rmst_tables_state_tau_and_each_contrast(html: str) -> None:
 def test_proportional_hazards_flags_only_terms_with_p_below_005(html: str) -> None:
     pfs = part(html, "ph-pfs", "ph-os")
     main_table = pfs[: pfs.index("<details>")]
-    assert PH_FLAG in row_with(main_table, "arm")
+    assert PH_FLAG in row_with(main_table, "Treatment arm")
     assert PH_FLAG in row_with(main_table, "Global test (all terms)")
     for term in ("Serum Mg group", "Sex"):
         assert PH_FLAG not in row_with(main_table, term)
@@ -989,7 +989,7 @@ def test_residual_plots_only_for_flagged_terms_and_thinned(html: str) -> None:
     assert pfs.count("<svg") == 1
     assert f"{MAX_SCATTER_POINTS} of {N_RESIDUALS} residuals are drawn" in pfs
     texts = svg_texts(pfs)
-    assert "Progression-free survival: arm: arm immunotherapy vs chemotherapy" in texts
+    assert "Progression-free survival: Treatment arm: immunotherapy vs chemotherapy" in texts
     assert "Smooth (spline, 4 df)" in texts and "±2 SE" in texts
     assert "<svg" not in part(html, "ph-os", "continuous")
 

@@ -12,6 +12,7 @@ from contextvars import ContextVar
 import pandas as pd
 
 from mgsurv.contract import (
+    ARM_COLUMN,
     CLINICAL_GROUPING,
     CUTPOINT_GROUPING,
     LOGRANK_TEST,
@@ -48,6 +49,7 @@ GROUPING_LABELS = {
     CUTPOINT_GROUPING: f"serum Mg at an {EXPLORATORY}",
 }
 VARIABLE_LABELS = {
+    ARM_COLUMN: "Treatment arm",
     CLINICAL_GROUPING: "Serum Mg group",
     QUARTILE_GROUPING: "Serum Mg quartile",
     CUTPOINT_GROUPING: f"Serum Mg group ({EXPLORATORY})",

@@ -35,6 +35,7 @@ from mgsurv.report.formatting import (
     format_hr,
     format_number,
     format_p,
+    in_sentence,
     is_missing,
     p_phrase,
 )
@@ -238,7 +239,7 @@ def schoenfeld_figures(
             continue
         name = ph_term_label(term)
         coefficients = dict.fromkeys(points["term"].astype(str))
-        titles = {c: " ".join(term_parts(c)) for c in coefficients}
+        titles = {c: term_parts(c)[1] for c in coefficients}
         p = float(rows_of(model_ph, term=term)["p"].iloc[0])
         figure = schoenfeld_figure(
             points, rows_of(smooth, variable=term), titles, f"{label}: {name}"
@@ -279,10 +280,10 @@ def ph_remedies(endpoint_cox: pd.DataFrame, model_ph: pd.DataFrame, strata: tupl
             if len(row):
                 remedies.append(
                     f"{name[:1].upper()}{name[1:]} fails the test: the {STRATIFIED} model gives"
-                    f" each level of {name} its"
-                    " own baseline hazard, assuming nothing about how they compare over time;"
-                    f" its low-Mg HR is {hr_text(row.iloc[0])}, and the models within each arm"
-                    " (see the Cox regression) need no term for it."
+                    f" each level of {in_sentence(name)} its own baseline hazard, assuming"
+                    " nothing about how they compare over time; it gives the low-Mg"
+                    f" {hr_text(row.iloc[0])}, and the models within each arm (see the Cox"
+                    " regression) need no term for it."
                 )
         elif term == CLINICAL_GROUPING:
             split = rows_of(endpoint_cox, model=TIME_SPLIT)
