@@ -175,7 +175,7 @@ def test_undeclared_arms_name_no_primary_analysis_and_pooled_is_called_pooled(
 
 def estimate(hr: float, p: float, lower: float = 0.5, upper: float = 3.0) -> Estimate:
     row = pd.Series({"hr": hr, "hr_lower": lower, "hr_upper": upper, "p": p, "n": 9, "events": 9})
-    return Estimate(row, "immunotherapy", "its own model", PRIMARY)
+    return Estimate(row, "its own model")
 
 
 def answer(io: Estimate | None, interaction_p: float | None) -> EndpointAnswer:
@@ -209,7 +209,7 @@ def test_the_verdict_follows_the_primary_estimate(io, interaction_p, words) -> N
 def test_answers_label_the_primary_endpoint_and_the_rest_secondary(tables: dict) -> None:
     found = answers(tables, ["os", "pfs"], PrimarySettings(endpoint="pfs", model="arm"))
     assert [(a.endpoint, a.level) for a in found] == [("pfs", PRIMARY), ("os", SECONDARY)]
-    assert [e.level for e in found[0].others] == [SECONDARY]
+    assert [e.source for e in found[0].others] == ["Cox model of this arm's patients alone"]
     assert found[0].pooled.pooled and not found[0].immunotherapy.pooled
     arms = treatments(tables["arms"])
     assert (arms.immunotherapy, arms.others, arms.single_arm) == (

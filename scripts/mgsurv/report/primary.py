@@ -26,8 +26,6 @@ from mgsurv.contract import (
     KEY_TERM,
     MULTIVARIABLE,
     OTHER_TREATMENT,
-    STRATIFIED,
-    UNIVARIABLE,
     arm_model,
     within_arm_term,
 )
@@ -36,7 +34,7 @@ from mgsurv.report.labels import ENDPOINT_LABELS
 from mgsurv.report.tables import Tables, rows_of
 from mgsurv.settings import PrimarySettings
 
-PRIMARY, SECONDARY, EXPLORATORY = "primary", "secondary", "exploratory"
+PRIMARY, SECONDARY = "primary", "secondary"
 # The config's primary.model: where the within-arm HR comes from.
 ARM_SOURCE, INTERACTION_SOURCE = "arm", "interaction"
 
@@ -80,13 +78,11 @@ def arm_heading(arm: str, arms: Treatments) -> str:
 
 @dataclass(frozen=True)
 class Estimate:
-    """One low-vs-normal HR: its cox.tsv row (None: not in the results), who it is about,
-    the model it comes from, in words, and whether it pools the arms."""
+    """One low-vs-normal HR: its cox.tsv row (None: not in the results), the model it comes
+    from, in words, and whether it pools the arms."""
 
     row: pd.Series | None
-    population: str
     source: str
-    level: str
     pooled: bool = False
 
     @property
@@ -99,8 +95,6 @@ MODEL_SOURCES = {
     INTERACTION_SOURCE: "Mg × arm interaction model of all patients (covariate effects shared"
     " by the arms)",
     MULTIVARIABLE: "Cox model of all patients, adjusted for arm",
-    UNIVARIABLE: "Cox model of all patients, unadjusted",
-    STRATIFIED: "Cox model of all patients, stratified",
 }
 
 
@@ -138,18 +132,18 @@ def cox_row(cox: pd.DataFrame, endpoint: str, model: str, term: str) -> pd.Serie
 
 
 def within_arm(
-    cox: pd.DataFrame, endpoint: str, arm: str, source: str, single_arm: bool, level: str
+    cox: pd.DataFrame, endpoint: str, arm: str, source: str, single_arm: bool
 ) -> Estimate:
     """The low-vs-normal HR within one arm from the ``source`` model (for a single-arm
     cohort: the multivariable model of all its patients)."""
     if single_arm:
         row = cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM)
-        return Estimate(row, arm, "Cox model of all patients", level)
+        return Estimate(row, "Cox model of all patients")
     if source == INTERACTION_SOURCE:
         row = cox_row(cox, endpoint, INTERACTION, within_arm_term(KEY_TERM, arm))
     else:
         row = cox_row(cox, endpoint, arm_model(arm), KEY_TERM)
-    return Estimate(row, arm, MODEL_SOURCES[source], level)
+    return Estimate(row, MODEL_SOURCES[source])
 
 
 def interaction_rows(cox: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -177,19 +171,13 @@ def endpoint_answer(
     """The answer's estimates on one endpoint, labelled primary or secondary."""
     level = PRIMARY if endpoint == primary.endpoint else SECONDARY
     io = (
-        within_arm(cox, endpoint, arms.immunotherapy, primary.model, arms.single_arm, level)
+        within_arm(cox, endpoint, arms.immunotherapy, primary.model, arms.single_arm)
         if arms.immunotherapy is not None
         else None
     )
-    others = [
-        within_arm(cox, endpoint, arm, primary.model, False, SECONDARY) for arm in arms.others
-    ]
+    others = [within_arm(cox, endpoint, arm, primary.model, False) for arm in arms.others]
     pooled = Estimate(
-        cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM),
-        "all patients",
-        MODEL_SOURCES[MULTIVARIABLE],
-        SECONDARY,
-        pooled=True,
+        cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM), MODEL_SOURCES[MULTIVARIABLE], pooled=True
     )
     return EndpointAnswer(endpoint, level, io, others, interaction_rows(cox, endpoint), pooled)
 

@@ -128,7 +128,7 @@ def low_mg_forest_rows(endpoint: str, tables: Tables) -> pd.DataFrame:
                 (ARM_SOURCE, "arm's own model"),
                 (INTERACTION_SOURCE, "interaction model"),
             ):
-                estimate = within_arm(cox, endpoint, arm, source, False, "")
+                estimate = within_arm(cox, endpoint, arm, source, False)
                 estimates.append((arm_heading(arm, arms), words, estimate.row))
     rows = [
         {
