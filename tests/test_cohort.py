@@ -317,3 +317,17 @@ def test_the_synthetic_cohort_declares_its_own_arms(tmp_path):
 
 
 RENAMED = {"immunotherapy": "Atezolizumab", "chemotherapy": "Docetaxel"}
+
+
+def test_a_declared_immunotherapy_arm_emptied_by_the_exclusions_stops_the_run(tmp_path):
+    """Were the chemotherapy arm left alone, it would be reported as the immunotherapy
+    arm (a single-arm cohort): the run stops instead, naming the arm and the fix."""
+    data = pd.read_csv(SYNTHETIC_400)
+    data.loc[data["arm"] == "immunotherapy", "mg_mmol_l"] = None
+    csv = tmp_path / "no_io.csv"
+    data.to_csv(csv, index=False)
+    arms = {"immunotherapy": ["immunotherapy"], "other": ["chemotherapy"]}
+    with pytest.raises(InputError) as caught:
+        arms_of_prepared(tmp_path, csv, arms)
+    assert "no patient of the immunotherapy arm 'immunotherapy' is left" in caught.value.problem
+    assert caught.value.column == "arm" and "excluded.tsv" in caught.value.fix

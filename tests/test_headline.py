@@ -16,6 +16,7 @@ from html import unescape
 import pandas as pd
 import pytest
 
+from mgsurv.report.formatting import format_p, in_sentence
 from mgsurv.report.page import render_report
 from mgsurv.report.primary import (
     PRIMARY,
@@ -23,6 +24,7 @@ from mgsurv.report.primary import (
     EndpointAnswer,
     Estimate,
     answers,
+    interaction_p,
     treatments,
 )
 from mgsurv.report.sections.continuous import threshold_cut
@@ -178,32 +180,60 @@ def estimate(hr: float, p: float, lower: float = 0.5, upper: float = 3.0) -> Est
     return Estimate(row, "its own model")
 
 
-def answer(io: Estimate | None, interaction_p: float | None) -> EndpointAnswer:
-    interaction = pd.DataFrame({"term": [f"{KEY_TERM}:arm"], "p": [interaction_p]})
-    return EndpointAnswer(
-        "pfs",
-        PRIMARY,
-        io,
-        [],
-        interaction if interaction_p is not None else interaction.iloc[:0],
-        estimate(1.0, 1.0),
-    )
+def answer(io: Estimate | None, interactions: dict[str, float | None]) -> EndpointAnswer:
+    return EndpointAnswer("pfs", PRIMARY, io, [], interactions, estimate(1.0, 1.0))
+
+
+SHOWN = estimate(1.6, 0.001, 1.2, 2.1)
 
 
 @pytest.mark.parametrize(
-    "io, interaction_p, words",
+    "io, interactions, words",
     [
-        (estimate(1.6, 0.001, 1.2, 2.1), 0.01, "the pattern the Mg–LFA-1 hypothesis predicts"),
-        (estimate(1.6, 0.001, 1.2, 2.1), 0.4, "do not show that it differs from chemotherapy"),
-        (estimate(1.1, 0.4), 0.01, "do not show an association"),
-        (estimate(0.6, 0.01, 0.4, 0.9), 0.01, "the opposite of the pattern"),
-        (None, None, "does not say which arm is immunotherapy"),
+        (SHOWN, {"chemo": 0.01}, "differed from that under chemo (interaction p = 0.010): the"),
+        (SHOWN, {"chemo": 0.4}, "do not show that it differs from chemo (interaction p = 0.40)"),
+        (SHOWN, {"chemo": None}, "whether it differs from chemo could not be estimated"),
+        (estimate(1.1, 0.4), {"chemo": 0.01}, "do not show an association"),
+        (estimate(0.6, 0.01, 0.4, 0.9), {"chemo": 0.01}, "the opposite of the pattern"),
+        (None, {}, "does not say which arm is immunotherapy"),
+        # three arms: each comparison with the immunotherapy arm on its own
+        (
+            SHOWN,
+            {"chemo": 0.01, "radio": 0.6},
+            "differed from that under chemo (interaction p = 0.010), not clearly from radio"
+            " (interaction p = 0.60): in part",
+        ),
+        (
+            SHOWN,
+            {"chemo": 0.01, "radio": None},
+            "differed from that under chemo (interaction p = 0.010); against radio it was not"
+            " tested",
+        ),
     ],
 )
-def test_the_verdict_follows_the_primary_estimate(io, interaction_p, words) -> None:
-    sentence = verdict(answer(io, interaction_p), ["chemotherapy"])
+def test_the_verdict_follows_the_primary_estimate(io, interactions, words) -> None:
+    sentence = verdict(answer(io, interactions), list(interactions) or ["chemo"])
     assert words in sentence
     assert "cause" not in sentence.replace("because", "")
+
+
+def test_only_the_interactions_with_the_immunotherapy_arm_answer_the_question() -> None:
+    """With three arms and chemotherapy as the model's reference, the interaction model
+    compares immunotherapy with chemotherapy, and radiotherapy with chemotherapy (not a
+    question of specificity); immunotherapy vs radiotherapy is not among its terms."""
+    arm = "arm[{} vs chemotherapy]"
+    rows = pd.DataFrame(
+        {
+            "term": [f"{KEY_TERM}:{arm.format(a)}" for a in ("immunotherapy", "radiotherapy")],
+            "p": [0.3, 0.001],
+        }
+    )
+    assert interaction_p(rows, "immunotherapy", "chemotherapy") == 0.3
+    assert interaction_p(rows, "immunotherapy", "radiotherapy") is None
+    reference = pd.DataFrame(
+        {"term": [f"{KEY_TERM}:arm[chemotherapy vs immunotherapy]"], "p": [0.02]}
+    )
+    assert interaction_p(reference, "immunotherapy", "chemotherapy") == 0.02
 
 
 def test_answers_label_the_primary_endpoint_and_the_rest_secondary(tables: dict) -> None:
@@ -265,7 +295,11 @@ def test_a_cut_that_splits_as_the_threshold_is_said_once_not_repeated(tables: di
 
 @pytest.mark.parametrize(
     "cuts, threshold, expected",
-    [([0.6, 0.65, 0.69, 0.7, 0.72], 0.70, 0.69), ([0.75, 0.8], 0.70, 0.70), ([0.5], 0.7, 0.5)],
+    [
+        ([0.6, 0.65, 0.69, 0.7, 0.72], 0.70, 0.69),
+        ([0.75, 0.8], 0.70, 0.70),  # below the searched cuts
+        ([0.5, 0.6], 0.7, 0.7),  # above them
+    ],
 )
 def test_the_threshold_is_drawn_at_the_cut_that_makes_its_split(cuts, threshold, expected):
     candidates = pd.DataFrame({"cut": cuts})
@@ -286,3 +320,9 @@ def test_tables_and_figures_are_numbered_in_page_order(html: str) -> None:
     assert "<strong>Figure 1.</strong>" in first
     assert 'Details: <a href="#arms">Figure 1</a>' in headline(html)
     assert text(part(html, "km", "rmst")).count("Secondary: the clinical Mg groups") == 1
+
+
+def test_p_values_are_not_rounded_up_to_the_significance_level() -> None:
+    assert format_p(0.0496) == "0.0496" and format_p(0.0504) == "0.050"
+    assert format_p(0.038) == "0.038" and format_p(0.00099) == "<0.001"
+    assert in_sentence("T stage") == "T stage" and in_sentence("Sex") == "sex"

@@ -292,7 +292,15 @@ def test_residuals_per_coefficient_equal_r_terms_false(case):
     model, expected = load(case), plot_fixture(case)
     assert list(model["design"].columns) == expected["coef_names"]
     for transform, entry in expected["zph"].items():
-        result = run(model, expected["coef"], transform)
+        result = cox_zph(
+            model["design"],
+            model["data"]["time"],
+            model["data"]["status"],
+            expected["coef"],
+            terms_of(model["expected"]),
+            transform=transform,
+            per_coefficient=True,
+        )
         residuals = result.coefficient_residuals
         np.testing.assert_allclose(residuals["transformed_time"], entry["x"], rtol=TIME_RTOL)
         for coefficient, values in entry["y"].items():

@@ -363,6 +363,7 @@ CONFIGS = {
     "missing_cohort_path": {"cohort": "no/such/cohort.csv"},
     "unknown_stratum": {"strata": ["arm", "site"]},
     "reserved_covariate_name": {"covariates": [{"name": "arm", "type": "categorical"}]},
+    "per_without_unit": {"covariates": [{"name": "age", "type": "numeric", "per": 10}]},
     "covariate_level_not_listed": {
         "covariates": [
             {"name": "sex", "type": "categorical", "reference": "male", "levels": ["male", "f"]}

@@ -337,9 +337,10 @@ def ph_notes(ph: pd.DataFrame, settings: AnalysisSettings) -> str:
     return f"PH test p < {PH_ALPHA} for {names}: consider them as strata (config 'strata')"
 
 
-def ph_test(fit: CoxFit, transform: PhTransform) -> ZphResult | None:
-    """R's cox.zph of a fitted model; None when it could not be fitted. Raises ValueError
-    or LinAlgError when the test is not defined (e.g. a singular information matrix)."""
+def ph_test(fit: CoxFit, transform: PhTransform, plotted: bool = False) -> ZphResult | None:
+    """R's cox.zph of a fitted model (``plotted``: with the residuals per coefficient that
+    the plots draw); None when it could not be fitted. Raises ValueError or LinAlgError
+    when the test is not defined (e.g. a singular information matrix)."""
     if fit.design.empty:
         return None
     estimated = fit.coefficients.set_index("term").loc[list(fit.design.columns), "coef"]
@@ -351,10 +352,18 @@ def ph_test(fit: CoxFit, transform: PhTransform) -> ZphResult | None:
         fit.term_columns,
         transform=transform,
         strata=fit.strata,
+        per_coefficient=plotted,
     )
 
 
 SCHOENFELD_POINTS = 5000
+
+
+def plotted_residuals(result: ZphResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The residuals per coefficient and their variance (``ph_test(..., plotted=True)``)."""
+    if result.coefficient_residuals is None or result.coefficient_var is None:
+        raise ValueError("the PH test was run without the residuals per coefficient")
+    return result.coefficient_residuals, result.coefficient_var
 
 
 def coefficient_variables(terms: dict[str, list[str]]) -> dict[str, str]:
@@ -373,7 +382,7 @@ def schoenfeld_long(result: ZphResult, terms: dict[str, list[str]]) -> pd.DataFr
     included, else all of them. The smooth (:func:`schoenfeld_smooth`) and the PH test use
     every residual.
     """
-    wide = result.coefficient_residuals.sort_values(["transformed_time", "time"], kind="stable")
+    wide = plotted_residuals(result)[0].sort_values(["transformed_time", "time"], kind="stable")
     n = len(wide)
     kept = np.unique(np.linspace(0, n - 1, min(n, SCHOENFELD_POINTS)).round().astype(int))
     parts = [
@@ -397,13 +406,19 @@ def schoenfeld_smooth(
 ) -> pd.DataFrame:
     """R's plot.cox.zph smooth of each coefficient's scaled residuals with its +-2 SE band
     (:func:`mgsurv.stats.zph_plot.zph_smooth`), the months at each of its points (for the
-    axis labels) and the Cox coefficient (the line a flat beta(t) would follow)."""
-    wide = result.coefficient_residuals
+    axis labels) and the Cox coefficient (the line a flat beta(t) would follow). A
+    coefficient whose residuals are too few for the spline has no rows (its plot is then
+    not drawn)."""
+    wide, variance = plotted_residuals(result)
     times = wide.drop_duplicates("transformed_time").sort_values("transformed_time")
     parts = []
     for coefficient, variable in coefficient_variables(terms).items():
-        var = float(result.coefficient_var.loc[coefficient, coefficient])
-        smooth = zph_smooth(wide["transformed_time"], wide[coefficient], var)
+        var = float(variance.loc[coefficient, coefficient])
+        try:
+            smooth = zph_smooth(wide["transformed_time"], wide[coefficient], var)
+        except ValueError as err:
+            log.warning("no PH smooth of %s: %s", coefficient, err)
+            continue
         months = np.interp(smooth["transformed_time"], times["transformed_time"], times["time"])
         parts.append(
             smooth.assign(
@@ -413,6 +428,8 @@ def schoenfeld_smooth(
                 coef=float(coefficients[coefficient]),
             )
         )
+    if not parts:
+        return pd.DataFrame(columns=list(SCHOENFELD_SMOOTH_COLUMNS[1:]))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -449,7 +466,8 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
             )
         tested = spec.name in PH_TESTED_MODELS or model_arm(spec.name) is not None
         try:
-            result = ph_test(fit, settings.ph_transform) if tested else None
+            plotted = spec.name == RESIDUALS_MODEL
+            result = ph_test(fit, settings.ph_transform, plotted) if tested else None
         except (ValueError, np.linalg.LinAlgError) as err:
             log.warning("%s %s model: no PH test: %s", endpoint, spec.name, err)
             models[-1]["note"] = "; ".join(

@@ -36,8 +36,9 @@ from mgsurv.stats.rmst import rmst_table
 
 
 def subsets(data: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """(subset, patients): all patients, then each arm's in alphabetical order when the
-    cohort has several arms (a single-arm cohort's one arm is all patients)."""
+    """(subset, patients): all patients, then each arm's when the cohort has several arms
+    (a single-arm cohort's one arm is all patients), in the arm column's order: alphabetical,
+    as the analysis reads text columns as categoricals with sorted categories."""
     parts = [(ALL_PATIENTS, data)]
     if data[ARM_COLUMN].nunique() > 1:
         parts += [

@@ -25,6 +25,8 @@ from mgsurv.errors import InputError
 from mgsurv.schemas import MAPPING_SCHEMA, schema_problem
 
 TIME_KEYS = ("pfs_time", "pfs_event", "os_time", "os_event")
+# The mapping's arms key: the immunotherapy arm's value and the other arms' values.
+IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY = "immunotherapy", "other"
 DATE_KEYS = ("start_date", "progression_date", "death_date", "last_followup_date")
 REQUIRED_DATE_KEYS = ("start_date", "last_followup_date")
 
@@ -239,8 +241,8 @@ def _arms(arms: dict | None, arm_column: str | None, path: str) -> tuple[str | N
             fix="set columns.arm to the CSV's treatment column, or remove the arms key"
             " (a single-arm cohort is taken as immunotherapy-treated)",
         )
-    (immunotherapy,) = (str(value).strip() for value in arms["immunotherapy"])
-    other = tuple(str(value).strip() for value in arms.get("other", []))
+    (immunotherapy,) = (str(value).strip() for value in arms[IMMUNOTHERAPY_ARMS_KEY])
+    other = tuple(str(value).strip() for value in arms.get(OTHER_ARMS_KEY, []))
     repeated = sorted({v for v in (immunotherapy, *other) if (immunotherapy, *other).count(v) > 1})
     if repeated:
         raise InputError(

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from mgsurv.cohort.mapping import IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY
 from mgsurv.cohort.reader import MISSING_TOKENS
 from mgsurv.errors import InputError
 
@@ -196,8 +197,8 @@ def guess_arms(values: pd.Series) -> dict[str, Guess]:
         chosen, sure = arms[0] if arms else None, False
     others = [arm for arm in arms if arm != chosen]
     return {
-        "immunotherapy": Guess([chosen] if chosen is not None else [], why, sure),
-        "other": Guess(others, "the arm column's other values", sure),
+        IMMUNOTHERAPY_ARMS_KEY: Guess([chosen] if chosen is not None else [], why, sure),
+        OTHER_ARMS_KEY: Guess(others, "the arm column's other values", sure),
     }
 
 

@@ -189,18 +189,29 @@ def mg_distribution(mg: pd.Series) -> pd.DataFrame:
     )
 
 
-def arm_treatments(cohort: pd.DataFrame, mapping: Mapping) -> pd.DataFrame:
-    """arms.tsv: each arm's patients and treatment as the mapping declares it. A single-arm
-    cohort is taken as immunotherapy-treated (mgsurv's question); the arms of a cohort
-    whose mapping has no ``arms`` key are undeclared."""
+def arm_treatments(cohort: pd.DataFrame, mapping: Mapping, source: str) -> pd.DataFrame:
+    """arms.tsv: each analysed arm's patients and treatment as the mapping declares it,
+    however many arms the exclusions leave; a declared immunotherapy arm none of whose
+    patients is left stops the run (its 'answer' would be another arm's). Without the
+    declaration, a single-arm cohort is taken as immunotherapy-treated (mgsurv's question)
+    and the arms of a cohort of several are undeclared."""
     counts = cohort[ARM_COLUMN].astype(str).value_counts().sort_index()
-    if len(counts) == 1:
-        treatments = [IMMUNOTHERAPY_TREATMENT]
-    elif mapping.declares_arms:
+    if mapping.declares_arms:
+        if mapping.immunotherapy_arm not in counts.index:
+            raise InputError(
+                f"no patient of the immunotherapy arm '{mapping.immunotherapy_arm}' is left"
+                " after the exclusions, so the primary question cannot be answered",
+                file=source,
+                column=mapping.columns["arm"],
+                fix="fill in the missing serum Mg, times or events of that arm's patients"
+                " (excluded.tsv lists them with the reason)",
+            )
         treatments = [
             IMMUNOTHERAPY_TREATMENT if arm == mapping.immunotherapy_arm else OTHER_TREATMENT
             for arm in counts.index
         ]
+    elif len(counts) == 1:
+        treatments = [IMMUNOTHERAPY_TREATMENT]
     else:
         treatments = [UNDECLARED_TREATMENT] * len(counts)
     return pd.DataFrame(
@@ -270,6 +281,6 @@ def prepare(
         cutpoint_candidates=candidates,
         baseline=baseline_table(cohort, covariates),
         mg_distribution=mg_distribution(cohort[MG_COLUMN]),
-        arms=arm_treatments(cohort, mapping),
+        arms=arm_treatments(cohort, mapping, source),
         provenance=provenance,
     )

@@ -454,7 +454,8 @@ def covariate_values(
     """The configured covariates: numbers for numeric ones, text (or missing) otherwise.
 
     A categorical covariate's configured reference level must occur in the data (unless
-    the covariate is missing for everyone: it is then left out of the models).
+    the covariate is missing for everyone: it is then left out of the models), and each of
+    its values must be one of its configured ``levels`` when it has them.
     """
     out = {}
     for spec in covariates:

@@ -88,8 +88,10 @@ def format_count(value: Any) -> str:
 
 def in_sentence(label: str) -> str:
     """A label as it reads inside a sentence ('Overall survival' -> 'overall survival');
-    an acronym keeps its capitals ('ECOG PS', 'PD-L1 TPS')."""
-    if label[1:2].isupper():
+    one that starts with an acronym or a single letter keeps its capitals ('ECOG PS',
+    'PD-L1 TPS', 'T stage')."""
+    first = label.split(" ", 1)[0]
+    if label[1:2].isupper() or len(first) == 1:
         return label
     return label[:1].lower() + label[1:]
 
@@ -102,17 +104,23 @@ def word_list(words: list[str]) -> str:
 P_FLOOR = 0.001
 
 
+# The significance level a reader compares p-values with: a p-value is never rounded up to
+# it (0.0496 is written 0.0496, not 0.050).
+ALPHA = 0.05
+
+
 def format_p(p: float) -> str:
     """Format a p-value as '<0.001' or with 2 significant digits ('NA' if missing), as
-    journals ask (0.038, 0.12, 0.80)."""
+    journals ask (0.038, 0.12, 0.80); with 3 where 2 would round it up to ALPHA."""
     if p is None or math.isnan(p):
         return "NA"
     if p < P_FLOOR:
         return f"<{P_FLOOR:g}"
-    return f"{p:#.2g}"
+    text = f"{p:#.2g}"
+    return f"{p:#.3g}" if p < ALPHA <= float(text) else text
 
 
 def p_phrase(p: float | None) -> str:
-    """A p-value as words in a sentence: 'p = 0.0123' or 'p < 0.001'."""
+    """A p-value as words in a sentence: 'p = 0.012' or 'p < 0.001'."""
     text = format_p(float("nan") if p is None else p)
     return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"

@@ -27,6 +27,7 @@ from mgsurv.contract import (
     MULTIVARIABLE,
     OTHER_TREATMENT,
     arm_model,
+    parse_term,
     within_arm_term,
 )
 from mgsurv.report.formatting import in_sentence
@@ -108,6 +109,16 @@ def section_levels(arms: Treatments, primary: PrimarySettings) -> dict[str, str]
         if arms.declared
         else "Secondary: no primary population is declared (see Methods)."
     )
+    if arms.single_arm:
+        cox = (
+            "Primary: the low-vs-normal hazard ratio of the multivariable model (on"
+            f" {endpoint}). Secondary: the other low-vs-normal hazard ratios. Exploratory:"
+        )
+    else:
+        cox = (
+            "Secondary: the low-vs-normal hazard ratios, pooled over the arms and per arm."
+            " Exploratory:"
+        )
     pooled = "" if arms.single_arm else ", pooled over the arms"
     return {
         "arms": first,
@@ -117,9 +128,8 @@ def section_levels(arms: Treatments, primary: PrimarySettings) -> dict[str, str]
         "km": f"Secondary: the clinical Mg groups{pooled}. Exploratory: the quartiles and"
         " the data-driven cut-point.",
         "rmst": f"Secondary{pooled}.",
-        "cox": f"Secondary: the low-vs-normal hazard ratios{pooled} and per arm. Exploratory:"
-        " continuous serum Mg, the quartiles, the cut-point and the covariates' own hazard"
-        " ratios.",
+        "cox": f"{cox} continuous serum Mg, the quartiles, the cut-point and the covariates'"
+        " own hazard ratios.",
         "ph": "Checks of the Cox models' assumption.",
         "continuous": "Exploratory.",
     }
@@ -152,16 +162,32 @@ def interaction_rows(cox: pd.DataFrame, endpoint: str) -> pd.DataFrame:
     return rows[rows["term"].astype(str).str.startswith(f"{KEY_TERM}:")]
 
 
+def interaction_p(rows: pd.DataFrame, immunotherapy: str, other: str) -> float | None:
+    """The p of the interaction term that compares the low-Mg effect between the
+    immunotherapy arm and ``other``: the term of one against the other as the model's
+    reference arm. None when the model has no such term (with three or more arms, when
+    neither is the reference): that comparison is then not tested."""
+    for _, row in rows.iterrows():
+        name = parse_term(str(row["term"]))
+        if name.kind != "interaction":
+            continue
+        level, _, reference = name.parts[1].comparison.partition(" vs ")
+        if {level, reference} == {immunotherapy, other}:
+            return float(row["p"])
+    return None
+
+
 @dataclass(frozen=True)
 class EndpointAnswer:
     """What the headline shows for one endpoint: the HR within immunotherapy (primary on
-    the primary endpoint), within each other arm, and the interaction p-values."""
+    the primary endpoint), within each other arm, and for each other arm the p of the
+    interaction that compares it with the immunotherapy arm (None: not tested)."""
 
     endpoint: str
     level: str
     immunotherapy: Estimate | None
     others: list[Estimate]
-    interaction: pd.DataFrame
+    interactions: dict[str, float | None]
     pooled: Estimate
 
 
@@ -179,7 +205,13 @@ def endpoint_answer(
     pooled = Estimate(
         cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM), MODEL_SOURCES[MULTIVARIABLE], pooled=True
     )
-    return EndpointAnswer(endpoint, level, io, others, interaction_rows(cox, endpoint), pooled)
+    rows = interaction_rows(cox, endpoint)
+    interactions = (
+        {arm: interaction_p(rows, arms.immunotherapy, arm) for arm in arms.others}
+        if arms.immunotherapy is not None
+        else {}
+    )
+    return EndpointAnswer(endpoint, level, io, others, interactions, pooled)
 
 
 def answers(tables: Tables, endpoints: list[str], primary: PrimarySettings) -> list[EndpointAnswer]:

@@ -22,7 +22,7 @@ strata.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import get_args
 
 import numpy as np
@@ -47,14 +47,14 @@ class ZphResult:
     var: R's ``zp$var``, the inverse of the mean information per event, terms x terms.
     coefficient_residuals, coefficient_var: the same per coefficient (one column per design
         column), as ``cox.zph(fit, terms = FALSE)`` gives them: what R's ``plot`` draws,
-        one panel per coefficient (:mod:`mgsurv.stats.zph_plot`).
+        one panel per coefficient (:mod:`mgsurv.stats.zph_plot`); None unless asked for.
     """
 
     table: pd.DataFrame
     residuals: pd.DataFrame
     var: pd.DataFrame
-    coefficient_residuals: pd.DataFrame
-    coefficient_var: pd.DataFrame
+    coefficient_residuals: pd.DataFrame | None = None
+    coefficient_var: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -321,13 +321,15 @@ def cox_zph(
     terms: Mapping[str, Sequence[str]],
     transform: PhTransform = "km",
     strata: ArrayLike | None = None,
+    per_coefficient: bool = False,
 ) -> ZphResult:
     """R's ``cox.zph(fit, transform, terms = TRUE, global = TRUE)`` for an Efron Cox fit.
 
     design: the n x p covariate matrix of the fit (dummy-coded, complete cases), whose
     columns are the coefficients; beta: the fitted coefficients in that order (R's coxph's, as
     :func:`mgsurv.stats.cox.fit_cox` gives them); terms: each term's columns (tested jointly);
-    strata: one stratum label per row for a stratified fit (``+ strata(s)`` in R), else None.
+    strata: one stratum label per row for a stratified fit (``+ strata(s)`` in R), else None;
+    per_coefficient: also the residuals per coefficient (``terms = FALSE``), for the plots.
     """
     x = design.to_numpy(dtype=float)
     time, event = np.asarray(time, dtype=float), np.asarray(event, dtype=int)
@@ -350,13 +352,18 @@ def cox_zph(
     if strata is not None:
         frame["stratum"] = levels[codes[order]]
     residuals = pd.concat([pd.DataFrame(frame), pd.DataFrame(resid, columns=names)], axis=1)
-    each = [np.array([j]) for j in range(len(beta))]
-    coefficient_resid, coefficient_var = _scaled_residuals(score, beta, each)
-    coefficients = list(design.columns)
-    return ZphResult(
+    result = ZphResult(
         table=_test_table(score, groups, names),
         residuals=residuals,
         var=pd.DataFrame(var, index=names, columns=names),
+    )
+    if not per_coefficient:
+        return result
+    each = [np.array([j]) for j in range(len(beta))]
+    coefficient_resid, coefficient_var = _scaled_residuals(score, beta, each)
+    coefficients = list(design.columns)
+    return replace(
+        result,
         coefficient_residuals=pd.concat(
             [pd.DataFrame(frame), pd.DataFrame(coefficient_resid, columns=coefficients)], axis=1
         ),

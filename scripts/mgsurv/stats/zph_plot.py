@@ -51,9 +51,13 @@ def zph_smooth(
     """plot.cox.zph's smooth of one coefficient: ``transformed_time`` (``zp$x``, one per
     event), its scaled residuals (``zp$y[, i]``, NaN where the coefficient does not vary
     in the event's stratum) and ``variance`` (``zp$var[i, i]``). Returns the 40 rows of
-    transformed_time, fit, lower and upper (fit -+ 2 SE)."""
+    transformed_time, fit, lower and upper (fit -+ 2 SE). ValueError when fewer than
+    ``df + 1`` distinct times have a residual: the spline would fit them exactly, with no
+    band (R then warns "spline fit is singular" and skips the panel)."""
     x = np.asarray(transformed_time, dtype=float)
     y = np.asarray(residuals, dtype=float)
+    if len(np.unique(x[~np.isnan(y)])) <= df:
+        raise ValueError(f"fewer than {df + 1} distinct event times with a residual")
     grid = np.linspace(x.min(), x.max(), points)
     knots_from = np.concatenate([grid, x])
     predict = natural_spline_basis(grid, knots_from, df)

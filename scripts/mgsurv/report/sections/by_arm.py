@@ -16,6 +16,7 @@ import pandas as pd
 
 from mgsurv.contract import (
     ALL_PATIENTS,
+    ARM_COLUMN,
     CLINICAL_GROUPING,
     KEY_TERM,
     LOGRANK_TEST,
@@ -23,6 +24,7 @@ from mgsurv.contract import (
     STRATIFIED,
     UNIVARIABLE,
     arm_model,
+    parse_term,
 )
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import KmPanel, axis_times, km_panels_figure
@@ -50,7 +52,7 @@ def panel_subsets(arms: Treatments, tables: Tables) -> list[tuple[str, str]]:
     if arms.single_arm:
         return [(ALL_PATIENTS, ALL_PATIENTS)]
     if arms.immunotherapy is None:
-        names = sorted(tables["arms"]["arm"].astype(str))
+        names = sorted(tables["arms"][ARM_COLUMN].astype(str))
     else:
         names = [arms.immunotherapy, *arms.others]
     return [(arm_model(arm), arm) for arm in names]
@@ -117,7 +119,7 @@ def low_mg_forest_rows(endpoint: str, tables: Tables) -> pd.DataFrame:
         ("All patients", "unadjusted", cox_row(cox, endpoint, UNIVARIABLE, KEY_TERM)),
         (
             "All patients",
-            "adjusted (arm, covariates)",
+            "adjusted (covariates)" if arms.single_arm else "adjusted (arm, covariates)",
             cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM),
         ),
         ("All patients", "stratified, adjusted", cox_row(cox, endpoint, STRATIFIED, KEY_TERM)),
@@ -153,7 +155,15 @@ def low_mg_forest(
     if rows.empty:
         return None
     interaction = interaction_rows(tables["cox"], endpoint)
-    p_text = ", ".join(format_p(p) for p in interaction["p"])
+    compared = [
+        (parse_term(str(row["term"])).parts[1].comparison, format_p(row["p"]))
+        for _, row in interaction.iterrows()
+    ]
+    p_text = (
+        compared[0][1]
+        if len(compared) == 1
+        else "; ".join(f"{arms_compared} {p}" for arms_compared, p in compared)
+    )
     title = f"{label}: low vs normal serum Mg" + (
         f"; Mg × arm interaction p = {p_text}" if p_text else ""
     )
@@ -165,10 +175,16 @@ def low_mg_forest(
     )
     return figures.add(f"forest-low-mg-{endpoint}", figure) | {
         "caption": f"{label}: the hazard ratio of low vs normal serum Mg from every model that"
-        " estimates it. All patients: unadjusted; adjusted for arm and the covariates; with a"
-        " separate baseline hazard per stratum. Within each arm: from a Cox model of that"
-        " arm's patients alone (its own covariate effects), and from the Mg × arm"
-        " interaction model of all patients (covariate effects shared by the arms)."
+        " estimates it. "
+        + (
+            "All patients: unadjusted; adjusted for the covariates; stratified, where strata"
+            " are configured."
+            if treatments(tables["arms"]).single_arm
+            else "All patients: unadjusted; adjusted for arm and the covariates; with a"
+            " separate baseline hazard per stratum. Within each arm: from a Cox model of that"
+            " arm's patients alone (its own covariate effects), and from the Mg × arm"
+            " interaction model of all patients (covariate effects shared by the arms)."
+        )
         + (
             f" The interaction p tests whether the HR differs between arms: {p_text}."
             if p_text

@@ -157,10 +157,13 @@ def without_cutpoint_grouping(tables: Tables) -> Tables:
 def threshold_cut(candidates: pd.DataFrame, threshold: float) -> float:
     """The candidate cut that makes the threshold's split (low: Mg below the threshold;
     low at a cut: Mg at or below it): the largest candidate below the threshold, which the
-    search then scores like any other cut. The threshold itself when no candidate lies
-    below it (it is outside the searched range)."""
-    below = candidates.loc[candidates["cut"] < threshold, "cut"]
-    return float(below.max()) if len(below) else threshold
+    search then scores like any other cut. The threshold itself when it lies outside the
+    searched cuts (below the first or above the last: Mg values between the last cut and
+    the threshold would make another split)."""
+    cuts = candidates["cut"]
+    if cuts.empty or not cuts.min() < threshold <= cuts.max():
+        return threshold
+    return float(cuts[cuts < threshold].max())
 
 
 def cutpoint_section(tables: Tables, settings: ReportSettings, figures: Figures) -> dict[str, Any]:

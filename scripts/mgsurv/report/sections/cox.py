@@ -235,15 +235,14 @@ def schoenfeld_figures(
     shown = []
     for term in flagged_terms(model_ph):
         points = rows_of(residuals, variable=term)
-        if points.empty:
+        curves = rows_of(smooth, variable=term)
+        if points.empty or curves.empty:
             continue
         name = ph_term_label(term)
-        coefficients = dict.fromkeys(points["term"].astype(str))
+        coefficients = dict.fromkeys(curves["term"].astype(str))  # those with a smooth
         titles = {c: term_parts(c)[1] for c in coefficients}
         p = float(rows_of(model_ph, term=term)["p"].iloc[0])
-        figure = schoenfeld_figure(
-            points, rows_of(smooth, variable=term), titles, f"{label}: {name}"
-        )
+        figure = schoenfeld_figure(points, curves, titles, f"{label}: {name}")
         shown.append(
             figures.add(f"zph-{endpoint}-{slug(term)}", figure)
             | {"caption": schoenfeld_caption(name, points, p, settings)}

@@ -1,8 +1,9 @@
 """The headline box, the first thing on the page: the declared primary analysis's answer.
 
 Per endpoint (the primary first): the low-vs-normal Mg HR with CI and p within the
-immunotherapy arm, the same within each other arm, and the Mg x treatment interaction p;
-each HR says which model it comes from. Then one plain sentence: whether the pattern is
+immunotherapy arm, the same within each other arm, and the Mg x treatment interaction p
+comparing each with the immunotherapy arm; a note under the table says which model the
+HRs come from. Then one plain sentence: whether the pattern is
 the one the Mg-LFA-1 hypothesis predicts (an association under immunotherapy, none under
 chemotherapy), worded as an association in observational data, never as a cause.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from mgsurv.report.disclosure import format_patients
-from mgsurv.report.formatting import format_p, p_phrase
+from mgsurv.report.formatting import ALPHA, format_p, p_phrase, word_list
 from mgsurv.report.labels import ENDPOINT_ABBREVIATIONS, hr_text, threshold_text
 from mgsurv.report.primary import (
     PRIMARY,
@@ -23,17 +24,14 @@ from mgsurv.report.primary import (
     treatments,
 )
 from mgsurv.report.provenance import RunRecord
+from mgsurv.report.sections.survival import EVENT_WORDS
 from mgsurv.report.tables import Tables, table
 from mgsurv.settings import ReportSettings
 
-# The two-sided level at which the headline calls an HR or an interaction "shown".
-ALPHA = 0.05
 CITATION = (
     "Lötscher et al., Cell 2022;185:585–602, doi:10.1016/j.cell.2021.12.039: Mg²⁺ keeps the"
     " T-cell integrin LFA-1 active"
 )
-# What each endpoint's event is, in a sentence.
-RATE_OF = {"pfs": "progression or death", "os": "death"}
 
 
 def estimate_cell(estimate: Estimate | None) -> str:
@@ -50,9 +48,14 @@ def estimate_cell(estimate: Estimate | None) -> str:
 
 
 def interaction_text(answer: EndpointAnswer) -> str:
-    """The interaction p-value(s) of one endpoint ('' for a single-arm cohort)."""
-    rows = answer.interaction
-    return ", ".join(format_p(p) for p in rows["p"]) if len(rows) else ""
+    """The interaction p-value(s) of one endpoint: one, or per other arm 'vs X: p' ('not
+    tested' where the model has no term for that pair)."""
+    texts = {
+        arm: "not tested" if p is None else format_p(p) for arm, p in answer.interactions.items()
+    }
+    if len(texts) == 1:
+        return next(iter(texts.values()))
+    return "; ".join(f"vs {arm}: {text}" for arm, text in texts.items())
 
 
 def shown(estimate: Estimate | None) -> int:
@@ -67,7 +70,7 @@ def shown(estimate: Estimate | None) -> int:
 
 def verdict(answer: EndpointAnswer, arms: list[str]) -> str:
     """One plain sentence on the primary endpoint: is the pattern the hypothesis's?"""
-    rate = RATE_OF.get(answer.endpoint, "the event")
+    rate = EVENT_WORDS.get(answer.endpoint, "the event")
     io = answer.immunotherapy
     if io is None:
         return (
@@ -91,22 +94,49 @@ def verdict(answer: EndpointAnswer, arms: list[str]) -> str:
         f"Under immunotherapy, low serum Mg was associated with a higher rate of {rate}"
         f" ({hr_text(io.row)})"
     )
-    interaction = answer.interaction
-    if not arms or interaction.empty:
+    if not arms:
         return (
             f"{found}, as {hypothesis}; a single-arm cohort cannot show whether this is"
             " specific to immunotherapy."
         )
-    p = interaction["p"].min()
-    if p < ALPHA:
+    tested = {arm: p for arm, p in answer.interactions.items() if p is not None}
+    if not tested:
         return (
-            f"{found}, and the association differed from that under {' and '.join(arms)}"
-            f" (interaction {p_phrase(p)}): {hypothesis}."
+            f"{found}, as {hypothesis}; whether it differs from {word_list(arms)} could not"
+            " be estimated (no interaction term)."
+        )
+    differ = {arm: p for arm, p in tested.items() if p < ALPHA}
+    alike = {arm: p for arm, p in tested.items() if p >= ALPHA}
+    untested = [arm for arm in arms if arm not in tested]
+    if differ and not alike and not untested:
+        return (
+            f"{found}, and the association differed from that under {word_list(list(differ))}"
+            f" ({interaction_phrases(differ)}): {hypothesis}."
+        )
+    if not differ:
+        return (
+            f"{found}, as {hypothesis}; but these data do not show that it differs from"
+            f" {word_list(list(alike))} ({interaction_phrases(alike)})."
+            + (f" Against {word_list(untested)} it was not tested." if untested else "")
         )
     return (
-        f"{found}, as {hypothesis}; but these data do not show that it differs from"
-        f" {' and '.join(arms)} (interaction {p_phrase(p)})."
+        f"{found}; it differed from that under {word_list(list(differ))}"
+        f" ({interaction_phrases(differ)})"
+        + (
+            f", not clearly from {word_list(list(alike))} ({interaction_phrases(alike)})"
+            if alike
+            else ""
+        )
+        + (f"; against {word_list(untested)} it was not tested" if untested else "")
+        + f": in part {hypothesis}."
     )
+
+
+def interaction_phrases(ps: dict[str, float]) -> str:
+    """'interaction p = 0.0028' for one arm, 'interaction p = 0.0028 vs X, p = 0.41 vs Y'."""
+    if len(ps) == 1:
+        return f"interaction {p_phrase(next(iter(ps.values())))}"
+    return "interaction " + ", ".join(f"{p_phrase(p)} vs {arm}" for arm, p in ps.items())
 
 
 ASSOCIATION = (

@@ -15,7 +15,7 @@ from mgsurv.contract import (
     STRATIFIED_LOGRANK_TEST,
 )
 from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
-from mgsurv.report.formatting import format_mg, format_months, in_sentence, word_list
+from mgsurv.report.formatting import ALPHA, format_mg, format_months, in_sentence, word_list
 from mgsurv.report.labels import (
     ENDPOINT_LABELS,
     EVENT_DEFINITIONS,
@@ -131,6 +131,7 @@ def primary_methods(
         "arm": arms.immunotherapy or "",
         "comparators": word_list(list(arms.others)),
         "source": MODEL_SOURCES[primary.model],
+        "alpha": f"{ALPHA:.0%}",
     }
 
 
