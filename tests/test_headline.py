@@ -28,7 +28,7 @@ from mgsurv.report.primary import (
     treatments,
 )
 from mgsurv.report.sections.continuous import threshold_cut
-from mgsurv.report.sections.headline import verdict
+from mgsurv.report.sections.headline import shown, verdict
 from mgsurv.settings import PrimarySettings
 from test_report import parse_tables, part, pooled, run, settings, toy_tables
 
@@ -326,3 +326,44 @@ def test_p_values_are_not_rounded_up_to_the_significance_level() -> None:
     assert format_p(0.0496) == "0.0496" and format_p(0.0504) == "0.050"
     assert format_p(0.038) == "0.038" and format_p(0.00099) == "<0.001"
     assert in_sentence("T stage") == "T stage" and in_sentence("Sex") == "sex"
+
+
+def continuous_rows(tables: dict) -> pd.DataFrame:
+    """Toy PFS rows of the per-0.1 mmol/L models: within each arm and with Mg x arm."""
+    term, arm = "mg_per_0.1_mmol_l", "arm[immunotherapy vs chemotherapy]"
+    rows = [
+        ("continuous arm=immunotherapy", term, 0.7123, 0.5801, 0.8746, 0.0012),
+        ("continuous arm=chemotherapy", term, 0.9812, 0.8012, 1.2017, 0.85),
+        ("continuous-interaction", f"{term}:{arm}", 0.7311, 0.5512, 0.9697, 0.0297),
+        ("continuous-interaction", f"{term} within arm=immunotherapy", 0.7201, 0.59, 0.88, 0.001),
+    ]
+    columns = ["model", "term", "hr", "hr_lower", "hr_upper", "p"]
+    return pd.DataFrame(rows, columns=columns).assign(endpoint="pfs", n=48, events=39)
+
+
+def test_the_primary_contrast_can_be_serum_mg_per_0_1_mmol_l(tables: dict) -> None:
+    """primary.contrast per_0.1_mmol_l: the headline gives the HR per 0.1 mmol/L higher Mg
+    within each arm, where the hypothesis predicts an HR below 1."""
+    chosen = replace(settings(), primary=PrimarySettings(endpoint="pfs", contrast="per_0.1_mmol_l"))
+    with_continuous = tables | {"cox": pd.concat([tables["cox"], continuous_rows(tables)])}
+    page = render_report(with_continuous, chosen, run())
+    (table,) = parse_tables(headline(page))
+    assert table["caption"].startswith("Hazard ratio (HR) per 0.1 mmol/L higher serum Mg")
+    pfs = table["rows"][0]
+    assert pfs[1].startswith("HR 0.71 (0.58–0.87), p = 0.0012")
+    assert pfs[2].startswith("HR 0.98 (0.80–1.20), p = 0.85") and pfs[3] == "0.030"
+    said = text(headline(page))
+    assert "Under immunotherapy, higher serum Mg was associated with a lower rate of" in said
+    assert "the association differed from that under chemotherapy" in said
+    assert "HRs below 1: a lower rate of the event with higher Mg" in said
+    assert "hazard ratio (HR) per 0.1 mmol/L higher serum Mg for progression-free" in text(
+        part(page, "methods", "appendix")
+    )
+    assert "29% lower per 0.1 mmol/L higher serum Mg" in text(part(page, "summary", "arms"))
+
+
+def test_the_expected_direction_follows_the_contrast() -> None:
+    lower = estimate(0.7, 0.001, 0.58, 0.87)
+    assert shown(lower, expected_sign=-1) == 1 and shown(lower) == -1
+    assert shown(estimate(1.4, 0.001, 1.1, 1.8), expected_sign=-1) == -1
+    assert shown(estimate(0.9, 0.4), expected_sign=-1) == 0

@@ -28,6 +28,7 @@ from mgsurv.cohort.reader import read_cohort
 from mgsurv.contract import (
     ALL_PATIENTS,
     CONTINUOUS,
+    CONTINUOUS_INTERACTION,
     INTERACTION,
     LOGRANK_TEST,
     MG_CONTINUOUS_TERM,
@@ -37,6 +38,7 @@ from mgsurv.contract import (
     SUBSET_TABLES,
     UNIVARIABLE,
     arm_model,
+    continuous_arm_model,
 )
 from mgsurv.settings import AnalysisSettings, CutpointSettings, PrepareSettings
 from mgsurv.stats.cox import Term, fit_cox
@@ -199,6 +201,9 @@ COX_MODELS = {
     "interaction": (INTERACTION, ""),
     "arm=immunotherapy": (arm_model("immunotherapy"), ""),
     "arm=chemotherapy": (arm_model("chemotherapy"), ""),
+    "continuous-interaction": (CONTINUOUS_INTERACTION, ""),
+    "continuous arm=immunotherapy": (continuous_arm_model("immunotherapy"), ""),
+    "continuous arm=chemotherapy": (continuous_arm_model("chemotherapy"), ""),
 }
 
 
@@ -215,10 +220,16 @@ def test_synthetic_cox_models(synthetic_tables, endpoint, fixture_model):
 
 
 @pytest.mark.parametrize("endpoint", ["pfs", "os"])
-def test_low_mg_hr_within_each_arm_from_the_interaction_model(synthetic_tables, endpoint):
+@pytest.mark.parametrize(
+    ("model", "fixture_rows"),
+    [(INTERACTION, "low_mg_within_arms"), (CONTINUOUS_INTERACTION, "continuous_within_arms")],
+)
+def test_low_mg_hr_within_each_arm_from_the_interaction_model(
+    synthetic_tables, endpoint, model, fixture_rows
+):
     cox = synthetic_tables[endpoint]["cox"]
-    derived = cox[(cox["model"] == INTERACTION) & cox["term"].str.contains(" within arm=")]
-    expected = fixture("synthetic_400")[endpoint]["low_mg_within_arms"]
+    derived = cox[(cox["model"] == model) & cox["term"].str.contains(" within arm=")]
+    expected = fixture("synthetic_400")[endpoint][fixture_rows]
     assert_cox_equal(
         derived.reset_index(drop=True),
         {key: [row[key] for row in expected] for key in expected[0]}

@@ -66,6 +66,7 @@ STRATIFIED = "stratified"
 INTERACTION = "interaction"
 SPLINE = "spline"
 TIME_SPLIT = "time-split"
+CONTINUOUS_INTERACTION = "continuous-interaction"
 ARM_MODEL_PREFIX = "arm="
 # The log-rank family (logrank.tsv, column ``test``).
 LOGRANK_TEST = "logrank"
@@ -89,6 +90,12 @@ def arm_model(arm: str) -> str:
     """The name of the model, and of the subset, of one arm's patients
     (``arm=immunotherapy``)."""
     return f"{ARM_MODEL_PREFIX}{arm}"
+
+
+def continuous_arm_model(arm: str) -> str:
+    """The name of the model of one arm's patients with serum Mg per 0.1 mmol/L
+    (``continuous arm=immunotherapy``)."""
+    return f"{CONTINUOUS} {arm_model(arm)}"
 
 
 def model_arm(model: str) -> str | None:
@@ -142,7 +149,7 @@ _WITHIN_ARM = re.compile(r"^(?P<term>.+) within arm=(?P<arm>.+)$")
 _PERIOD = re.compile(
     r"^(?P<term>.+) (?:in \(0, (?P<until>[0-9.]+)\]|after (?P<after>[0-9.]+)) months$"
 )
-_INTERACTION = re.compile(r"^(?P<left>[^:]+\])\s*:\s*(?P<right>.+\])$")
+_INTERACTION = re.compile(r"^(?P<left>[^:]+)\s*:\s*(?P<right>[^:]+\])$")
 _CATEGORICAL = re.compile(r"^(?P<variable>[^\[]+)\[(?P<comparison>.+)\]$")
 _PER_UNIT = re.compile(r"^(?P<variable>.+)_per_(?P<step>[0-9.]+)_(?P<unit>.+)$")
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ConfType = Literal["log-log", "log", "plain"]
 Endpoint = Literal["pfs", "os"]
 PrimaryModel = Literal["arm", "interaction"]
+Contrast = Literal["low_vs_normal", "per_0.1_mmol_l"]
 PhTransform = Literal["km", "rank", "identity", "log"]
 AdjustMethod = Literal["holm", "BH"]
 S = TypeVar("S", bound="DataclassInstance")
@@ -81,11 +82,13 @@ class CutpointSettings:
 
 @dataclass(frozen=True)
 class PrimarySettings:
-    """The declared primary analysis (config ``primary``): its endpoint, and whether the
-    low-Mg HR within immunotherapy comes from the arm's own model (``arm``) or from the
-    Mg x arm interaction model (``interaction``)."""
+    """The declared primary analysis (config ``primary``): its endpoint, its contrast (low
+    vs normal Mg at the threshold, or Mg per 0.1 mmol/L), and whether the HR within
+    immunotherapy comes from the arm's own model (``arm``) or from the Mg x arm interaction
+    model (``interaction``)."""
 
     endpoint: Endpoint = CONFIG_DEFAULTS["primary"]["endpoint"]
+    contrast: Contrast = CONFIG_DEFAULTS["primary"]["contrast"]
     model: PrimaryModel = CONFIG_DEFAULTS["primary"]["model"]
 
 

@@ -114,6 +114,8 @@ endpoint_fixture <- function(endpoint) {
   d$status <- status
   interaction <- fit_r(
     Surv(time, status) ~ mg_clinical * arm + age + sex + ecog + histology + pdl1, d)
+  continuous_interaction <- fit_r(
+    Surv(time, status) ~ mg_per_0.1 * arm + age + sex + ecog + histology + pdl1, d)
   by_group <- split(seq_len(nrow(d)), as.character(d$mg_clinical))
   list(
     landmarks = lapply(by_group, function(rows) {
@@ -140,6 +142,13 @@ endpoint_fixture <- function(endpoint) {
                   "mg_clinical[low vs normal] within arm=chemotherapy"),
       combination(interaction, c(mg_clinicallow = 1, `mg_clinicallow:armimmunotherapy` = 1),
                   "mg_clinical[low vs normal] within arm=immunotherapy")
+    ),
+    continuous_within_arms = list(
+      combination(continuous_interaction, c(mg_per_0.1 = 1),
+                  "mg_per_0.1_mmol_l within arm=chemotherapy"),
+      combination(continuous_interaction,
+                  c(mg_per_0.1 = 1, `mg_per_0.1:armimmunotherapy` = 1),
+                  "mg_per_0.1_mmol_l within arm=immunotherapy")
     ),
     km = list(mg_clinical = km_rows(time, status, as.character(syn$mg_clinical)),
               mg_quartile = km_rows(time, status, as.character(syn$mg_quartile))),
@@ -171,7 +180,17 @@ endpoint_fixture <- function(endpoint) {
           "mg_clinical[low vs normal]:arm[immunotherapy vs chemotherapy]")),
       `arm=chemotherapy` = cox_rows(
         Surv(time, status) ~ mg_clinical + age + sex + ecog + histology + pdl1,
-        d[d$arm == "chemotherapy", ], c("mg_clinical[low vs normal]", covariate_terms))
+        d[d$arm == "chemotherapy", ], c("mg_clinical[low vs normal]", covariate_terms)),
+      `continuous-interaction` = cox_rows(
+        Surv(time, status) ~ mg_per_0.1 * arm + age + sex + ecog + histology + pdl1, d,
+        c("mg_per_0.1_mmol_l", "arm[immunotherapy vs chemotherapy]", covariate_terms,
+          "mg_per_0.1_mmol_l:arm[immunotherapy vs chemotherapy]")),
+      `continuous arm=immunotherapy` = cox_rows(
+        Surv(time, status) ~ mg_per_0.1 + age + sex + ecog + histology + pdl1,
+        d[d$arm == "immunotherapy", ], c("mg_per_0.1_mmol_l", covariate_terms)),
+      `continuous arm=chemotherapy` = cox_rows(
+        Surv(time, status) ~ mg_per_0.1 + age + sex + ecog + histology + pdl1,
+        d[d$arm == "chemotherapy", ], c("mg_per_0.1_mmol_l", covariate_terms))
     )
   )
 }

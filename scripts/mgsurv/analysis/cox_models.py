@@ -11,7 +11,10 @@ Models (their names are the results contract's, :mod:`mgsurv.contract`):
   the interaction coefficient's p tests whether the low-Mg effect differs between arms (the
   article's claim is that it is specific to immunotherapy), and the derived rows
   ``... within arm=<arm>`` give the low-Mg HR in each arm from this one model;
-* ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm (subgroups).
+* ``continuous-interaction``: the same with Mg per 0.1 mmol/L (for the primary contrast
+  ``per_0.1_mmol_l``);
+* ``arm=<arm>``: Mg low vs normal adjusted for the covariates, within each arm (subgroups);
+  ``continuous arm=<arm>``: Mg per 0.1 mmol/L likewise.
 
 Model-level statistics (n, events, events per parameter flagged below the contract's
 MIN_EVENTS_PER_PARAMETER, concordance, log-likelihood and LR test) go to ``cox_models``.
@@ -59,6 +62,7 @@ from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
     CONTINUOUS,
+    CONTINUOUS_INTERACTION,
     ENDPOINT_TABLES,
     GROUP_ORDER,
     INTERACTION,
@@ -78,6 +82,7 @@ from mgsurv.contract import (
     UNIVARIABLE,
     arm_model,
     categorical_term,
+    continuous_arm_model,
     endpoint_table,
     event_column,
     interaction_term,
@@ -196,36 +201,49 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
         specs.append(ModelSpec(STRATIFIED, data, [mg_clinical, *adjusters], strata, adjusting))
     if arms:
         (arm,) = arms
-        specs.append(
-            ModelSpec(
-                INTERACTION,
-                data,
-                [mg_clinical, arm, *covariates, Interaction(mg_clinical, arm)],
-                (),
-                covariate_names,
+        for name, key in ((INTERACTION, mg_clinical), (CONTINUOUS_INTERACTION, MG_CONTINUOUS)):
+            specs.append(
+                ModelSpec(
+                    name,
+                    data,
+                    [key, arm, *covariates, Interaction(key, arm)],
+                    (),
+                    covariate_names,
+                )
             )
-        )
-        specs += [
-            ModelSpec(arm_model(name), subset, [mg_clinical, *covariates], (), covariate_names)
-            for name, subset in data.groupby(ARM_COLUMN, sort=True, observed=True)
-        ]
+        for name, subset in data.groupby(ARM_COLUMN, sort=True, observed=True):
+            specs += [
+                ModelSpec(arm_model(name), subset, [mg_clinical, *covariates], (), covariate_names),
+                ModelSpec(
+                    continuous_arm_model(name),
+                    subset,
+                    [MG_CONTINUOUS, *covariates],
+                    (),
+                    covariate_names,
+                ),
+            ]
     return specs
 
 
-def low_mg_within_arms(fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
-    """From the Mg x arm interaction model: the low-Mg log-HR in each arm.
+# The interaction models and the Mg term whose effect each gives within every arm.
+INTERACTION_KEYS = {INTERACTION: KEY_TERM, CONTINUOUS_INTERACTION: MG_CONTINUOUS_TERM}
+
+
+def low_mg_within_arms(
+    fit: CoxFit, data: pd.DataFrame, settings: AnalysisSettings, key: str = KEY_TERM
+) -> pd.DataFrame:
+    """From an Mg x arm interaction model: the log-HR of the Mg term ``key`` (low vs
+    normal, or per 0.1 mmol/L) in each arm.
 
     In the reference arm it is the main effect; in another arm, the main effect plus that
     arm's interaction coefficient (SE from the covariance matrix).
     """
     reference = reference_arm(data, settings)
-    rows = [linear_combination(fit, {KEY_TERM: 1.0}, within_arm_term(KEY_TERM, reference))]
+    rows = [linear_combination(fit, {key: 1.0}, within_arm_term(key, reference))]
     for arm in sorted(set(data[ARM_COLUMN].dropna().astype(str)) - {reference}):
-        interaction = interaction_term(KEY_TERM, categorical_term(ARM_COLUMN, arm, reference))
+        interaction = interaction_term(key, categorical_term(ARM_COLUMN, arm, reference))
         rows.append(
-            linear_combination(
-                fit, {KEY_TERM: 1.0, interaction: 1.0}, within_arm_term(KEY_TERM, arm)
-            )
+            linear_combination(fit, {key: 1.0, interaction: 1.0}, within_arm_term(key, arm))
         )
     return pd.concat(rows, ignore_index=True)
 
@@ -443,10 +461,9 @@ def cox_models(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) ->
     for spec in model_specs(data, settings):
         fit = fit_cox(spec.data, time, event, spec.terms, spec.strata, spec.droppable)
         rows = fit.coefficients
-        if spec.name == INTERACTION:
-            rows = pd.concat(
-                [rows, low_mg_within_arms(fit, spec.data, settings)], ignore_index=True
-            )
+        if spec.name in INTERACTION_KEYS:
+            within = low_mg_within_arms(fit, spec.data, settings, INTERACTION_KEYS[spec.name])
+            rows = pd.concat([rows, within], ignore_index=True)
         coefficients.append(rows.assign(model=spec.name))
         models.append(
             model_statistics_row(

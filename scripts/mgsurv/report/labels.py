@@ -14,6 +14,7 @@ import pandas as pd
 from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
+    CONTINUOUS,
     CUTPOINT_GROUPING,
     LOGRANK_TEST,
     LOW,
@@ -205,7 +206,11 @@ def arms_of(cox: pd.DataFrame) -> list[str]:
 
 
 def model_label(model: str) -> str:
-    """'multivariable' as is; 'arm=<x>' as 'within the <x> arm'."""
+    """'multivariable' as is; 'arm=<x>' as 'within the <x> arm'; 'continuous arm=<x>' as
+    'continuous, within the <x> arm'."""
+    continuous, _, rest = model.partition(" ")
+    if continuous == CONTINUOUS and model_arm(rest) is not None:
+        return f"{CONTINUOUS}, {model_label(rest)}"
     arm = model_arm(model)
     return model if arm is None else f"within the {arm} arm"
 

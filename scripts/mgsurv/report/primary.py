@@ -15,18 +15,23 @@ data-driven cut-point, continuous Mg, covariate effects).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
 from mgsurv.contract import (
     ARM_COLUMN,
+    CONTINUOUS,
+    CONTINUOUS_INTERACTION,
     IMMUNOTHERAPY_TREATMENT,
     INTERACTION,
     KEY_TERM,
+    MG_CONTINUOUS_TERM,
     MULTIVARIABLE,
     OTHER_TREATMENT,
     arm_model,
+    continuous_arm_model,
     parse_term,
     within_arm_term,
 )
@@ -38,6 +43,55 @@ from mgsurv.settings import PrimarySettings
 PRIMARY, SECONDARY = "primary", "secondary"
 # The config's primary.model: where the within-arm HR comes from.
 ARM_SOURCE, INTERACTION_SOURCE = "arm", "interaction"
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """One primary contrast (config ``primary.contrast``): its Mg term in cox.tsv, the models
+    that estimate it (of all patients, with the Mg x arm interaction, of one arm), the sign
+    of the log HR the Mg-LFA-1 hypothesis predicts, and how the report words it."""
+
+    term: str
+    pooled_model: str
+    interaction_model: str
+    arm_model: Callable[[str], str]
+    expected_sign: int
+    name: str  # "the low-vs-normal hazard ratio"
+    found: str  # what an HR in the predicted direction means, "{rate}" to fill in
+    opposite: str  # what one in the other direction means
+    absent: str  # what "no association" is about
+    heading: str  # the HR in a caption, "{threshold}" to fill in
+    reading: str  # how to read its HRs
+
+
+CONTRASTS = {
+    "low_vs_normal": Contrast(
+        KEY_TERM,
+        MULTIVARIABLE,
+        INTERACTION,
+        arm_model,
+        1,
+        "the low-vs-normal hazard ratio",
+        "low serum Mg was associated with a higher rate of {rate}",
+        "low serum Mg went with a lower rate of {rate}",
+        "an association of low serum Mg with the rate of {rate}",
+        "Hazard ratio (HR) of low vs normal serum Mg (below {threshold})",
+        "HRs above 1: a higher rate of the event with low Mg.",
+    ),
+    "per_0.1_mmol_l": Contrast(
+        MG_CONTINUOUS_TERM,
+        CONTINUOUS,
+        CONTINUOUS_INTERACTION,
+        continuous_arm_model,
+        -1,
+        "the hazard ratio per 0.1 mmol/L higher serum Mg",
+        "higher serum Mg was associated with a lower rate of {rate}",
+        "higher serum Mg went with a higher rate of {rate}",
+        "an association of serum Mg with the rate of {rate}",
+        "Hazard ratio (HR) per 0.1 mmol/L higher serum Mg",
+        "HRs below 1: a lower rate of the event with higher Mg (per 0.1 mmol/L).",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -104,15 +158,16 @@ def section_levels(arms: Treatments, primary: PrimarySettings) -> dict[str, str]
     (or descriptive, or checks), in a line under its heading."""
     endpoint = in_sentence(ENDPOINT_LABELS.get(primary.endpoint, primary.endpoint))
     where = "in the cohort" if arms.single_arm else "within the immunotherapy arm"
+    name = CONTRASTS[primary.contrast].name
     first = (
-        f"Primary: the low-vs-normal hazard ratio on {endpoint} {where}. Secondary: the rest."
+        f"Primary: {name} on {endpoint} {where}. Secondary: the rest."
         if arms.declared
         else "Secondary: no primary population is declared (see Methods)."
     )
     if arms.single_arm:
         cox = (
-            "Primary: the low-vs-normal hazard ratio of the multivariable model (on"
-            f" {endpoint}). Secondary: the other low-vs-normal hazard ratios. Exploratory:"
+            f"Primary: {name} of the model of all patients (on {endpoint})."
+            " Secondary: the other hazard ratios of serum Mg. Exploratory:"
         )
     else:
         cox = (
@@ -141,25 +196,36 @@ def cox_row(cox: pd.DataFrame, endpoint: str, model: str, term: str) -> pd.Serie
     return rows.iloc[0] if len(rows) else None
 
 
+LOW_VS_NORMAL = CONTRASTS["low_vs_normal"]
+
+
 def within_arm(
-    cox: pd.DataFrame, endpoint: str, arm: str, source: str, single_arm: bool
+    cox: pd.DataFrame,
+    endpoint: str,
+    arm: str,
+    source: str,
+    single_arm: bool,
+    contrast: Contrast = LOW_VS_NORMAL,
 ) -> Estimate:
-    """The low-vs-normal HR within one arm from the ``source`` model (for a single-arm
-    cohort: the multivariable model of all its patients)."""
+    """The contrast's HR within one arm from the ``source`` model (for a single-arm
+    cohort: the adjusted model of all its patients)."""
     if single_arm:
-        row = cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM)
+        row = cox_row(cox, endpoint, contrast.pooled_model, contrast.term)
         return Estimate(row, "Cox model of all patients")
     if source == INTERACTION_SOURCE:
-        row = cox_row(cox, endpoint, INTERACTION, within_arm_term(KEY_TERM, arm))
+        term = within_arm_term(contrast.term, arm)
+        row = cox_row(cox, endpoint, contrast.interaction_model, term)
     else:
-        row = cox_row(cox, endpoint, arm_model(arm), KEY_TERM)
+        row = cox_row(cox, endpoint, contrast.arm_model(arm), contrast.term)
     return Estimate(row, MODEL_SOURCES[source])
 
 
-def interaction_rows(cox: pd.DataFrame, endpoint: str) -> pd.DataFrame:
+def interaction_rows(
+    cox: pd.DataFrame, endpoint: str, contrast: Contrast = LOW_VS_NORMAL
+) -> pd.DataFrame:
     """The Mg x arm interaction terms of the endpoint (one per arm besides the reference)."""
-    rows = rows_of(cox, endpoint=endpoint, model=INTERACTION)
-    return rows[rows["term"].astype(str).str.startswith(f"{KEY_TERM}:")]
+    rows = rows_of(cox, endpoint=endpoint, model=contrast.interaction_model)
+    return rows[rows["term"].astype(str).str.startswith(f"{contrast.term}:")]
 
 
 def interaction_p(rows: pd.DataFrame, immunotherapy: str, other: str) -> float | None:
@@ -189,6 +255,7 @@ class EndpointAnswer:
     others: list[Estimate]
     interactions: dict[str, float | None]
     pooled: Estimate
+    contrast: Contrast = LOW_VS_NORMAL
 
 
 def endpoint_answer(
@@ -196,22 +263,25 @@ def endpoint_answer(
 ) -> EndpointAnswer:
     """The answer's estimates on one endpoint, labelled primary or secondary."""
     level = PRIMARY if endpoint == primary.endpoint else SECONDARY
+    contrast = CONTRASTS[primary.contrast]
     io = (
-        within_arm(cox, endpoint, arms.immunotherapy, primary.model, arms.single_arm)
+        within_arm(cox, endpoint, arms.immunotherapy, primary.model, arms.single_arm, contrast)
         if arms.immunotherapy is not None
         else None
     )
-    others = [within_arm(cox, endpoint, arm, primary.model, False) for arm in arms.others]
+    others = [within_arm(cox, endpoint, arm, primary.model, False, contrast) for arm in arms.others]
     pooled = Estimate(
-        cox_row(cox, endpoint, MULTIVARIABLE, KEY_TERM), MODEL_SOURCES[MULTIVARIABLE], pooled=True
+        cox_row(cox, endpoint, contrast.pooled_model, contrast.term),
+        MODEL_SOURCES[MULTIVARIABLE],
+        pooled=True,
     )
-    rows = interaction_rows(cox, endpoint)
+    rows = interaction_rows(cox, endpoint, contrast)
     interactions = (
         {arm: interaction_p(rows, arms.immunotherapy, arm) for arm in arms.others}
         if arms.immunotherapy is not None
         else {}
     )
-    return EndpointAnswer(endpoint, level, io, others, interactions, pooled)
+    return EndpointAnswer(endpoint, level, io, others, interactions, pooled, contrast)
 
 
 def answers(tables: Tables, endpoints: list[str], primary: PrimarySettings) -> list[EndpointAnswer]:

@@ -629,21 +629,23 @@ def strata_labels(data: pd.DataFrame, strata: tuple[str, ...]) -> np.ndarray | N
 def _columns_by_term(
     terms: Sequence[Term | Interaction], columns: list[str]
 ) -> dict[str, list[str]]:
-    """Which design columns belong to which term (a factor's dummies are one term)."""
+    """Which design columns belong to which term (a factor's dummies are one term; an
+    interaction's products, whether its left term is a factor or numeric, are one term)."""
     owned = {
-        t.name: [c for c in columns if ":" in c and c.startswith(f"{t.left.column}[")]
+        t.name: [c for c in columns if ":" in c and _owns(t.left, c.split(":", 1)[0])]
         for t in terms
         if isinstance(t, Interaction)
     }
     taken = {c for cs in owned.values() for c in cs}
     for term in terms:
         if not isinstance(term, Interaction):
-            owned[term.name] = [
-                c
-                for c in columns
-                if c not in taken and (c == term.name or c.startswith(f"{term.column}["))
-            ]
+            owned[term.name] = [c for c in columns if c not in taken and _owns(term, c)]
     return {name: cs for name, cs in owned.items() if cs}
+
+
+def _owns(term: Term, column: str) -> bool:
+    """Whether a design column is one of a term's own: its numeric column, or a dummy."""
+    return column == term.name or column.startswith(f"{term.column}[")
 
 
 def linear_combination(fit: CoxFit, weights: dict[str, float], label: str) -> pd.DataFrame:

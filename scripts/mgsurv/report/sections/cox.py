@@ -12,6 +12,7 @@ import pandas as pd
 from mgsurv.contract import (
     CLINICAL_GROUPING,
     CONTINUOUS,
+    CONTINUOUS_INTERACTION,
     INTERACTION,
     KEY_TERM,
     MIN_EVENTS_PER_PARAMETER,
@@ -23,6 +24,7 @@ from mgsurv.contract import (
     TIME_SPLIT,
     UNIVARIABLE,
     arm_model,
+    continuous_arm_model,
     parse_term,
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_active, is_suppressed
@@ -132,6 +134,11 @@ def cox_tables(
         for arm in arms_of(endpoint_cox)
         for _, row in rows_of(endpoint_cox, model=arm_model(arm)).iterrows()
     ]
+    continuous_arm_rows = [
+        [arm, *cox_row(row)]
+        for arm in arms_of(endpoint_cox)
+        for _, row in rows_of(endpoint_cox, model=continuous_arm_model(arm)).iterrows()
+    ]
     univariable = rows_of(endpoint_cox, model=UNIVARIABLE)
     return [
         table(
@@ -166,6 +173,20 @@ def cox_tables(
             COX_HEADINGS,
             model_rows(endpoint_cox, CONTINUOUS),
             2,
+        ),
+        table(
+            "Serum Mg as a continuous variable × arm interaction model (the interaction row"
+            " tests whether its effect differs between arms; the last rows give it within"
+            " each arm)",
+            COX_HEADINGS,
+            model_rows(endpoint_cox, CONTINUOUS_INTERACTION),
+            2,
+        ),
+        table(
+            "Serum Mg as a continuous variable, models within each treatment arm",
+            ["Arm", *COX_HEADINGS],
+            continuous_arm_rows,
+            3,
         ),
         model_statistics_table(endpoint_models),
     ]

@@ -16,6 +16,7 @@ from mgsurv.report.disclosure import format_patients
 from mgsurv.report.formatting import ALPHA, format_p, p_phrase, word_list
 from mgsurv.report.labels import ENDPOINT_ABBREVIATIONS, hr_text, threshold_text
 from mgsurv.report.primary import (
+    CONTRASTS,
     PRIMARY,
     EndpointAnswer,
     Estimate,
@@ -58,14 +59,16 @@ def interaction_text(answer: EndpointAnswer) -> str:
     return "; ".join(f"vs {arm}: {text}" for arm, text in texts.items())
 
 
-def shown(estimate: Estimate | None) -> int:
-    """+1: HR above 1 with p < ALPHA; -1: below 1 with p < ALPHA; 0: neither (or none)."""
+def shown(estimate: Estimate | None, expected_sign: int = 1) -> int:
+    """+1: an HR with p < ALPHA in the direction the hypothesis predicts (above 1 when
+    ``expected_sign`` is 1, below 1 when -1); -1: one in the other direction; 0: neither
+    (or none)."""
     if estimate is None or not estimate.estimable or estimate.row is None:
         return 0
     row = estimate.row
     if not row["p"] < ALPHA:
         return 0
-    return 1 if row["hr"] > 1 else -1
+    return expected_sign if row["hr"] > 1 else -expected_sign
 
 
 def verdict(answer: EndpointAnswer, arms: list[str]) -> str:
@@ -77,23 +80,21 @@ def verdict(answer: EndpointAnswer, arms: list[str]) -> str:
             "The mapping does not say which arm is immunotherapy (its key arms), so no"
             " primary analysis can be named: the estimates below pool the arms."
         )
-    direction = shown(io)
+    contrast = answer.contrast
+    direction = shown(io, contrast.expected_sign)
     hypothesis = f"the pattern the Mg–LFA-1 hypothesis predicts ({CITATION})"
     if direction < 0:
         return (
-            f"Under immunotherapy, low serum Mg went with a lower rate of {rate}"
-            f" ({hr_text(io.row)}): the opposite of {hypothesis}."
+            f"Under immunotherapy, {contrast.opposite.format(rate=rate)} ({hr_text(io.row)}):"
+            f" the opposite of {hypothesis}."
         )
     if direction == 0:
         return (
-            f"These data do not show an association of low serum Mg with the rate of {rate}"
-            f" under immunotherapy ({hr_text(io.row) if io.estimable else 'not estimable'}):"
-            f" they do not support {hypothesis}, nor rule it out."
+            f"These data do not show {contrast.absent.format(rate=rate)} under immunotherapy"
+            f" ({hr_text(io.row) if io.estimable else 'not estimable'}): they do not support"
+            f" {hypothesis}, nor rule it out."
         )
-    found = (
-        f"Under immunotherapy, low serum Mg was associated with a higher rate of {rate}"
-        f" ({hr_text(io.row)})"
-    )
+    found = f"Under immunotherapy, {contrast.found.format(rate=rate)} ({hr_text(io.row)})"
     if not arms:
         return (
             f"{found}, as {hypothesis}; a single-arm cohort cannot show whether this is"
@@ -170,11 +171,11 @@ def headline_section(
         for a in found
     ]
     within = ", and whether it differs between them" if others else ""
-    caption = (
-        "Hazard ratio (HR) of low vs normal serum Mg (below"
-        f" {threshold_text(settings.mg_threshold_mmol_l, run.units)}) within"
-        f" {'the cohort' if arms.single_arm else 'each arm'}{within}"
+    contrast = CONTRASTS[settings.primary.contrast]
+    what = contrast.heading.format(
+        threshold=threshold_text(settings.mg_threshold_mmol_l, run.units)
     )
+    caption = f"{what} within {'the cohort' if arms.single_arm else 'each arm'}{within}"
     return {
         "verdict": verdict(primary, list(arms.others)),
         "source": primary.immunotherapy.source if primary.immunotherapy else "",
@@ -182,4 +183,5 @@ def headline_section(
         "comparison": bool(others),
         "table": table(caption, columns, rows, 2 + len(others)),
         "association": ASSOCIATION,
+        "direction": contrast.reading,
     }

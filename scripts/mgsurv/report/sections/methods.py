@@ -27,7 +27,7 @@ from mgsurv.report.labels import (
     term_parts,
     threshold_text,
 )
-from mgsurv.report.primary import MODEL_SOURCES, treatments
+from mgsurv.report.primary import CONTRASTS, MODEL_SOURCES, treatments
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.continuous import spline_methods
 from mgsurv.report.sections.survival import data_cutoff, min_at_risk
@@ -116,7 +116,7 @@ def units_text(run: RunRecord, settings: ReportSettings) -> str:
 
 
 def primary_methods(
-    endpoints: dict[str, str], tables: Tables, settings: ReportSettings
+    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
 ) -> dict[str, Any]:
     """What Methods say about the declared primary analysis: its endpoint, population and
     model source; the other endpoint; the comparator arms."""
@@ -132,6 +132,11 @@ def primary_methods(
         "comparators": word_list(list(arms.others)),
         "source": MODEL_SOURCES[primary.model],
         "alpha": f"{ALPHA:.0%}",
+        "contrast": in_sentence(
+            CONTRASTS[primary.contrast].heading.format(
+                threshold=threshold_text(settings.mg_threshold_mmol_l, run.units)
+            )
+        ),
     }
 
 
@@ -197,7 +202,7 @@ def methods_section(
         "tau": rmst_tau_text(settings),
         "ph_transform": str(settings.ph_transform),
         "spline": spline_methods(tables),
-        "primary": primary_methods(endpoints, tables, settings),
+        "primary": primary_methods(endpoints, tables, settings, run),
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",

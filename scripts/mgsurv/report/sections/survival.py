@@ -65,6 +65,8 @@ from mgsurv.report.labels import (
     threshold_text,
 )
 from mgsurv.report.primary import (
+    CONTRASTS,
+    Contrast,
     EndpointAnswer,
     Estimate,
     answers,
@@ -435,20 +437,23 @@ def percent_change(hr: float) -> str:
     return f"{abs(change):.0f}% {'higher' if change > 0 else 'lower'}"
 
 
-def plain_words(endpoint: str, estimate: Estimate | None) -> str:
-    """The primary population's adjusted low-vs-normal HR as a sentence without jargon
-    (pooled over the arms, and called so, when no arm is declared immunotherapy; '' when
-    it is not estimable)."""
+def plain_words(endpoint: str, estimate: Estimate | None, contrast: Contrast) -> str:
+    """The primary population's adjusted HR of the primary contrast as a sentence without
+    jargon (pooled over the arms, and called so, when no arm is declared immunotherapy;
+    '' when it is not estimable)."""
     if estimate is None or not estimate.estimable or estimate.row is None:
         return ""
     row = estimate.row
     event = EVENT_WORDS.get(endpoint, "the event")
-    group, reference = term_parts(KEY_TERM)[1].split(" vs ")
+    if contrast.term == KEY_TERM:
+        group, reference = term_parts(KEY_TERM)[1].split(" vs ")
+        compared = f"with {group} than with {reference} serum Mg"
+    else:
+        compared = f"{term_parts(contrast.term)[1]} serum Mg"
     sentence = (
-        f"In plain words: {POPULATION_WORDS[estimate.pooled]}, after"
-        f" adjustment, the rate of {event} was {percent_change(row['hr'])} with {group} than"
-        f" with {reference} serum Mg (95% CI from {percent_change(row['hr_lower'])} to"
-        f" {percent_change(row['hr_upper'])})."
+        f"In plain words: {POPULATION_WORDS[estimate.pooled]}, after adjustment, the rate of"
+        f" {event} was {percent_change(row['hr'])} {compared} (95% CI from"
+        f" {percent_change(row['hr_lower'])} to {percent_change(row['hr_upper'])})."
     )
     if row["hr_lower"] <= 1 <= row["hr_upper"]:
         sentence += " The interval includes no difference."
@@ -522,7 +527,11 @@ def summary_section(
                     if sentence
                 ],
                 "findings": key_findings(rows_of(tables["cox"], endpoint=endpoint)),
-                "plain": plain_words(endpoint, primary_estimate(found, endpoint)),
+                "plain": plain_words(
+                    endpoint,
+                    primary_estimate(found, endpoint),
+                    CONTRASTS[settings.primary.contrast],
+                ),
             }
             for endpoint, label in endpoints.items()
         ],
