@@ -49,3 +49,11 @@ def test_simulate_rejects_bad_parameters_with_a_message(tmp_path):
     assert "mgsurv: input error" in run.stderr and "fix:" in run.stderr
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_help_says_what_the_command_is_in_whole_sentences():
+    run = mgsurv("--help")
+    assert run.returncode == 0
+    said = " ".join(run.stdout.split())
+    assert "tools around the workflow (the workflow itself runs with snakemake)." in said
+    assert "``" not in said

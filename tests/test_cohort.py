@@ -12,7 +12,7 @@ import yaml
 
 from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.prepare import prepare
-from mgsurv.cohort.reader import read_cohort
+from mgsurv.cohort.reader import MMOL_L_PER_UNIT, read_cohort
 from mgsurv.errors import InputError
 from mgsurv.settings import PrepareSettings
 from support import AGE_AND_SEX, MAPPING_FILE, SYNTHETIC_400
@@ -99,7 +99,7 @@ def test_other_names_mg_dl_and_days_are_converted(tmp_path):
         )
     )
     data = read_cohort(csv, mapping, AGE_AND_SEX).data
-    assert data["mg_mmol_l"].tolist() == pytest.approx([1.70 / 2.43, 1.0])
+    assert data["mg_mmol_l"].tolist() == pytest.approx([1.70 / 2.4305, 2.43 / 2.4305])
     assert data["pfs_months"].tolist() == pytest.approx([1.0, 3.0])
     assert data["os_months"].tolist() == pytest.approx([12.0, 24.0])
     assert data["os_event"].tolist() == [1, 0]
@@ -331,3 +331,24 @@ def test_a_declared_immunotherapy_arm_emptied_by_the_exclusions_stops_the_run(tm
         arms_of_prepared(tmp_path, csv, arms)
     assert "no patient of the immunotherapy arm 'immunotherapy' is left" in caught.value.problem
     assert caught.value.column == "arm" and "excluded.tsv" in caught.value.fix
+
+
+def test_a_single_arm_cohort_has_no_missing_arm_step_in_its_flow(tmp_path):
+    data = pd.read_csv(SYNTHETIC_400).drop(columns="arm")
+    csv = tmp_path / "single.csv"
+    data.to_csv(csv, index=False)
+    mapping = yaml.safe_load(MAPPING_FILE.read_text())
+    mapping["columns"]["arm"] = None
+    del mapping["arms"]
+    (tmp_path / "single.yaml").write_text(yaml.safe_dump(mapping))
+    single = read_cohort(csv, load_mapping(tmp_path / "single.yaml"), [])
+    assert "missing treatment arm" not in set(single.flow["reason"])
+    assert list(single.flow["step"]) == [1, 2, 3]
+    two_arms = read_cohort(SYNTHETIC_400, load_mapping(MAPPING_FILE), [])
+    assert "missing treatment arm" in set(two_arms.flow["reason"])
+
+
+def test_mg_dl_is_converted_with_the_exact_factor():
+    """1 mmol/L = 24.305 mg/L (Mg 24.305 g/mol) = 2.4305 mg/dL."""
+    assert MMOL_L_PER_UNIT["mg/dL"] == pytest.approx(1 / 2.4305, rel=1e-15)
+    assert MMOL_L_PER_UNIT["mEq/L"] == 0.5

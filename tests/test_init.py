@@ -28,7 +28,7 @@ def hospital_export(path: Path) -> Path:
             "Treatment": SOURCE["arm"],
             "Age (years)": SOURCE["age"],
             "Gender": SOURCE["sex"],
-            "Serum magnesium": (SOURCE["mg_mmol_l"] * 2.43).round(4),
+            "Serum magnesium": (SOURCE["mg_mmol_l"] * 2.4305).round(4),
             "PFS days": (SOURCE["pfs_months"] * 365.25 / 12).round(3),
             "Progressed": SOURCE["pfs_event"].map({1: "yes", 0: "no"}),
             "OS days": (SOURCE["os_months"] * 365.25 / 12).round(3),

@@ -162,7 +162,7 @@ def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
             "ECOG_PS": source["ecog"],
             "Histology": source["histology"],
             "PDL1_TPS": source["pdl1"],
-            "Mg_mgdl": (source["mg_mmol_l"] * 2.43).round(4),
+            "Mg_mgdl": (source["mg_mmol_l"] * 2.4305).round(4),
             "PFS_days": (source["pfs_months"] * 365.25 / 12).round(4),
             "Progression": source["pfs_event"].map({1: "progressed", 0: "no"}),
             "OS_days": (source["os_months"] * 365.25 / 12).round(4),

@@ -70,8 +70,12 @@ def _run_init(args: argparse.Namespace) -> None:
     print(f"then run: snakemake --cores all --config cohort={args.csv} mapping={out}")
 
 
+# What --help says: the docstring's first paragraph, without its reST markup.
+DESCRIPTION = " ".join(__doc__.split("\n\n")[0].split()).replace("``", "")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mgsurv", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="mgsurv", description=DESCRIPTION)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     _add_simulate(commands)
     _add_init(commands)

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -76,7 +77,11 @@ MONTHS_PER_UNIT = {
     "months": 1.0,
     "years": 12.0,
 }
-MMOL_L_PER_UNIT = {"mmol/L": 1.0, "mg/dL": 1 / 2.43, "mEq/L": 0.5}
+# Serum Mg in mmol/L per unit of the input. Mg's standard atomic weight is 24.305 g/mol
+# (IUPAC, abridged), so 1 mmol/L = 24.305 mg/L = 2.4305 mg/dL; Mg2+ is divalent, so
+# 1 mmol/L = 2 mEq/L. (2.43 is the rounded form for prose only.)
+MG_DL_PER_MMOL_L = 2.4305
+MMOL_L_PER_UNIT = {"mmol/L": 1.0, "mg/dL": 1 / MG_DL_PER_MMOL_L, "mEq/L": 0.5}
 # Serum Mg outside this range (mmol/L) is not a plausible human value.
 MG_PLAUSIBLE_MMOL_L = (0.1, 5.0)
 # A median above this "in mmol/L" almost surely means mg/dL (normal: 0.70-1.00 mmol/L,
@@ -557,7 +562,19 @@ EXCLUSION_STEPS = (
 )
 
 
-def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
+def exclusion_steps(mapping: Mapping) -> list[ExclusionStep]:
+    """The exclusion steps of a cohort read with this mapping: every step but the arm's
+    when the mapping has no arm column (a single-arm cohort has no arm to be missing)."""
+    return [
+        step
+        for step in EXCLUSION_STEPS
+        if ARM_COLUMN not in step.columns or mapping.columns.get("arm") is not None
+    ]
+
+
+def apply_exclusions(
+    data: pd.DataFrame, steps: Sequence[ExclusionStep] = EXCLUSION_STEPS
+) -> PreparedCohort:
     """Drop patients lacking a required value, step by step, recording the patient flow.
 
     Each step marks the patients it drops among those the earlier steps kept; the table is
@@ -565,7 +582,7 @@ def apply_exclusions(data: pd.DataFrame) -> PreparedCohort:
     """
     flow_rows, excluded = [], []
     kept = np.ones(len(data), dtype=bool)
-    for step, (reason, columns, _, _) in enumerate(EXCLUSION_STEPS, start=1):
+    for step, (reason, columns, _, _) in enumerate(steps, start=1):
         drop = data[columns].isna().any(axis=1).to_numpy() & kept
         n_before, n_excluded = int(kept.sum()), int(drop.sum())
         flow_rows.append(
@@ -684,5 +701,5 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
     """
     path = str(path)
     data, cutoff = _converted(read_text_table(path, mapping), path, mapping, covariates)
-    prepared = apply_exclusions(data)
+    prepared = apply_exclusions(data, exclusion_steps(mapping))
     return PreparedCohort(prepared.data, prepared.flow, prepared.excluded, cutoff)
