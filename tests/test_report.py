@@ -1082,7 +1082,7 @@ def test_text_is_escaped_and_methods_come_from_meta(html: str) -> None:
         "stratified by arm",
         "Holm-adjusted",
         "survRM2",
-        "earliest last follow-up time among the groups whose last patient is censored",
+        "the largest τ its rmst2 accepts for every pair of groups",
         "cox.zph",
         "&ldquo;km&rdquo;",
         "4 knots at the 5th, 35th, 65th and 95th percentiles",

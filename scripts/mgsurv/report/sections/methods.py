@@ -75,10 +75,10 @@ def rmst_tau_text(settings: ReportSettings) -> str:
     """The RMST horizon: the configured tau, or survRM2's default rule."""
     if settings.rmst_tau_months is None:
         return (
-            "survRM2's default, per grouping as shown in the tables: the earliest last"
-            " follow-up time among the groups whose last patient is censored (a curve that"
-            " reaches 0 is defined beyond its last time and sets no limit), or the latest last"
-            " time when every curve reaches 0"
+            "survRM2's default, per grouping as shown in the tables: the largest τ its rmst2"
+            " accepts for every pair of groups, i.e. the smallest over the pairs of the later"
+            " of their last follow-up times when both curves reach 0, else of the last time of"
+            " the group whose last patient is censored (the earlier one when both are)"
         )
     return f"{format_months(settings.rmst_tau_months)} months"
 
