@@ -33,7 +33,7 @@ from mgsurv.files.tables import read_tsv
 from mgsurv.report.disclosure import suppressing
 from mgsurv.report.drawing import Figures
 from mgsurv.report.labels import ENDPOINT_LABELS, endpoint_order, labelling
-from mgsurv.report.primary import section_levels, treatments
+from mgsurv.report.primary import answers, section_levels, treatments
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.appendix import appendix_section, remark_section
 from mgsurv.report.sections.baseline import baseline_section
@@ -174,6 +174,9 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
     # subset; the later sections read the rows of all patients (pooled over the arms).
     by_arm = [by_arm_section(e, label, tables, settings, figures) for e, label in endpoints.items()]
     tables = subset_view(tables, ALL_PATIENTS)
+    # who is treated how, and the answer on each endpoint: read once, shown in several parts
+    arms = treatments(tables["arms"])
+    found = answers(tables, list(endpoints), settings.primary)
     if same_split(tables):
         tables = without_cutpoint_grouping(tables)
 
@@ -182,11 +185,11 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
 
     context: dict[str, Any] = {
         "title": f"Serum magnesium and survival: {run.cohort}",
-        "headline": headline_section(endpoints, tables, settings, run),
+        "headline": headline_section(found, arms, settings, run),
         "arms": by_arm,
-        "levels": section_levels(treatments(tables["arms"]), settings.primary),
+        "levels": section_levels(arms, settings.primary),
         "sections": contents(endpoints),
-        "summary": summary_section(endpoints, tables, settings, run),
+        "summary": summary_section(endpoints, tables, found, arms, settings, run),
         "flow": flow_section(tables["flow"]),
         "baseline": baseline_section(tables),
         "followup": followup_section(endpoints, tables, run),

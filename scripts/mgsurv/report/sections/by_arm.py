@@ -59,10 +59,14 @@ def panel_subsets(arms: Treatments, tables: Tables) -> list[tuple[str, str]]:
 
 
 def arm_km_figure(
-    endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
+    endpoint: str,
+    label: str,
+    tables: Tables,
+    arms: Treatments,
+    settings: ReportSettings,
+    figures: Figures,
 ) -> dict[str, Any]:
     """Figure 1 of one endpoint: the clinical Mg groups' KM curves, one panel per arm."""
-    arms = treatments(tables["arms"])
     panels = []
     for subset, arm in panel_subsets(arms, tables):
         rows = {
@@ -93,9 +97,8 @@ def arm_km_figure(
     }
 
 
-def arm_median_table(endpoint: str, label: str, tables: Tables) -> dict[str, Any]:
+def arm_median_table(endpoint: str, label: str, tables: Tables, arms: Treatments) -> dict[str, Any]:
     """Median survival of the clinical Mg groups within each arm."""
-    arms = treatments(tables["arms"])
     rows = []
     for subset, arm in panel_subsets(arms, tables):
         summary = rows_of(
@@ -112,9 +115,9 @@ def arm_median_table(endpoint: str, label: str, tables: Tables) -> dict[str, Any
     )
 
 
-def low_mg_forest_rows(endpoint: str, tables: Tables) -> pd.DataFrame:
+def low_mg_forest_rows(endpoint: str, tables: Tables, arms: Treatments) -> pd.DataFrame:
     """Every estimate of the low-vs-normal HR of one endpoint, grouped by population."""
-    cox, arms = tables["cox"], treatments(tables["arms"])
+    cox = tables["cox"]
     estimates = [
         ("All patients", "unadjusted", cox_row(cox, endpoint, UNIVARIABLE, KEY_TERM)),
         (
@@ -148,10 +151,10 @@ def low_mg_forest_rows(endpoint: str, tables: Tables) -> pd.DataFrame:
 
 
 def low_mg_forest(
-    endpoint: str, label: str, tables: Tables, figures: Figures
+    endpoint: str, label: str, tables: Tables, arms: Treatments, figures: Figures
 ) -> dict[str, Any] | None:
     """The forest plot of the low-vs-normal HR of one endpoint (None without estimates)."""
-    rows = low_mg_forest_rows(endpoint, tables)
+    rows = low_mg_forest_rows(endpoint, tables, arms)
     if rows.empty:
         return None
     interaction = interaction_rows(tables["cox"], endpoint)
@@ -179,7 +182,7 @@ def low_mg_forest(
         + (
             "All patients: unadjusted; adjusted for the covariates; stratified, where strata"
             " are configured."
-            if treatments(tables["arms"]).single_arm
+            if arms.single_arm
             else "All patients: unadjusted; adjusted for arm and the covariates; with a"
             " separate baseline hazard per stratum. Within each arm: from a Cox model of that"
             " arm's patients alone (its own covariate effects), and from the Mg × arm"
@@ -197,10 +200,11 @@ def by_arm_section(
     endpoint: str, label: str, tables: Tables, settings: ReportSettings, figures: Figures
 ) -> dict[str, Any]:
     """Figure 1, the medians per arm and the low-Mg forest plot of one endpoint."""
+    arms = treatments(tables["arms"])
     return {
         "id": f"arms-{slug(endpoint)}",
         "label": label,
-        "figure": arm_km_figure(endpoint, label, tables, settings, figures),
-        "medians": arm_median_table(endpoint, label, tables),
-        "forest": low_mg_forest(endpoint, label, tables, figures),
+        "figure": arm_km_figure(endpoint, label, tables, arms, settings, figures),
+        "medians": arm_median_table(endpoint, label, tables, arms),
+        "forest": low_mg_forest(endpoint, label, tables, arms, figures),
     }

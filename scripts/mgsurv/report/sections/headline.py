@@ -20,13 +20,12 @@ from mgsurv.report.primary import (
     PRIMARY,
     EndpointAnswer,
     Estimate,
-    answers,
+    Treatments,
     arm_heading,
-    treatments,
 )
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.survival import EVENT_WORDS
-from mgsurv.report.tables import Tables, table
+from mgsurv.report.tables import table
 from mgsurv.settings import ReportSettings
 
 CITATION = (
@@ -147,11 +146,10 @@ ASSOCIATION = (
 
 
 def headline_section(
-    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+    found: list[EndpointAnswer], arms: Treatments, settings: ReportSettings, run: RunRecord
 ) -> dict[str, Any]:
-    """The headline box: one row per endpoint (primary first) and the verdict sentence."""
-    arms = treatments(tables["arms"])
-    found = answers(tables, list(endpoints), settings.primary)
+    """The headline box: one row per endpoint of ``found`` (the answers, primary first) and
+    the verdict sentence."""
     primary = next((a for a in found if a.level == PRIMARY), found[0])
     others = [arm_heading(arm, arms) for arm in arms.others]
     io_heading = arm_heading(arms.immunotherapy or "", arms)

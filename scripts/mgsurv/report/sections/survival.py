@@ -69,8 +69,7 @@ from mgsurv.report.primary import (
     Contrast,
     EndpointAnswer,
     Estimate,
-    answers,
-    treatments,
+    Treatments,
 )
 from mgsurv.report.provenance import RunRecord
 from mgsurv.report.tables import Table, Tables, blank_repeats, rows_of, slug, table
@@ -465,10 +464,9 @@ POPULATION_WORDS = {False: "among the immunotherapy-treated patients", True: "po
 
 
 def question(
-    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+    endpoints: dict[str, str], arms: Treatments, settings: ReportSettings, run: RunRecord
 ) -> str:
     """The question the report answers, from the threshold, endpoints and arms analysed."""
-    arms = treatments(tables["arms"])
     outcomes = word_list([in_sentence(label) for label in endpoints.values()])
     if arms.single_arm:
         within = " in these immunotherapy-treated patients"
@@ -500,16 +498,21 @@ def primary_estimate(found: list[EndpointAnswer], endpoint: str) -> Estimate | N
 
 
 def summary_section(
-    endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
+    endpoints: dict[str, str],
+    tables: Tables,
+    found: list[EndpointAnswer],
+    arms: Treatments,
+    settings: ReportSettings,
+    run: RunRecord,
 ) -> dict[str, Any]:
     """The question, then per endpoint: follow-up, the clinical groups' medians and RMST,
-    and the low-vs-normal hazard ratios (unadjusted, adjusted, per arm, interaction)."""
+    the low-vs-normal hazard ratios (unadjusted, adjusted, per arm, interaction) and the
+    primary estimate (of ``found``, the answers) in plain words."""
     comparison = term_parts(KEY_TERM)[1]
-    found = answers(tables, list(endpoints), settings.primary)
     # these sentences describe all patients: in a cohort of several arms, the arms pooled
-    pooled = "" if treatments(tables["arms"]).single_arm else "Pooled over the arms: "
+    pooled = "" if arms.single_arm else "Pooled over the arms: "
     return {
-        "question": question(endpoints, tables, settings, run),
+        "question": question(endpoints, arms, settings, run),
         "cohort": str(run.cohort),
         "cutoff": data_cutoff(run),
         "comparison": comparison,
