@@ -171,7 +171,12 @@ def test_user_csv_with_other_names_units_and_codes(run_workflow, tmp_path):
     )
     csv = tmp_path / "hospital.csv"
     export.to_csv(csv, sep=";", decimal=",", index=False)
-    run = run_workflow(tmp_path, cohort=str(csv), mapping=str(user_mapping(tmp_path)))
+    run = run_workflow(
+        tmp_path,
+        cohort=str(csv),
+        mapping=str(user_mapping(tmp_path)),
+        reference_arm="Docetaxel",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     results = tmp_path / "results" / "hospital"
     cohort = pd.read_parquet(results / "cohort.parquet")

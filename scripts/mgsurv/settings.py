@@ -95,9 +95,10 @@ class PrimarySettings:
 @dataclass(frozen=True)
 class PrepareSettings:
     """What prepare needs besides the CSV and its mapping: the covariates to read, the
-    pre-specified Mg threshold and the cut-point search."""
+    reference arm (it must occur), the pre-specified Mg threshold and the cut-point search."""
 
     covariates: tuple[dict, ...] = _default("covariates", tuple)
+    reference_arm: str | None = CONFIG_DEFAULTS["reference_arm"]
     mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
     cutpoint: CutpointSettings = field(default_factory=CutpointSettings)
 

@@ -166,10 +166,11 @@ class ModelSpec:
 
 
 def reference_arm(data: pd.DataFrame, settings: AnalysisSettings) -> str:
-    """The configured reference arm when present, else the first arm alphabetically."""
-    arms = sorted(data[ARM_COLUMN].dropna().astype(str).unique())
-    configured = settings.reference_arm
-    return configured if configured is not None and configured in arms else arms[0]
+    """The configured reference arm (prepare has checked that it occurs), or without one
+    (``reference_arm: null``) the first arm alphabetically."""
+    if settings.reference_arm is not None:
+        return settings.reference_arm
+    return min(data[ARM_COLUMN].dropna().astype(str).unique())
 
 
 def arm_terms(data: pd.DataFrame, settings: AnalysisSettings) -> list[Term]:

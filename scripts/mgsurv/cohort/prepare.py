@@ -220,6 +220,25 @@ def arm_treatments(cohort: pd.DataFrame, mapping: Mapping, source: str) -> pd.Da
     )
 
 
+def check_reference_arm(cohort: pd.DataFrame, reference: str | None, source: str, mapping: Mapping):
+    """A configured reference arm must be one of the analysed arms when there are several
+    (a single arm needs none), as a covariate's reference level must occur: the models
+    would otherwise compare against an arm the config does not name."""
+    arms = sorted(cohort[ARM_COLUMN].dropna().astype(str).unique())
+    if reference is None or len(arms) < 2 or reference in arms:
+        return
+    controls = [arm for arm in mapping.other_arms if arm in arms] or arms
+    raise InputError(
+        f"the reference arm {reference!r} (config reference_arm) is not among the analysed"
+        f" arms: {', '.join(map(repr, arms))}",
+        file=source,
+        column=mapping.columns["arm"],
+        fix="set reference_arm in the config to one of these values, usually the control arm"
+        f" (e.g. --config reference_arm={controls[0]!r}), or to null for the first in"
+        " alphabetical order",
+    )
+
+
 def input_units(mapping: Mapping) -> dict:
     """The input's units as converted (provenance.json ``units``): serum Mg's unit and how
     many of it make 1 mmol/L, and the times' unit ("dates" when derived from dates)."""
@@ -256,6 +275,7 @@ def prepare(
         mapping = replace(mapping, immunotherapy_arm=IMMUNOTHERAPY, other_arms=(CHEMOTHERAPY,))
     prepared = read_cohort(source, mapping, covariates)
     check_enough_patients(prepared, source, mapping)
+    check_reference_arm(prepared.data, settings.reference_arm, source, mapping)
     found = find_cutpoint(prepared.data, cutpoint)
     cut = found.cutpoint if found is not None else float("nan")
     cohort = add_groupings(prepared.data, threshold_mmol_l, cut)
