@@ -49,10 +49,17 @@ def mapping_of(case: dict) -> Path:
 
 
 def run_prepare(
-    csv: Path | str, mapping: Path, covariates: list[dict] = AGE_AND_SEX, threshold: float = 0.70
+    csv: Path | str,
+    mapping: Path,
+    covariates: list[dict] = AGE_AND_SEX,
+    threshold: float = 0.70,
+    reference_arm: str | None = "chemotherapy",
 ):
     settings = PrepareSettings(
-        covariates=tuple(covariates), mg_threshold_mmol_l=threshold, cutpoint=CutpointSettings()
+        covariates=tuple(covariates),
+        reference_arm=reference_arm,
+        mg_threshold_mmol_l=threshold,
+        cutpoint=CutpointSettings(),
     )
     return prepare(str(csv), str(mapping), settings, "test")
 
@@ -144,6 +151,7 @@ def test_config_error_is_named(name):
                 BATTERY / "mappings" / "base.yaml",
                 config["covariates"],
                 config["mg_threshold_mmol_l"],
+                config["reference_arm"],
             )
         text = caught.value.message()
     for words in case["problem"]:

@@ -72,6 +72,10 @@ def column_values(column: str, values: list[str], rows=BASE_ROWS) -> list[str]:
     return out
 
 
+# The base cohort with OS status in R's Surv() convention (1 = censored, 2 = event).
+R_CODED_OS = column_values("os_event", ["2", "1", "2", "1", "2", "2", "1", "2", "2", "2", "1", "2"])
+
+
 def xlsx() -> bytes:
     """A minimal SpreadsheetML workbook with the base cohort's header in row 1."""
     cells = "".join(
@@ -178,9 +182,8 @@ CSV: dict[str, bytes | str] = {
     "all_times_missing": cohort(column_values("pfs_months", [""] * 12)),
     # events
     "event_code_unknown": cohort(edit(11, "os_event", "9")),
-    "event_codes_r_convention": cohort(
-        column_values("os_event", ["2", "1", "2", "1", "2", "2", "1", "2", "2", "2", "1", "2"])
-    ),
+    "event_codes_r_convention": cohort(R_CODED_OS),
+    "event_code_unknown_r_convention": cohort(edit(11, "os_event", "9", R_CODED_OS)),
     # serum Mg
     "mg_non_numeric": cohort(edit(7, "mg_mmol_l", "low")),
     "mg_negative": cohort(edit(12, "mg_mmol_l", "-0.7")),
@@ -323,6 +326,18 @@ MAPPINGS: dict[str, dict | str] = {
     "mg_dl": mapping(units={"mg": "mg/dL", "time": "months"}),
     "dates": mapping(**DATES),
     "event_codes_decimal": mapping(event_codes={"event": [1], "censored": [0]}),
+    # PFS 0/1 (shared codes) and OS in R's 1/2 convention (its own codes)
+    "event_codes_per_endpoint": mapping(
+        event_codes={"event": ["1"], "censored": ["0"], "os": {"event": [2], "censored": [1]}}
+    ),
+    "event_codes_for_pfs_only": mapping(event_codes={"pfs": {"event": ["1"], "censored": ["0"]}}),
+    "event_codes_in_both_for_os": mapping(
+        event_codes={
+            "event": ["1"],
+            "censored": ["0"],
+            "os": {"event": ["1", "2"], "censored": ["1"]},
+        }
+    ),
     # mapping errors
     "unknown_key": mapping(colums={}),
     "unit_not_listed": mapping(units={"mg": "g/L"}),
@@ -364,6 +379,10 @@ CONFIGS = {
     "unknown_stratum": {"strata": ["arm", "site"]},
     "reserved_covariate_name": {"covariates": [{"name": "arm", "type": "categorical"}]},
     "per_without_unit": {"covariates": [{"name": "age", "type": "numeric", "per": 10}]},
+    "reference_arm_absent": {
+        "reference_arm": "Chemotherapy",
+        "covariates": [{"name": "age", "type": "numeric"}],
+    },
     "covariate_level_not_listed": {
         "covariates": [
             {"name": "sex", "type": "categorical", "reference": "male", "levels": ["male", "f"]}

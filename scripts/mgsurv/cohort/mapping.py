@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from mgsurv.contract import ENDPOINTS
 from mgsurv.errors import InputError
 from mgsurv.schemas import MAPPING_SCHEMA, schema_problem
 
@@ -29,6 +30,21 @@ TIME_KEYS = ("pfs_time", "pfs_event", "os_time", "os_event")
 IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY = "immunotherapy", "other"
 DATE_KEYS = ("start_date", "progression_date", "death_date", "last_followup_date")
 REQUIRED_DATE_KEYS = ("start_date", "last_followup_date")
+
+
+@dataclass(frozen=True)
+class EventCodes:
+    """The values of one endpoint's event column meaning event and censored (as compared:
+    see :func:`normalise_code`), and whether they are the endpoint's own (``event_codes.pfs``
+    or ``.os``) rather than the list shared by both endpoints."""
+
+    event: frozenset[str] = frozenset({"1"})
+    censored: frozenset[str] = frozenset({"0"})
+    own: bool = False
+
+    def where(self, endpoint: str) -> str:
+        """The mapping key these codes are listed under."""
+        return f"event_codes.{endpoint}" if self.own else "event_codes"
 
 
 @dataclass(frozen=True)
@@ -41,8 +57,10 @@ class Mapping:
     mg_unit: str = "mmol/L"
     time_unit: str = "months"
     date_format: str = "%Y-%m-%d"
-    event_values: frozenset[str] = frozenset({"1"})
-    censored_values: frozenset[str] = frozenset({"0"})
+    # Per endpoint: its own codes (event_codes.pfs / .os) or the shared ones.
+    event_codes: dict[str, EventCodes] = field(
+        default_factory=lambda: dict.fromkeys(ENDPOINTS, EventCodes())
+    )
     delimiter: str = ","
     decimal: str = "."
     encoding: str = "utf-8"
@@ -190,22 +208,7 @@ def load_mapping(path: str | Path) -> Mapping:
     columns = {key: raw["columns"].get(key) for key in ("patient_id", "mg", "arm")}
     columns.update({key: raw["columns"].get(key) for key in TIME_KEYS + DATE_KEYS})
     _check_time_or_dates(columns, path)
-    if raw.get("event_codes") is None and not columns.get("start_date"):
-        raise InputError(
-            "the mapping has no event_codes, needed to read the event columns",
-            file=path,
-            fix="add event_codes with the values meaning event and censored"
-            " (see config/mapping.yaml)",
-        )
-    codes = raw.get("event_codes") or {"event": ["1"], "censored": ["0"]}
-    event_values = _codes(codes["event"])
-    censored_values = _codes(codes["censored"])
-    if event_values & censored_values:
-        raise InputError(
-            f"event codes {sorted(event_values & censored_values)} mean both event and censored",
-            file=path,
-            fix="list each code under only one of event_codes.event and event_codes.censored",
-        )
+    event_codes = _event_codes(raw.get("event_codes"), columns, path)
     immunotherapy_arm, other_arms = _arms(raw.get("arms"), columns["arm"], path)
     csv = raw.get("csv") or {}
     units = raw.get("units") or {}
@@ -218,14 +221,47 @@ def load_mapping(path: str | Path) -> Mapping:
         mg_unit=units.get("mg", "mmol/L"),
         time_unit=units.get("time", "months"),
         date_format=raw.get("date_format", "%Y-%m-%d"),
-        event_values=event_values,
-        censored_values=censored_values,
+        event_codes=event_codes,
         delimiter=csv.get("delimiter", ","),
         decimal=csv.get("decimal", "."),
         encoding=csv.get("encoding", "utf-8"),
         immunotherapy_arm=immunotherapy_arm,
         other_arms=other_arms,
     )
+
+
+def _event_codes(raw: dict | None, columns: dict, path: str) -> dict[str, EventCodes]:
+    """Each endpoint's event codes: its own list (``event_codes.pfs`` / ``.os``) when given,
+    else the shared ``event``/``censored`` lists; 1/0 when survival comes from dates (no
+    event column is read). A code may not mean both event and censored."""
+    if columns.get("start_date"):
+        return dict.fromkeys(ENDPOINTS, EventCodes())
+    raw = raw or {}
+    codes = {}
+    for endpoint in ENDPOINTS:
+        own = raw.get(endpoint)
+        listed = own or raw
+        if "event" not in listed:
+            raise InputError(
+                f"the mapping has no event codes for {endpoint.upper()}, needed to read"
+                f" its event column '{columns[f'{endpoint}_event']}'",
+                file=path,
+                fix="add event_codes with the values meaning event and censored (shared by"
+                f" both endpoints), or event_codes.{endpoint} with its own (see"
+                " config/mapping.yaml)",
+            )
+        codes[endpoint] = EventCodes(
+            _codes(listed["event"]), _codes(listed["censored"]), own=own is not None
+        )
+        both = codes[endpoint].event & codes[endpoint].censored
+        if both:
+            where = codes[endpoint].where(endpoint)
+            raise InputError(
+                f"event codes {sorted(both)} mean both event and censored",
+                file=path,
+                fix=f"list each code under only one of {where}.event and {where}.censored",
+            )
+    return codes
 
 
 def _arms(arms: dict | None, arm_column: str | None, path: str) -> tuple[str | None, tuple]:

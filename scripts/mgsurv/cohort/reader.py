@@ -205,35 +205,48 @@ def parse_numbers(
     return numbers
 
 
-def parse_events(values: pd.Series, *, path: str, column: str, mapping: Mapping) -> pd.Series:
-    """Event codes to 1.0 (event) / 0.0 (censored) / NaN (missing)."""
+def parse_events(
+    values: pd.Series, *, path: str, column: str, mapping: Mapping, endpoint: str
+) -> pd.Series:
+    """An endpoint's event codes to 1.0 (event) / 0.0 (censored) / NaN (missing)."""
+    listed = mapping.event_codes[endpoint]
     codes, distinct = _distinct(values)  # the checks below are per distinct value
     normalised = distinct.map(normalise_code)
     missing = _is_missing_token(distinct)
-    is_event = normalised.isin(mapping.event_values)
-    is_censored = normalised.isin(mapping.censored_values)
+    is_event = normalised.isin(listed.event)
+    is_censored = normalised.isin(listed.censored)
     unknown = ~(missing | is_event | is_censored)
     if unknown.any():
         rows = _spread(unknown, codes, values.index)
         seen = ", ".join(repr(v) for v in values[rows].unique()[:5])
-        fix = (
-            f"add each code to event_codes.event or event_codes.censored in {mapping.path}"
-            f" (now event: {sorted(mapping.event_values)},"
-            f" censored: {sorted(mapping.censored_values)})"
-        )
-        if set(normalised[~missing]) == {"1", "2"}:
-            fix = (
-                "the codes look like R's Surv() convention (1 = censored, 2 = event): set"
-                f" event_codes to event: [2], censored: [1] in {mapping.path}"
-            )
         raise InputError(
-            f"event code(s) {seen} are neither an event nor a censoring code",
+            f"{endpoint.upper()} event code(s) {seen} are neither an event nor a censoring code",
             file=path,
             column=column,
             rows=_line_numbers(rows),
-            fix=fix,
+            fix=_event_codes_fix(set(normalised[~missing]), endpoint, mapping),
         )
     return _spread(np.where(missing, np.nan, is_event.astype(float)), codes, values.index)
+
+
+def _event_codes_fix(found: set[str], endpoint: str, mapping: Mapping) -> str:
+    """How to list an endpoint's unknown codes without breaking the other endpoint: R's
+    1/2 convention becomes the endpoint's own codes; other codes are added where its codes
+    are listed."""
+    listed = mapping.event_codes[endpoint]
+    if found == {"1", "2"}:
+        return (
+            f"the {endpoint.upper()} codes look like R's Surv() convention (1 = censored,"
+            f" 2 = event): add under event_codes in {mapping.path} the line"
+            f' \'{endpoint}: {{event: ["2"], censored: ["1"]}}\' (the other endpoint keeps'
+            " its codes)"
+        )
+    where = listed.where(endpoint)
+    own = "" if listed.own else f", or give {endpoint.upper()} its own under {endpoint}:"
+    return (
+        f"add each code to {where}.event or {where}.censored in {mapping.path} (now event:"
+        f" {sorted(listed.event)}, censored: {sorted(listed.censored)}){own}"
+    )
 
 
 def parse_dates(values: pd.Series, *, path: str, column: str, mapping: Mapping) -> pd.Series:
@@ -328,7 +341,7 @@ def survival_from_times(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.
         )
         out[time_column(endpoint)] = months
         out[event_column(endpoint)] = parse_events(
-            table[event_col], path=path, column=event_col, mapping=mapping
+            table[event_col], path=path, column=event_col, mapping=mapping, endpoint=endpoint
         )
     return pd.DataFrame(out, index=table.index)
 
