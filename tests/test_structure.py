@@ -40,6 +40,7 @@ RANKS = {
     "stats": 1,
     "cohort": 2,
     "analysis": 3,
+    "onboarding": 3,
     "report": 4,
     "overview": 5,
     "validation": 5,

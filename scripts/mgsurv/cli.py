@@ -3,6 +3,7 @@
 
     mgsurv simulate --n 1200 --seed 2022 --out cohort.csv --truth truth.json
     mgsurv init my_cohort.csv [--out config/mapping_my_cohort.yaml]
+                              [--study-out config/study_my_cohort.yaml]
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import fields
-from pathlib import Path
 
-from mgsurv.cohort.mapping_proposal import unsure, write_proposal
 from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort, write_cohort
 from mgsurv.errors import InputError
+from mgsurv.onboarding.writing import run_command, safe_name, unsure, write_proposal
 
 
 def _add_simulate(commands) -> None:
@@ -47,27 +47,36 @@ def _run_simulate(args: argparse.Namespace) -> None:
 def _add_init(commands) -> None:
     parser = commands.add_parser(
         "init",
-        help="propose a column mapping for a new cohort CSV",
-        description="Read a cohort CSV and write a commented column mapping (columns, units,"
-        " event codes) proposed from its headers and values, for you to review: nothing is"
-        " guessed when the workflow runs.",
+        help="propose the column mapping and study settings for a new cohort CSV",
+        description="Read a cohort CSV and write, for you to review, a commented column"
+        " mapping (columns, units, event codes, arms) and a study config (the covariates the"
+        " file has, the reference arm) proposed from its headers and values, then print the"
+        " command that runs them: nothing is guessed when the workflow runs.",
     )
     parser.add_argument("csv", help="the cohort CSV")
     parser.add_argument(
         "--out", help="mapping file to write (default config/mapping_<csv name>.yaml)"
     )
-    parser.add_argument("--force", action="store_true", help="replace an existing --out")
+    parser.add_argument(
+        "--study-out", help="study config to write (default config/study_<csv name>.yaml)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace existing files")
     parser.set_defaults(run=_run_init)
 
 
 def _run_init(args: argparse.Namespace) -> None:
-    out = args.out or f"config/mapping_{Path(args.csv).stem}.yaml"
-    proposal = write_proposal(args.csv, out, force=args.force)
-    print(f"wrote the proposed mapping to {out}")
+    name = safe_name(args.csv)
+    mapping = args.out or f"config/mapping_{name}.yaml"
+    study = args.study_out or f"config/study_{name}.yaml"
+    proposal = write_proposal(args.csv, mapping, study, force=args.force)
+    print(f"wrote the proposed mapping to {mapping} and study settings to {study}")
+    missing = proposal.missing_columns()
+    if missing:
+        print(f"no column found for {', '.join(missing)}: fill these in {mapping}")
     check = unsure(proposal)
     if check:
-        print(f"review especially: {', '.join(check)} (marked CHECK in the file)")
-    print(f"then run: snakemake --cores all --config cohort={args.csv} mapping={out}")
+        print(f"review especially: {', '.join(check)} (marked CHECK in the files)")
+    print(f"then run: {run_command(study)}")
 
 
 # What --help says: the docstring's first paragraph, without its reST markup.
