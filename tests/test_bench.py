@@ -118,3 +118,17 @@ def test_untied_cohort_has_distinct_times_within_their_recorded_interval():
         cohort.drop(columns=["pfs_months", "os_months"])
     )
     assert cohorts.untie(cohort, 5).equals(untied)  # deterministic
+
+
+def test_quoted_csv_benchmark_compares_prepare_on_both_files(tmp_path):
+    out = tmp_path / "results"
+    command = [sys.executable, str(BENCH / "quoted_csv.py"), "--n", "300", "--repeat", "1"]
+    run = subprocess.run(
+        [*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    table = pd.read_csv(out / "quoted_csv.tsv", sep="\t")
+    assert table["file"].tolist() == ["unquoted", "quoted"]
+    assert table["identical_outputs"].all() and (table["n"] == 300).all()
+    assert table.loc[0, "ratio_seconds"] == 1.0
+    assert table[["seconds", "peak_mb", "ratio_peak_mb"]].notna().all().all()

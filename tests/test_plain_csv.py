@@ -112,7 +112,23 @@ CASES = [
         "semicolon_decimal_comma",
         True,
     ),
-    ("quoted cell", lines(ROWS[0], '"P2",chemotherapy,70,female,0.85,4.0,0,4.0,0'), "base", False),
+    ("quoted cell", lines(ROWS[0], '"P2",chemotherapy,70,female,0.85,4.0,0,4.0,0'), "base", True),
+    (
+        "R's write.csv: quoted header, row names and texts",
+        '"","patient_id","arm","age","sex","mg_mmol_l","pfs_months","pfs_event","os_months",'
+        '"os_event"\n"1","P1","immunotherapy",60,"male",0.65,2.5,1,10,1\n'
+        '"2","P2","chemotherapy",NA,"female",0.85,4,0,4,0\n',
+        "base",
+        True,
+    ),
+    ("quoted delimiter", lines(ROWS[0], 'P2,"chemo, weekly",70,f,0.85,4.0,0,4.0,0'), "base", True),
+    ("quoted empty cells", lines(ROWS[0], 'P2,"",70,"",0.85,4.0,0,4.0,0'), "base", True),
+    ("quoted padding", lines(ROWS[0], 'P2," chemo\t",70,f,0.85,4.0,0,4.0,0'), "base", True),
+    ("doubled quote", lines(ROWS[0], 'P2,"chemo ""A""",70,f,0.85,4.0,0,4.0,0'), "base", False),
+    ("quote after a space", lines(ROWS[0], 'P2, "chemo",70,f,0.85,4.0,0,4.0,0'), "base", False),
+    ("text after a quote", lines(ROWS[0], 'P2,"chemo"x,70,f,0.85,4.0,0,4.0,0'), "base", False),
+    ("quoted line break", lines(ROWS[0], 'P2,"che\nmo",70,f,0.85,4.0,0,4.0,0'), "base", False),
+    ("unclosed quote", lines(ROWS[0], 'P2,"chemo,70,f,0.85,4.0,0,4.0,0'), "base", False),
     (
         "quote inside a cell",
         lines(ROWS[0], 'P"2,chemotherapy,70,f,0.85,4.0,0,4.0,0'),
@@ -235,15 +251,34 @@ def quote_free_texts(draw) -> str:
     return draw(st.sampled_from(["", "\n", "sep=,\n"])) + end.join([header, *body]) + end
 
 
+@st.composite
+def quoted_texts(draw) -> str:
+    """CSV text whose cells may be quoted as R's write.csv and spreadsheets quote them
+    (the fast path takes these), sometimes with a quoting the csv module reads otherwise
+    than a plain split (a doubled quote, a quote after a space or within a cell, a quoted
+    line break or delimiter, an unclosed quote), which it must decline or read alike."""
+    header = draw(st.sampled_from([HEADER, '"' + HEADER.replace(",", '","') + '"']))
+    width = HEADER.count(",") + 1
+    special = st.sampled_from(['""', ' "x"', 'a"b', '"a\nb"', '"a,b"', '"a', '"a"b'])
+    cell = st.one_of(
+        CELLS,
+        CELLS.map(lambda text: f'"{text}"'),
+        special if draw(st.integers(0, 3)) == 0 else CELLS,
+    )
+    rows = draw(st.lists(st.lists(cell, min_size=width, max_size=width), max_size=6))
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    return end.join([header, *(",".join(row) for row in rows)]) + end
+
+
 @settings(
-    max_examples=300,
+    max_examples=600,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-@given(text=quote_free_texts())
-def test_any_quote_free_text_reads_the_same_both_ways(tmp_path, text):
+@given(text=st.one_of(quote_free_texts(), quoted_texts()))
+def test_any_text_reads_the_same_both_ways(tmp_path, text):
     path = tmp_path / "fuzz.csv"
     path.write_bytes(text.encode("utf-8"))
     mapping = load_mapping(MAPPINGS / "base.yaml")

@@ -15,7 +15,8 @@ byte-order mark with UTF-8 (removed), an Excel ``sep=`` line that agrees, ``;`` 
 it, blank lines and quoted line breaks (line numbers stay those an editor shows; ``\n``,
 ``\r\n`` and a lone ``\r`` end a line), and columns the mapping does not use, even repeated.
 
-A file without quotes takes the fast path of :mod:`mgsurv.cohort.plain_csv` when it provably
+A file whose quotes, if any, each enclose a whole field on one line (R's write.csv, or no
+quotes at all) takes the fast path of :mod:`mgsurv.cohort.plain_csv` when it provably
 reads the same.
 """
 
@@ -304,9 +305,9 @@ def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     shows, also after blank lines or quoted line breaks); ``attrs["header_line"]`` is the
     header's line. Duplicated names of columns that are not mapped get a suffix " (2)"...
 
-    A file without quotes or blank lines is parsed by pyarrow (:mod:`mgsurv.cohort.plain_csv`, which
-    checks that the result is the csv module's); any other file, and every file with an
-    error to name, by the csv module.
+    A file without blank lines whose quotes each enclose a whole field on one line is parsed
+    by pyarrow (:mod:`mgsurv.cohort.plain_csv`, which checks that the result is the csv
+    module's); any other file, and every file with an error to name, by the csv module.
     """
     path = str(path)
     text = _decode(_read_bytes(path), path, mapping)

@@ -1,15 +1,21 @@
-r"""The fast path of the cohort reader: a CSV without quotes, parsed by pyarrow.
+r"""The fast path of the cohort reader: a CSV whose quoting is simple, parsed by pyarrow.
 
 :mod:`mgsurv.cohort.csv_file` reads a file with Python's csv module, which knows the quoting rules,
 counts the lines of records that span lines, skips blank lines and lets every error be
 named. On a large export that costs most of the prepare stage's time and memory (a Python
-list per row, a str per cell). Most exports need none of it: without a quote character a
-record is one line and a field is the text between two delimiters. :func:`read_plain` reads
-such a file with pyarrow's CSV parser and returns what the csv module path would (header,
-line numbers, stripped cells), or None when it cannot show that the two agree; the caller
-then takes the csv module path, which also words every error. Conditions, each checked:
+list per row, a str per cell). Most exports need none of it: a record is one line, and a
+field is the text between two delimiters, or such a text in quotes (R's write.csv quotes
+every text). :func:`read_plain` reads such a file with pyarrow's CSV parser and returns what
+the csv module path would (header, line numbers, stripped cells), or None when it cannot
+show that the two agree; the caller then takes the csv module path, which also words every
+error. Conditions, each checked:
 
-* no ``"`` in the text, so no field is quoted and no record spans lines;
+* every ``"`` opens or closes a quoted field on one line (:func:`simple_quotes`): an opening
+  quote starts a field (after a delimiter or at a line start), its closing quote is the next
+  ``"`` on the same line and ends the field (before a delimiter or a line end). The quoted
+  text thus holds no quote and no line break, and both parsers read it alike (a delimiter
+  inside is text to both); a doubled quote, a quote after a space or within a field, or a
+  quoted line break sends the file to the csv module;
 * every ``\r`` is part of ``\r\n`` (the csv module also ends a line at a lone ``\r``);
 * the header is the first non-empty line and has two or more fields, not all blank;
 * no line after the header is blank (the csv module skips a line whose fields are all
@@ -51,14 +57,58 @@ class PlainTable:
     cells: np.ndarray  # stripped str, one row per column (object array, columns x rows)
 
 
+QUOTE, LINE_FEED, CARRIAGE_RETURN = ord('"'), ord("\n"), ord("\r")
+# The quotes are checked in blocks of about this many bytes, cut at line ends (the check's
+# temporary arrays stay small however large the file).
+QUOTE_CHECK_BLOCK = 1 << 24
+
+
+def _simple_quotes_in(block: np.ndarray, delimiter: int) -> bool:
+    """:func:`simple_quotes` for a block of whole lines."""
+    quotes = np.flatnonzero(block == QUOTE)
+    if len(quotes) % 2:
+        return False
+    opening, closing = quotes[0::2], quotes[1::2]
+    before = block[np.maximum(opening - 1, 0)]
+    starts_field = (opening == 0) | (before == delimiter) | (before == LINE_FEED)
+    after = block[np.minimum(closing + 1, len(block) - 1)]
+    ends_field = (
+        (closing == len(block) - 1)
+        | (after == delimiter)
+        | (after == LINE_FEED)
+        | (after == CARRIAGE_RETURN)
+    )
+    line_ends = np.flatnonzero(block == LINE_FEED)
+    same_line = np.searchsorted(line_ends, opening) == np.searchsorted(line_ends, closing)
+    return bool(starts_field.all() and ends_field.all() and same_line.all())
+
+
+def simple_quotes(data: bytes, delimiter: bytes) -> bool:
+    """Whether every quote of the text opens or closes a quoted field within one line
+    (the module docstring's first condition)."""
+    if b'"' not in data:
+        return True
+    array = np.frombuffer(data, dtype=np.uint8)
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + QUOTE_CHECK_BLOCK)
+        end = len(data) if end < 0 else end + 1
+        if not _simple_quotes_in(array[start:end], delimiter[0]):
+            return False
+        start = end
+    return True
+
+
 def read_plain(text: str, delimiter: str) -> PlainTable | None:
     """The table of a CSV text without quotes, or None unless every condition of the module
     docstring holds (the text must then be read with the csv module)."""
-    if delimiter not in DELIMITERS or '"' in text or text.count("\r") != text.count("\r\n"):
+    if delimiter not in DELIMITERS or text.count("\r") != text.count("\r\n"):
         return None
     try:
         data = text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: not UTF-8, so not for pyarrow
+        return None
+    if not simple_quotes(data, delimiter.encode()):
         return None
     leading = LINE_BREAKS.match(data)  # always a match, empty when no line break leads
     start = leading.end() if leading else 0
@@ -86,7 +136,7 @@ def read_plain(text: str, delimiter: str) -> PlainTable | None:
             read_options=pacsv.ReadOptions(column_names=names),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
-                quote_char=False,
+                quote_char='"',
                 double_quote=False,
                 escape_char=False,
                 newlines_in_values=False,
