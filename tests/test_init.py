@@ -133,7 +133,7 @@ def test_init_never_overwrites_and_names_excel_files(tmp_path):
     assert not (tmp_path / "mapping.yaml").exists()  # neither file is written
     workbook = tmp_path / "book.csv"
     workbook.write_bytes(b"PK\x03\x04" + bytes(64))
-    with pytest.raises(InputError, match="Excel"):
+    with pytest.raises(InputError, match="spreadsheet workbook, not a CSV"):
         propose(workbook)
 
 

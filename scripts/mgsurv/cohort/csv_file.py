@@ -33,6 +33,7 @@ import pandas as pd
 
 from mgsurv.cohort.mapping import Mapping
 from mgsurv.cohort.plain_csv import read_plain
+from mgsurv.cohort.spreadsheet import is_workbook, read_sheet_rows
 from mgsurv.errors import InputError
 
 UTF8_BOM = codecs.BOM_UTF8
@@ -278,10 +279,20 @@ def _text_frame(
 def _read_records(text: str, path: str, mapping: Mapping) -> pd.DataFrame:
     """The table as the csv module reads the text: any CSV, and every error named."""
     records = _records(text, mapping.delimiter, path)
+    if records:
+        _check_delimiter(records[0][1], records[0][0], path, mapping)
+    return _table_of_records(records, path, mapping)
+
+
+def _table_of_records(
+    records: list[tuple[int, list[str]]], path: str, mapping: Mapping
+) -> pd.DataFrame:
+    """The text table of a file's records (line or row number, fields), the first being
+    the header; an empty file, or one without rows, is an error."""
     if not records:
         raise InputError("the file is empty", file=path, fix="export the cohort again")
     header_line, header = records[0]
-    names = _column_names(header, header_line, path, mapping)
+    names = _header_names(header, header_line, path, mapping)
     rows = records[1:]
     if not rows:
         raise InputError(
@@ -299,7 +310,8 @@ def _read_records(text: str, path: str, mapping: Mapping) -> pd.DataFrame:
 
 
 def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
-    """Read the CSV with every cell as stripped text; fail with a named error if unreadable.
+    """Read the CSV (or the workbook's sheet: :mod:`mgsurv.cohort.spreadsheet`) with every
+    cell as stripped text; fail with a named error if unreadable.
 
     The index is the line number - 2 of each row (so ``index + 2`` is the line an editor
     shows, also after blank lines or quoted line breaks); ``attrs["header_line"]`` is the
@@ -310,6 +322,9 @@ def read_text_table(path: str | Path, mapping: Mapping) -> pd.DataFrame:
     module's); any other file, and every file with an error to name, by the csv module.
     """
     path = str(path)
+    if is_workbook(path):
+        rows = read_sheet_rows(path, _read_bytes(path), mapping)
+        return _table_of_records(rows, path, mapping)
     text = _decode(_read_bytes(path), path, mapping)
     first_end = text.find("\n")
     first = text if first_end < 0 else text[:first_end]

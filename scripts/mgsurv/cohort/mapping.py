@@ -68,6 +68,8 @@ class Mapping:
     # None when the mapping does not declare them.
     immunotherapy_arm: str | None = None
     other_arms: tuple[str, ...] = ()
+    # A workbook's sheet: its name or number (from 1); None = the first.
+    sheet: str | int | None = None
 
     @property
     def declares_arms(self) -> bool:
@@ -227,6 +229,7 @@ def load_mapping(path: str | Path) -> Mapping:
         encoding=csv.get("encoding", "utf-8"),
         immunotherapy_arm=immunotherapy_arm,
         other_arms=other_arms,
+        sheet=raw.get("sheet"),
     )
 
 

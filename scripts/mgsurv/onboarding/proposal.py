@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from mgsurv.cohort.csv_file import WORKBOOK_SIGNATURES
+from mgsurv.cohort.mapping import Mapping
+from mgsurv.cohort.spreadsheet import is_workbook, read_sheet_rows
 from mgsurv.contract import ENDPOINTS
 from mgsurv.errors import InputError
 from mgsurv.onboarding.columns import (
@@ -75,6 +77,7 @@ class Proposal:
     events: dict[str, tuple[Guess, Guess]] = field(default_factory=dict)
     arms: dict[str, Guess] = field(default_factory=dict)
     date_format: Guess | None = None
+    sheet: Guess | None = None  # a workbook's sheet (then no csv guesses)
 
     def missing_columns(self) -> list[str]:
         """Required mapping keys for which no column was found."""
@@ -96,9 +99,9 @@ def sniff_format(path: Path) -> tuple[str, str, str]:
     raw = path.read_bytes()[:65536]
     if raw.startswith(WORKBOOK_SIGNATURES):
         raise InputError(
-            "the file is an Excel workbook, not a CSV",
+            "the file is a spreadsheet workbook, not a CSV",
             file=str(path),
-            fix="save it as CSV from Excel or LibreOffice, then run mgsurv init",
+            fix="name it .xlsx or .ods as it is (mgsurv reads those), or save it as CSV",
         )
     for encoding in ENCODINGS:
         try:
@@ -128,13 +131,30 @@ def read_table(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
         keep_default_na=False,
         header=None,
     )
+    table.columns = column_names(table.iloc[0])
+    return table.iloc[1:].reset_index(drop=True)
+
+
+def read_workbook(path: Path) -> pd.DataFrame:
+    """The first sheet of a workbook as the workflow reads it (dates as ISO text)."""
+    records = read_sheet_rows(str(path), path.read_bytes(), Mapping(path=str(path), columns={}))
+    if not records:
+        raise InputError(
+            "the workbook's first sheet is empty",
+            file=str(path),
+            fix="move the cohort table to the first sheet, run mgsurv init, then set sheet",
+        )
+    return pd.DataFrame([cells for _, cells in records[1:]], columns=column_names(records[0][1]))
+
+
+def column_names(header) -> list[str]:
+    """Header cells named as the workflow's reader names them (stripped, "(unnamed column
+    k)" for an empty name, a repeat suffixed " (2)")."""
     names: list[str] = []
-    for i, header in enumerate(table.iloc[0]):
-        name = str(header).strip() or f"(unnamed column {i + 1})"
+    for i, cell in enumerate(header):
+        name = str(cell).strip() or f"(unnamed column {i + 1})"
         names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
-    table = table.iloc[1:].reset_index(drop=True)
-    table.columns = names
-    return table
+    return names
 
 
 def propose_covariates(
@@ -160,10 +180,20 @@ def propose(path: str | Path) -> Proposal:
     path = Path(path)
     if not path.is_file():
         raise InputError("file not found", file=str(path), fix="give the path of the cohort CSV")
-    encoding, delimiter, decimal = sniff_format(path)
-    table = read_table(path, encoding, delimiter)
     proposal = Proposal(source=str(path))
-    proposal.csv = {
+    if is_workbook(path):
+        decimal, table = ".", read_workbook(path)
+        proposal.sheet = Guess(1, "the workbook's first sheet")
+    else:
+        encoding, delimiter, decimal = sniff_format(path)
+        table = read_table(path, encoding, delimiter)
+        proposal.csv = _csv_guesses(encoding, delimiter, decimal)
+    _propose_from(proposal, table, decimal)
+    return proposal
+
+
+def _csv_guesses(encoding: str, delimiter: str, decimal: str) -> dict[str, Guess]:
+    return {
         "delimiter": Guess(delimiter, "sniffed from the header line"),
         "decimal": Guess(
             decimal,
@@ -171,6 +201,10 @@ def propose(path: str | Path) -> Proposal:
         ),
         "encoding": Guess(encoding, "decoded without errors"),
     }
+
+
+def _propose_from(proposal: Proposal, table: pd.DataFrame, decimal: str) -> None:
+    """Everything but how to read the file, from its table of text cells."""
     proposal.columns, finder = propose_columns(table)
     if "start_date" in proposal.columns:
         dates = [table[g.value] for g in proposal.columns.values() if g.value in finder.dates]
@@ -193,4 +227,3 @@ def propose(path: str | Path) -> Proposal:
         column = proposal.columns[f"{endpoint}_event"].value
         if column:
             proposal.events[endpoint] = guess_event_codes(table[column])
-    return proposal

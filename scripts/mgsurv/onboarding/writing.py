@@ -78,8 +78,8 @@ def mapping_yaml(proposal: Proposal, study: str | Path) -> str:
         f"# Column mapping proposed by `mgsurv init` for {proposal.source}, used by {study}.",
         "# Review every line (those marked CHECK especially); config/mapping.yaml documents"
         " each key.",
-        "csv:",
-        *(_line(k, g) for k, g in proposal.csv.items()),
+        *(["csv:", *(_line(k, g) for k, g in proposal.csv.items())] if proposal.csv else []),
+        *([_line("sheet", proposal.sheet, "")] if proposal.sheet else []),
         "columns:",
         *(_line(k, g) for k, g in proposal.columns.items()),
         *([_line("date_format", proposal.date_format, "")] if proposal.date_format else []),
