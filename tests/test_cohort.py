@@ -12,7 +12,8 @@ import yaml
 
 from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.prepare import prepare
-from mgsurv.cohort.reader import MMOL_L_PER_UNIT, read_cohort
+from mgsurv.cohort.reader import read_cohort
+from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
 from mgsurv.errors import InputError
 from mgsurv.settings import PrepareSettings
 from support import AGE_AND_SEX, MAPPING_FILE, SYNTHETIC_400

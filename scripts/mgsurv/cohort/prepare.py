@@ -17,12 +17,8 @@ import pandas as pd
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
-from mgsurv.cohort.reader import (
-    EXCLUSION_STEPS,
-    MMOL_L_PER_UNIT,
-    PreparedCohort,
-    read_cohort,
-)
+from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
+from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
 from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY
 from mgsurv.contract import (
     ARM_COLUMN,

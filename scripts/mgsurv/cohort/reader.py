@@ -13,7 +13,9 @@ column and line number instead of being silently coerced. Three kinds of outcome
   estimated and why (see :mod:`mgsurv.analysis.endpoint`).
 
 The file is read by :mod:`mgsurv.cohort.csv_file` (every cell as text, or a message naming
-what is wrong with the file); this module checks the columns and the values. A mapped column
+what is wrong with the file); this module checks the columns and the values, with the
+parsers of :mod:`mgsurv.cohort.cells` and the serum Mg checks of
+:mod:`mgsurv.cohort.serum_mg`. A mapped column
 missing from the file is an error (a header differing only in case or spacing is suggested).
 Errors in the values: duplicated or empty patient IDs; Mg, times or numeric covariates that
 are not numbers (a decimal comma is named), infinite; times zero or negative, beyond 50
@@ -45,8 +47,6 @@ in months, Mg in mmol/L, events as 0/1.
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,8 +55,18 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from mgsurv.cohort.cells import (
+    line_numbers,
+    missing_cells,
+    parse_dates,
+    parse_events,
+    parse_numbers,
+    reject_rows,
+    require_columns,
+)
 from mgsurv.cohort.csv_file import read_text_table
-from mgsurv.cohort.mapping import Mapping, normalise_code
+from mgsurv.cohort.mapping import Mapping
+from mgsurv.cohort.serum_mg import mg_in_mmol_l
 from mgsurv.contract import (
     ARM_COLUMN,
     ENDPOINTS,
@@ -68,8 +78,6 @@ from mgsurv.contract import (
 )
 from mgsurv.errors import InputError
 
-MISSING_TOKENS = frozenset({"", "na", "nan", "n/a", "null", "none", "."})
-
 DAYS_PER_MONTH = 365.25 / 12
 MONTHS_PER_UNIT = {
     "days": 1 / DAYS_PER_MONTH,
@@ -77,26 +85,10 @@ MONTHS_PER_UNIT = {
     "months": 1.0,
     "years": 12.0,
 }
-# Serum Mg in mmol/L per unit of the input. Mg's standard atomic weight is 24.305 g/mol
-# (IUPAC, abridged), so 1 mmol/L = 24.305 mg/L = 2.4305 mg/dL; Mg2+ is divalent, so
-# 1 mmol/L = 2 mEq/L. (2.43 is the rounded form for prose only.)
-MG_DL_PER_MMOL_L = 2.4305
-MMOL_L_PER_UNIT = {"mmol/L": 1.0, "mg/dL": 1 / MG_DL_PER_MMOL_L, "mEq/L": 0.5}
-# Serum Mg outside this range (mmol/L) is not a plausible human value.
-MG_PLAUSIBLE_MMOL_L = (0.1, 5.0)
-# A median above this "in mmol/L" almost surely means mg/dL (normal: 0.70-1.00 mmol/L,
-# 1.7-2.4 mg/dL).
-MG_MEDIAN_SUGGESTS_MG_DL = 1.4
-# A median below this after converting from mg/dL or mEq/L means the values were mmol/L
-# (0.8 mmol/L read as mg/dL becomes 0.33 mmol/L; severe hypomagnesaemia is < 0.5).
-MG_MEDIAN_SUGGESTS_MMOL_L = 0.45
 # No survival or follow-up time after immunotherapy can exceed this (months, 50 years).
 MAX_MONTHS = 600.0
 # A median PFS or OS time above this (months, 10 years) means days or weeks labelled months.
 MAX_MEDIAN_MONTHS = 120.0
-# Dates before this are not treatment or follow-up dates of an immunotherapy cohort (an
-# Excel zero date 1899/1900, or a two-digit year read as 19xx).
-EARLIEST_DATE = pd.Timestamp("1980-01-01")
 # Converted times are rounded so that equal durations given in other units stay exact ties.
 TIME_DECIMALS = 6
 
@@ -109,183 +101,6 @@ class PreparedCohort:
     flow: pd.DataFrame
     excluded: pd.DataFrame
     data_cutoff: str | None = None
-
-
-def _line_numbers(mask: pd.Series) -> list[int]:
-    """File line numbers of the rows where mask is true (a table's index is line - 2, so
-    that with one line per row and the header on line 1 the first row is line 2)."""
-    return [int(i) + 2 for i in mask.index[mask.to_numpy(dtype=bool)]]
-
-
-def reject_rows(rows: pd.Series, problem: str, *, file: str, column: str | None, fix: str) -> None:
-    """Raise an :class:`InputError` naming the rows where ``rows`` is true, if any (and
-    ``column``, unless None: an optional column not mapped, whose rows are all missing)."""
-    if rows.any():
-        raise InputError(problem, file=file, column=column, rows=_line_numbers(rows), fix=fix)
-
-
-def _loose(name: str) -> str:
-    """A column name compared loosely: case, spaces, '_', '-' and '.' ignored."""
-    return re.sub(r"[\s_.\-]+", "", name).lower()
-
-
-def _require_columns(
-    table: pd.DataFrame, wanted: dict[str, str], path: str, mapping: Mapping
-) -> None:
-    """Every mapped column must exist in the file."""
-    for key, column in wanted.items():
-        if column not in table.columns:
-            near = [c for c in table.columns if _loose(c) == _loose(column)]
-            hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise InputError(
-                f"column '{column}' (mapped as {key}) is not in the file{hint}",
-                file=path,
-                column=column,
-                rows=[table.attrs.get("header_line", 1)],
-                fix=f"set {key} in {mapping.path} to one of the file's columns:"
-                f" {', '.join(map(str, table.columns))}",
-            )
-
-
-def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """(codes, distinct values), values being distinct[codes] (NaN, if any, is a value of
-    its own). A text column repeats a few values (codes, levels, rounded numbers) over many
-    rows, so checks and conversions run once per distinct value and are spread back to the
-    rows with :func:`_spread`."""
-    codes, distinct = pd.factorize(values.to_numpy(), use_na_sentinel=False)
-    return codes, pd.Series(distinct, dtype=object)
-
-
-def _spread(per_value: pd.Series | np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
-    """A result per distinct value (see :func:`_distinct`) as a result per row."""
-    return pd.Series(np.asarray(per_value)[codes], index=index)
-
-
-def _is_missing_token(values: pd.Series) -> pd.Series:
-    return values.str.lower().isin(MISSING_TOKENS)
-
-
-def _missing(values: pd.Series) -> pd.Series:
-    """Whether each cell is a missing-value token ("", "NA", "null"...)."""
-    codes, distinct = _distinct(values)
-    return _spread(_is_missing_token(distinct), codes, values.index)
-
-
-def parse_numbers(
-    values: pd.Series, *, path: str, column: str, mapping: Mapping, what: str
-) -> pd.Series:
-    """Text to float; missing tokens become NaN; anything else unparseable is an error."""
-    codes, distinct = _distinct(values)
-    distinct_missing = _is_missing_token(distinct)
-    text = distinct.str.replace(",", ".", regex=False) if mapping.decimal == "," else distinct
-    distinct_numbers = pd.to_numeric(text.where(~distinct_missing), errors="coerce")
-    missing = _spread(distinct_missing, codes, values.index)
-    numbers = _spread(distinct_numbers.astype(float), codes, values.index).rename(values.name)
-    bad = numbers.isna() & ~missing
-    if bad.any():
-        examples = ", ".join(repr(v) for v in values[bad].unique()[:3])
-        fix = f"correct or blank these cells; {what} must be a number"
-        if mapping.decimal == "." and values[bad].str.contains(",").any():
-            fix = f"the file seems to use decimal commas: set csv.decimal: ',' in {mapping.path}"
-        raise InputError(
-            f"{what} is not a number ({examples})",
-            file=path,
-            column=column,
-            rows=_line_numbers(bad),
-            fix=fix,
-        )
-    infinite = np.isinf(numbers)
-    reject_rows(
-        infinite,
-        f"{what} is infinite",
-        file=path,
-        column=column,
-        fix="replace with the measured value",
-    )
-    return numbers
-
-
-def parse_events(
-    values: pd.Series, *, path: str, column: str, mapping: Mapping, endpoint: str
-) -> pd.Series:
-    """An endpoint's event codes to 1.0 (event) / 0.0 (censored) / NaN (missing)."""
-    listed = mapping.event_codes[endpoint]
-    codes, distinct = _distinct(values)  # the checks below are per distinct value
-    normalised = distinct.map(normalise_code)
-    missing = _is_missing_token(distinct)
-    is_event = normalised.isin(listed.event)
-    is_censored = normalised.isin(listed.censored)
-    unknown = ~(missing | is_event | is_censored)
-    if unknown.any():
-        rows = _spread(unknown, codes, values.index)
-        seen = ", ".join(repr(v) for v in values[rows].unique()[:5])
-        raise InputError(
-            f"{endpoint.upper()} event code(s) {seen} are neither an event nor a censoring code",
-            file=path,
-            column=column,
-            rows=_line_numbers(rows),
-            fix=_event_codes_fix(set(normalised[~missing]), endpoint, mapping),
-        )
-    return _spread(np.where(missing, np.nan, is_event.astype(float)), codes, values.index)
-
-
-def _event_codes_fix(found: set[str], endpoint: str, mapping: Mapping) -> str:
-    """How to list an endpoint's unknown codes without breaking the other endpoint: R's
-    1/2 convention becomes the endpoint's own codes; other codes are added where its codes
-    are listed."""
-    listed = mapping.event_codes[endpoint]
-    if found == {"1", "2"}:
-        return (
-            f"the {endpoint.upper()} codes look like R's Surv() convention (1 = censored,"
-            f" 2 = event): add under event_codes in {mapping.path} the line"
-            f' \'{endpoint}: {{event: ["2"], censored: ["1"]}}\' (the other endpoint keeps'
-            " its codes)"
-        )
-    where = listed.where(endpoint)
-    own = "" if listed.own else f", or give {endpoint.upper()} its own under {endpoint}:"
-    return (
-        f"add each code to {where}.event or {where}.censored in {mapping.path} (now event:"
-        f" {sorted(listed.event)}, censored: {sorted(listed.censored)}){own}"
-    )
-
-
-def parse_dates(values: pd.Series, *, path: str, column: str, mapping: Mapping) -> pd.Series:
-    """Text to datetime with the mapping's format; unparseable, future dates and dates
-    before 1980 are errors."""
-    missing = _missing(values)
-    dates = pd.to_datetime(values.where(~missing), format=mapping.date_format, errors="coerce")
-    bad = dates.isna() & ~missing
-    if bad.any():
-        examples = ", ".join(repr(v) for v in values[bad].unique()[:3])
-        fix = f"set date_format in {mapping.path} to the file's format, e.g. '%d.%m.%Y'"
-        if values[bad].str.fullmatch(r"\d{5}(?:[.,]\d+)?").all():
-            fix = (
-                "these look like Excel serial day numbers: format the column as dates in Excel"
-                " before saving the CSV"
-            )
-        raise InputError(
-            f"date(s) {examples} do not match the format {mapping.date_format!r}",
-            file=path,
-            column=column,
-            rows=_line_numbers(bad),
-            fix=fix,
-        )
-    today = pd.Timestamp(datetime.date.today())
-    reject_rows(
-        dates > today,
-        f"date(s) in the future (after {today.date().isoformat()})",
-        file=path,
-        column=column,
-        fix="correct these dates (a typo in the year? day and month swapped in date_format?)",
-    )
-    reject_rows(
-        dates < EARLIEST_DATE,
-        f"date(s) before {EARLIEST_DATE.year}, impossible for this cohort",
-        file=path,
-        column=column,
-        fix="correct these dates (an Excel zero date such as 1900-01-00, or a two-digit year?)",
-    )
-    return dates
 
 
 def _to_months(values: pd.Series, unit: str) -> pd.Series:
@@ -309,7 +124,7 @@ def _check_times(months: pd.Series, *, path: str, column: str, what: str, mappin
             f" over {MAX_MEDIAN_MONTHS / 12:.0f} years: the unit looks wrong",
             file=path,
             column=column,
-            rows=_line_numbers(months > MAX_MEDIAN_MONTHS),
+            rows=line_numbers(months > MAX_MEDIAN_MONTHS),
             fix=f"set units.time in {mapping.path} to the unit of these values (days? weeks?)",
         )
     reject_rows(
@@ -424,48 +239,6 @@ def latest_date(table: pd.DataFrame, path: str, mapping: Mapping) -> str | None:
     return max(latest).date().isoformat() if latest else None
 
 
-def mg_in_mmol_l(table: pd.DataFrame, path: str, mapping: Mapping) -> pd.Series:
-    """Serum Mg converted to mmol/L, with unit and plausibility checks."""
-    column = mapping.column("mg")
-    raw = parse_numbers(table[column], path=path, column=column, mapping=mapping, what="serum Mg")
-    reject_rows(
-        raw <= 0,
-        "serum Mg is zero or negative",
-        file=path,
-        column=column,
-        fix="correct these values, or blank them if not measured (the patient is then excluded)",
-    )
-    mg = raw * MMOL_L_PER_UNIT[mapping.mg_unit]
-    median = mg.median() if mg.notna().any() else np.nan
-    if mapping.mg_unit == "mmol/L" and median > MG_MEDIAN_SUGGESTS_MG_DL:
-        raise InputError(
-            f"serum Mg has median {median:.2f}, which looks like mg/dL, not mmol/L",
-            file=path,
-            column=column,
-            rows=_line_numbers(mg > MG_MEDIAN_SUGGESTS_MG_DL),
-            fix=f"set units.mg: mg/dL in {mapping.path} if the values are in mg/dL",
-        )
-    if mapping.mg_unit != "mmol/L" and median < MG_MEDIAN_SUGGESTS_MMOL_L:
-        raise InputError(
-            f"serum Mg has median {median:.2f} mmol/L after conversion from {mapping.mg_unit}"
-            f" (raw median {raw.median():.2f}), which looks like mmol/L, not {mapping.mg_unit}",
-            file=path,
-            column=column,
-            rows=_line_numbers(mg < MG_MEDIAN_SUGGESTS_MMOL_L),
-            fix=f"set units.mg: mmol/L in {mapping.path} if the values are in mmol/L",
-        )
-    low, high = MG_PLAUSIBLE_MMOL_L
-    reject_rows(
-        (mg < low) | (mg > high),
-        f"serum Mg outside the plausible {low}-{high} mmol/L after conversion from"
-        f" {mapping.mg_unit}",
-        file=path,
-        column=column,
-        fix=f"correct these values, or set units.mg in {mapping.path} (mmol/L, mg/dL or mEq/L)",
-    )
-    return mg
-
-
 def covariate_values(
     table: pd.DataFrame, covariates: list[dict], path: str, mapping: Mapping
 ) -> pd.DataFrame:
@@ -492,7 +265,7 @@ def covariate_values(
                 values, path=path, column=column, mapping=mapping, what=f"covariate {name}"
             )
             continue
-        out[name] = values.where(~_missing(values))
+        out[name] = values.where(~missing_cells(values))
         levels = sorted(out[name].dropna().unique())
         reference = spec.get("reference")
         if reference is not None and levels and str(reference) not in levels:
@@ -540,7 +313,7 @@ def _check_pfs_within_os(survival: pd.DataFrame, path: str, mapping: Mapping) ->
             " progression after death or after the last follow-up?)",
             file=path,
             column=column,
-            rows=_line_numbers(longer),
+            rows=line_numbers(longer),
             fix="check PFS and OS times (and units) in these rows",
         )
 
@@ -634,8 +407,8 @@ def _converted(
     """The text table converted and validated, one row per patient read (before the
     exclusions), and the data cut-off when dates are given."""
     mapped = {k: v for k, v in mapping.columns.items() if v is not None}
-    _require_columns(table, mapped, path, mapping)
-    _require_columns(
+    require_columns(table, mapped, path, mapping)
+    require_columns(
         table,
         {
             f"covariate_columns.{c['name']}": mapping.covariate_columns[c["name"]]
@@ -647,7 +420,7 @@ def _converted(
     )
     id_column = mapping.column("patient_id")
     ids = table[id_column]
-    no_id = _missing(ids)
+    no_id = missing_cells(ids)
     _check_unique_ids(ids, no_id, path, id_column)
     survival = (survival_from_dates if mapping.uses_dates else survival_from_times)(
         table, path, mapping
@@ -662,7 +435,7 @@ def _converted(
             ARM_COLUMN: pd.Series(arm, index=table.index),
         }
     )
-    data[ARM_COLUMN] = data[ARM_COLUMN].where(~_missing(data[ARM_COLUMN].astype(str)))
+    data[ARM_COLUMN] = data[ARM_COLUMN].where(~missing_cells(data[ARM_COLUMN].astype(str)))
     check_declared_arms(data[ARM_COLUMN], path, mapping)
     data = data.join(covariate_values(table, covariates, path, mapping))
     missing_ids = data["patient_id"].isna()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from mgsurv.cohort.cells import MISSING_TOKENS
 from mgsurv.cohort.mapping import normalise_code
-from mgsurv.cohort.reader import MISSING_TOKENS
 
 
 @dataclass
