@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -129,6 +130,23 @@ def mapping_path(wildcards):
     if is_synthetic(wildcards.cohort):
         return str(Path(workflow.basedir) / "config" / "mapping.yaml")
     return COHORTS.loc[wildcards.cohort, "mapping"]
+
+
+def lab_table_file(wildcards):
+    """The lab table a CSV's mapping takes baseline Mg from (mapping key mg_lab), if any and
+    if it exists: an input of prepare_cohort, so that a changed table reruns it (prepare
+    names a missing one, or a mapping it cannot read)."""
+    if is_synthetic(wildcards.cohort):
+        return []
+    try:
+        mapping = yaml.safe_load(
+            Path(mapping_path(wildcards)).read_text(encoding="utf-8")
+        )
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    lab = mapping.get("mg_lab") if isinstance(mapping, dict) else None
+    file = lab.get("file") if isinstance(lab, dict) else None
+    return [file] if isinstance(file, str) and Path(file).is_file() else []
 
 
 def cohort_origin(wildcards):

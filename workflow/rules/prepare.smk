@@ -5,6 +5,7 @@ rule prepare_cohort:
     input:
         source=cohort_source,
         mapping=mapping_path,
+        lab_table=lab_table_file,
     output:
         **prepare_files(COHORT_DIR),
     log:

@@ -48,6 +48,31 @@ class EventCodes:
 
 
 @dataclass(frozen=True)
+class LabTable:
+    """Serum Mg measurements as rows of a table beside the cohort file (mapping key
+    ``mg_lab``), and the rule that picks each patient's baseline: the measurement closest
+    to treatment start from ``window_days`` before it to day ``last_day`` (the mean of
+    those on that day). Days count from treatment start (day 0): given as a column
+    (``day``), or from a measurement ``date`` and the cohort's start_date."""
+
+    file: str
+    patient_id: str
+    value: str
+    unit: str | None = None  # the column of each row's unit; None: units.mg for every row
+    date: str | None = None
+    day: str | None = None
+    window_days: int = 30
+    last_day: int = 0
+
+    def rule(self) -> str:
+        """The baseline rule in words, as the patient flow and the Methods state it."""
+        return (
+            f"the measurement closest to treatment start from day -{self.window_days} to day"
+            f" {self.last_day}"
+        )
+
+
+@dataclass(frozen=True)
 class Mapping:
     """A validated column mapping (see config/mapping.yaml for the meaning of each field)."""
 
@@ -70,6 +95,8 @@ class Mapping:
     other_arms: tuple[str, ...] = ()
     # A workbook's sheet: its name or number (from 1); None = the first.
     sheet: str | int | None = None
+    # Baseline Mg from a table of measurements instead of the column columns.mg.
+    mg_lab: LabTable | None = None
 
     @property
     def declares_arms(self) -> bool:
@@ -230,6 +257,7 @@ def load_mapping(path: str | Path) -> Mapping:
         immunotherapy_arm=immunotherapy_arm,
         other_arms=other_arms,
         sheet=raw.get("sheet"),
+        mg_lab=_lab_table(raw.get("mg_lab"), columns, path),
     )
 
 
@@ -265,6 +293,48 @@ def _event_codes(raw: dict | None, columns: dict, path: str) -> dict[str, EventC
                 fix=f"list each code under only one of {where}.event and {where}.censored",
             )
     return codes
+
+
+def _lab_table(raw: dict | None, columns: dict, path: str) -> LabTable | None:
+    """The lab table of key ``mg_lab`` (the schema has checked its shape): Mg comes from the
+    column columns.mg or from this table, never both; its days from a day column or from
+    dates, which need the cohort's start_date."""
+    if raw is None:
+        if not columns.get("mg"):
+            raise InputError(
+                "no column mapped for mg",
+                file=path,
+                fix="set columns.mg to the CSV's serum Mg column, or read it from a table of"
+                " measurements with mg_lab (see config/mapping.yaml)",
+            )
+        return None
+    if columns.get("mg"):
+        raise InputError(
+            "the mapping gives serum Mg both as a column (columns.mg) and as a lab table (mg_lab)",
+            file=path,
+            fix="set columns.mg to null to take the baseline from the lab table, or remove mg_lab",
+        )
+    lab = LabTable(
+        file=raw["file"],
+        **raw["columns"],
+        window_days=raw.get("window_days", 30),
+        last_day=raw.get("last_day", 0),
+    )
+    if (lab.date is None) == (lab.day is None):
+        raise InputError(
+            "mg_lab.columns needs either date or day (not both): when each measurement was taken",
+            file=path,
+            fix="name the lab table's column of measurement dates (date) or of days from"
+            " treatment start (day)",
+        )
+    if lab.date is not None and not columns.get("start_date"):
+        raise InputError(
+            "mg_lab gives measurement dates, but the cohort has no start_date to count from",
+            file=path,
+            fix="map columns.start_date (survival from dates), or give the lab table's days"
+            " from treatment start as mg_lab.columns.day",
+        )
+    return lab
 
 
 def _arms(arms: dict | None, arm_column: str | None, path: str) -> tuple[str | None, tuple]:

@@ -17,7 +17,7 @@ import pandas as pd
 from mgsurv.cohort.baseline import baseline_table
 from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
-from mgsurv.cohort.reader import EXCLUSION_STEPS, PreparedCohort, read_cohort
+from mgsurv.cohort.reader import PreparedCohort, exclusion_steps, read_cohort
 from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
 from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY
 from mgsurv.contract import (
@@ -101,7 +101,7 @@ MIN_PATIENTS = 2
 
 def _step_columns(reason: str, mapping: Mapping) -> str:
     """The CSV column(s) behind an exclusion step of the patient flow."""
-    (step,) = [s for s in EXCLUSION_STEPS if s.reason == reason]
+    (step,) = [s for s in exclusion_steps(mapping) if s.reason == reason]
     keys = step.dated_keys if mapping.uses_dates else step.keys
     return ", ".join(c for k in keys if (c := mapping.columns.get(k)))
 
@@ -287,6 +287,8 @@ def prepare(
         "units": input_units(mapping),
         # the mapping as the user wrote it (a generated cohort has none of its own)
         "mapping_text": "" if origin == SYNTHETIC else Path(mapping_path).read_text("utf-8"),
+        # how baseline Mg was taken from a lab table ("" when read from the Mg column)
+        "baseline_mg": prepared.baseline_mg,
     }
     return PreparedOutputs(
         cohort=cohort,

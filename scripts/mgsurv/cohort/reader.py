@@ -65,6 +65,7 @@ from mgsurv.cohort.cells import (
     require_columns,
 )
 from mgsurv.cohort.csv_file import read_text_table
+from mgsurv.cohort.lab_mg import baseline_from_lab, baseline_text
 from mgsurv.cohort.mapping import Mapping
 from mgsurv.cohort.serum_mg import mg_in_mmol_l
 from mgsurv.contract import (
@@ -101,6 +102,8 @@ class PreparedCohort:
     flow: pd.DataFrame
     excluded: pd.DataFrame
     data_cutoff: str | None = None
+    # How baseline Mg was taken from a lab table, for the Methods ("" from the Mg column).
+    baseline_mg: str = ""
 
 
 def _to_months(values: pd.Series, unit: str) -> pd.Series:
@@ -350,12 +353,17 @@ EXCLUSION_STEPS = (
 
 def exclusion_steps(mapping: Mapping) -> list[ExclusionStep]:
     """The exclusion steps of a cohort read with this mapping: every step but the arm's
-    when the mapping has no arm column (a single-arm cohort has no arm to be missing)."""
-    return [
+    when the mapping has no arm column (a single-arm cohort has no arm to be missing); with
+    a lab table, the Mg step's reason states the baseline rule."""
+    steps = [
         step
         for step in EXCLUSION_STEPS
         if ARM_COLUMN not in step.columns or mapping.columns.get("arm") is not None
     ]
+    if mapping.mg_lab is not None:
+        reason = f"no serum Mg in the lab table ({mapping.mg_lab.rule()})"
+        steps[0] = steps[0]._replace(reason=reason, keys=[], dated_keys=[])
+    return steps
 
 
 def apply_exclusions(
@@ -401,11 +409,28 @@ def apply_exclusions(
     )
 
 
+def baseline_mg(table: pd.DataFrame, path: str, mapping: Mapping) -> tuple[pd.Series, str]:
+    """Each row's baseline serum Mg in mmol/L: from the Mg column, or from the lab table
+    (with the Methods' sentence on how)."""
+    lab = mapping.mg_lab
+    if lab is None:
+        return mg_in_mmol_l(table, path, mapping), ""
+    ids = table[mapping.column("patient_id")]
+    starts = None
+    if lab.date is not None:
+        column = mapping.column("start_date")
+        start = parse_dates(table[column], path=path, column=column, mapping=mapping)
+        starts = pd.Series(start.to_numpy(), index=ids.to_numpy())
+    found = baseline_from_lab(ids, starts, mapping)
+    return found.mg, baseline_text(lab, found)
+
+
 def _converted(
     table: pd.DataFrame, path: str, mapping: Mapping, covariates: list[dict]
-) -> tuple[pd.DataFrame, str | None]:
+) -> tuple[pd.DataFrame, str | None, str]:
     """The text table converted and validated, one row per patient read (before the
-    exclusions), and the data cut-off when dates are given."""
+    exclusions), the data cut-off when dates are given, and how baseline Mg was taken
+    from a lab table ("" without one)."""
     mapped = {k: v for k, v in mapping.columns.items() if v is not None}
     require_columns(table, mapped, path, mapping)
     require_columns(
@@ -427,10 +452,11 @@ def _converted(
     )
     _check_pfs_within_os(survival, path, mapping)
     arm = table[mapping.columns["arm"]] if mapping.columns["arm"] else "all patients"
+    mg, mg_text = baseline_mg(table, path, mapping)
     data = pd.DataFrame(
         {
             "patient_id": ids.where(~no_id),
-            MG_COLUMN: mg_in_mmol_l(table, path, mapping),
+            MG_COLUMN: mg,
             **survival,
             ARM_COLUMN: pd.Series(arm, index=table.index),
         }
@@ -446,7 +472,7 @@ def _converted(
         column=id_column,
         fix="give every row a unique ID",
     )
-    return data, latest_date(table, path, mapping) if mapping.uses_dates else None
+    return data, latest_date(table, path, mapping) if mapping.uses_dates else None, mg_text
 
 
 def check_declared_arms(arms: pd.Series, path: str, mapping: Mapping) -> None:
@@ -486,6 +512,6 @@ def read_cohort(path: str | Path, mapping: Mapping, covariates: list[dict]) -> P
     at 10^6 rows it is the largest object of the prepare step.
     """
     path = str(path)
-    data, cutoff = _converted(read_text_table(path, mapping), path, mapping, covariates)
+    data, cutoff, mg_text = _converted(read_text_table(path, mapping), path, mapping, covariates)
     prepared = apply_exclusions(data, exclusion_steps(mapping))
-    return PreparedCohort(prepared.data, prepared.flow, prepared.excluded, cutoff)
+    return PreparedCohort(prepared.data, prepared.flow, prepared.excluded, cutoff, mg_text)

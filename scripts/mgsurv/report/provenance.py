@@ -51,6 +51,7 @@ class RunRecord:
         default_factory=lambda: {"mg": "mmol/L", "mg_per_mmol_l": 1.0, "time": "months"}
     )
     mapping_text: str = ""
+    baseline_mg: str = ""  # provenance.json's: how baseline Mg came from a lab table
 
     @property
     def source_name(self) -> str:
@@ -72,4 +73,5 @@ def run_record(cohort: str, provenance: dict, rulegraph: str) -> RunRecord:
         rulegraph=rulegraph,
         units=provenance["units"],
         mapping_text=provenance["mapping_text"],
+        baseline_mg=provenance["baseline_mg"],
     )

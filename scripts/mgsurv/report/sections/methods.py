@@ -95,7 +95,7 @@ def units_text(run: RunRecord, settings: ReportSettings) -> str:
     """The input's units and how they were converted, with the threshold in the input's Mg
     unit; '' when the input was in mmol/L and months already."""
     units = run.units
-    parts = []
+    parts = [run.baseline_mg] if run.baseline_mg else []
     if units["mg"] != "mmol/L":
         parts.append(
             f"Serum magnesium was recorded in {units['mg']} and converted to mmol/L (1 mmol/L ="
