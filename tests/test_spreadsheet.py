@@ -116,3 +116,23 @@ def test_init_proposes_a_mapping_for_a_workbook(tmp_path):
     read = read_cohort(xlsx, mapping, study["covariates"])
     expected = read_cohort(BASE, MAPPING, AGE_AND_SEX)
     pd.testing.assert_frame_equal(read.data[expected.data.columns], expected.data)
+
+
+@pytest.mark.workflow
+def test_a_workbook_runs_through_the_workflow(run_workflow, tmp_path):
+    """cohort= an .xlsx: results/<its name>/ with the same cohort as its CSV."""
+    xlsx = workbook(BASE, tmp_path / "site_x.xlsx")
+    mapping = yaml.safe_load((BATTERY / "mappings" / "base.yaml").read_text())
+    mapping["sheet"] = "Cohort"
+    (tmp_path / "mapping.yaml").write_text(yaml.safe_dump(mapping))
+    run = run_workflow(
+        tmp_path,
+        cohort=str(xlsx),
+        mapping=str(tmp_path / "mapping.yaml"),
+        covariates=AGE_AND_SEX,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    cohort = pd.read_parquet(tmp_path / "results" / "site_x" / "cohort.parquet")
+    expected = read_cohort(BASE, MAPPING, AGE_AND_SEX).data
+    pd.testing.assert_series_equal(cohort["mg_mmol_l"], expected["mg_mmol_l"])
+    assert (tmp_path / "results" / "site_x" / "report.html").exists()

@@ -85,8 +85,11 @@ def _decode(raw: bytes, path: str, mapping: Mapping) -> str:
         raise InputError(
             "the file is a spreadsheet workbook (Excel or LibreOffice), not a CSV",
             file=path,
-            fix="open it in Excel or LibreOffice and save it as 'CSV (comma delimited)'"
-            " or 'CSV UTF-8'",
+            fix="give it its own extension (.xlsx or .ods: mgsurv reads those directly), or"
+            " save it as 'CSV UTF-8'"
+            if raw.startswith(b"PK")
+            else "open it in Excel or LibreOffice and save it as .xlsx (read directly) or as"
+            " 'CSV UTF-8'",
         )
     if raw.startswith(b"\x1f\x8b"):
         raise InputError(
