@@ -14,9 +14,11 @@ from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
+from mgsurv.cohort.simulate import synthetic_reference_arm
 from mgsurv.errors import InputError
 from mgsurv.settings import PrepareSettings
-from support import AGE_AND_SEX, MAPPING_FILE, SYNTHETIC_400
+from mgsurv.validation.replicates import StudySettings
+from support import AGE_AND_SEX, MAPPING_FILE, SYNTHETIC_400, shipped_config
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
@@ -354,3 +356,16 @@ def test_mg_dl_is_converted_with_the_exact_factor():
     """1 mmol/L = 24.305 mg/L (Mg 24.305 g/mol) = 2.4305 mg/dL."""
     assert MMOL_L_PER_UNIT["mg/dL"] == pytest.approx(1 / 2.4305, rel=1e-15)
     assert MMOL_L_PER_UNIT["mEq/L"] == 0.5
+
+
+def test_a_generated_cohort_keeps_its_generator_s_reference_arm():
+    """A study config naming its cohort's control arm (Docetaxel) must not break the
+    validation replicates or a synthetic cohort of a sheet: those keep chemotherapy,
+    unless the configured arm is one of the generator's own."""
+    config = shipped_config() | {"reference_arm": "Docetaxel", "seed": 1}
+    study = StudySettings.from_config(config, str(MAPPING_FILE))
+    assert study.prepare.reference_arm == study.analysis.reference_arm == "chemotherapy"
+    assert synthetic_reference_arm("immunotherapy") == "immunotherapy"
+    assert synthetic_reference_arm(None) is None
+    prepared = prepare(str(SYNTHETIC_400), str(MAPPING_FILE), study.prepare, "synthetic")
+    assert set(prepared.arms["arm"]) == {"chemotherapy", "immunotherapy"}

@@ -133,7 +133,7 @@ def test_init_never_overwrites_and_names_excel_files(tmp_path):
     assert not (tmp_path / "mapping.yaml").exists()  # neither file is written
     workbook = tmp_path / "book.csv"
     workbook.write_bytes(b"PK\x03\x04" + bytes(64))
-    with pytest.raises(InputError, match="spreadsheet workbook, not a CSV"):
+    with pytest.raises(InputError, match="spreadsheet workbook .Excel or LibreOffice., not a CSV"):
         propose(workbook)
 
 
@@ -350,3 +350,35 @@ def test_init_then_the_printed_command_unedited_gives_a_report(tmp_path):
     answer = html[html.index('<section class="headline"') : html.index("<nav")]
     assert "Immunotherapy (Atezolizumab)" in answer and "Docetaxel" in answer
     assert "Times were recorded in days and converted to months" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the file is empty"),
+        ("id,mg\n", "the file has a header but no patient rows"),
+    ],
+)
+def test_files_init_cannot_use_are_named_as_the_workflow_names_them(tmp_path, text, problem):
+    path = tmp_path / "cohort.csv"
+    path.write_text(text)
+    with pytest.raises(InputError, match=problem):
+        propose(path)
+
+
+def test_init_reads_what_the_workflow_reads(tmp_path):
+    """A header repeated three times, a trailing empty field, a cp1252 byte far into the
+    file: named as the reader names them, no traceback, the encoding of the whole file;
+    'agent' is not age, 'ldh_baseline' not prior lines; no numeric Mg is a CHECK."""
+    rows = [f"P{i},n/a,,Nivolumab,1,{i % 7 * 10},12,1,13,0," for i in range(4000)]
+    rows[-1] = rows[-1].replace("n/a,,", "n/a,é,")
+    header = "id,mg,note,agent,note,ldh_baseline,pfs_days,pfs_event,os_days,os_event,note"
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(("\n".join([header, *rows]) + "\n").encode("latin-1"))
+    proposal = propose(path)
+    assert proposal.csv["encoding"].value == "cp1252"
+    assert [c.name for c in proposal.covariates] == []
+    assert set(proposal.unused) >= {"note", "note (2)", "note (3)", "agent", "ldh_baseline"}
+    assert not proposal.units["mg"].sure and "no serum Mg value is a number" in (
+        proposal.units["mg"].why
+    )

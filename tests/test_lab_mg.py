@@ -17,6 +17,7 @@ from mgsurv.errors import InputError
 from support import BATTERY, MAPPING_FILE, SYNTHETIC_400
 
 SOURCE = pd.read_csv(SYNTHETIC_400)
+DATES = BATTERY / "mappings" / "dates.yaml"
 UNITS = {"mmol/L": 1.0, "mg/dL": 2.4305, "mEq/L": 2.0}  # units per mmol/L
 
 
@@ -90,7 +91,12 @@ def test_a_long_lab_table_gives_each_patient_the_rule_s_baseline(tmp_path, windo
     assert read.flow.loc[0, "n_excluded"] == len(SOURCE) - len(got)
     assert set(read.excluded["reason"]) == {reason}
     assert f"a table of {len(table)} measurements" in read.baseline_mg
-    assert "1 of patients not in the cohort were not used" in read.baseline_mg
+    cohort_rows = table[table["Patient"] != "NOT-IN-COHORT"]
+    outside = ~cohort_rows["Day"].between(-window, last)
+    assert (
+        f"Not used: {outside.sum()} measurements outside that window, 0 without a day from"
+        " treatment start and 1 of patients not in the cohort." in read.baseline_mg
+    )
 
 
 def test_measurement_dates_count_from_each_patient_s_start_date(tmp_path):
@@ -103,7 +109,7 @@ def test_measurement_dates_count_from_each_patient_s_start_date(tmp_path):
         "D03,2020-03-20,0.70\n"  # after the start: not before day 0
     )
     lab = {"file": str(labs), "columns": {"patient_id": "id", "value": "value", "date": "taken"}}
-    mapping = load_mapping(lab_mapping(tmp_path, lab, base=BATTERY / "mappings" / "dates.yaml"))
+    mapping = load_mapping(lab_mapping(tmp_path, lab, base=DATES))
     read = read_cohort(BATTERY / "csv" / "base_dates.csv", mapping, [])
     got = dict(zip(read.data["patient_id"], read.data["mg_mmol_l"], strict=True))
     assert got == {"D01": 0.61, "D02": 0.77}
@@ -116,6 +122,7 @@ def test_measurement_dates_count_from_each_patient_s_start_date(tmp_path):
         ("p,d,v,u\nP01,-1,low,mmol/L\n", "serum Mg is not a number ('low')", "v", [2]),
         ("p,d,v,u\nP01,-1,0.8,mmol/L\nP02,-2,8,mmol/L\n", "outside the plausible", "v", [3]),
         ("p,d,v,u\nP01,-1,0,mmol/L\n", "serum Mg is zero or negative", "v", [2]),
+        ("p,d,v,u\n1,-1,0.8,mmol/L\n2,-1,0.8,\n", "no patient ID of the lab table", "p", []),
     ],
 )
 def test_bad_rows_of_the_lab_table_are_named(tmp_path, labs, problem, column, rows):
@@ -184,3 +191,24 @@ def test_a_missing_lab_table_is_named(tmp_path):
     with pytest.raises(InputError, match="lab table file not found") as caught:
         read_cohort(BATTERY / "csv" / "base.csv", mapping, [])
     assert caught.value.file == str(tmp_path / "no_labs.csv")
+
+
+def test_missing_units_and_blank_ids_are_not_errors(tmp_path):
+    """R writes NA for an empty unit (units.mg then applies); the cohort's blank patient IDs
+    are named by the reader, not a crash of the lab lookup."""
+    labs = tmp_path / "labs.csv"
+    labs.write_text("p,taken,v,u\nD01,2020-01-10,0.61,NA\nD02,2020-02-03,1.54,mEq/L\n")
+    columns = {"patient_id": "p", "date": "taken", "value": "v", "unit": "u"}
+    path = lab_mapping(tmp_path, {"file": str(labs), "columns": columns}, base=DATES)
+    read = read_cohort(BATTERY / "csv" / "base_dates.csv", load_mapping(path), [])
+    assert dict(zip(read.data["patient_id"], read.data["mg_mmol_l"], strict=True)) == {
+        "D01": 0.61,
+        "D02": 0.77,
+    }
+    blank_ids = tmp_path / "blank_ids.csv"
+    rows = (BATTERY / "csv" / "base_dates.csv").read_text().splitlines()
+    rows[2], rows[3] = "," + rows[2].split(",", 1)[1], "," + rows[3].split(",", 1)[1]
+    blank_ids.write_text("\n".join(rows) + "\n")
+    with pytest.raises(InputError, match="patient ID is empty") as caught:
+        read_cohort(blank_ids, load_mapping(path), [])
+    assert caught.value.rows == [3, 4]

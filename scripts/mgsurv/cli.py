@@ -47,28 +47,29 @@ def _run_simulate(args: argparse.Namespace) -> None:
 def _add_init(commands) -> None:
     parser = commands.add_parser(
         "init",
-        help="propose the column mapping and study settings for a new cohort CSV",
-        description="Read a cohort CSV and write, for you to review, a commented column"
-        " mapping (columns, units, event codes, arms) and a study config (the covariates the"
-        " file has, the reference arm) proposed from its headers and values, then print the"
+        help="propose the column mapping and study settings for a new cohort file",
+        description="Read a cohort file (CSV, .xlsx or .ods) and write, for you to review, a"
+        " commented column mapping (columns, units, event codes, arms) and a study config (the"
+        " covariates the file has, the reference arm) proposed from its headers and values,"
+        " then print the"
         " command that runs them: nothing is guessed when the workflow runs.",
     )
-    parser.add_argument("csv", help="the cohort CSV")
+    parser.add_argument("file", help="the cohort file (CSV, .xlsx or .ods)")
     parser.add_argument(
-        "--out", help="mapping file to write (default config/mapping_<csv name>.yaml)"
+        "--out", help="mapping file to write (default config/mapping_<file name>.yaml)"
     )
     parser.add_argument(
-        "--study-out", help="study config to write (default config/study_<csv name>.yaml)"
+        "--study-out", help="study config to write (default config/study_<file name>.yaml)"
     )
     parser.add_argument("--force", action="store_true", help="replace existing files")
     parser.set_defaults(run=_run_init)
 
 
 def _run_init(args: argparse.Namespace) -> None:
-    name = safe_name(args.csv)
+    name = safe_name(args.file)
     mapping = args.out or f"config/mapping_{name}.yaml"
     study = args.study_out or f"config/study_{name}.yaml"
-    proposal = write_proposal(args.csv, mapping, study, force=args.force)
+    proposal = write_proposal(args.file, mapping, study, force=args.force)
     print(f"wrote the proposed mapping to {mapping} and study settings to {study}")
     missing = proposal.missing_columns()
     if missing:

@@ -16,7 +16,7 @@ rule analyse_endpoint:
         runtime=60,
     params:
         code=CODE_VERSION,
-        settings=settings_of(AnalysisSettings),
+        settings=cohort_settings(AnalysisSettings),
     script:
         "../../scripts/analyse_endpoint.py"
 

@@ -31,6 +31,7 @@ from mgsurv.contract import (
     validation_batch_file,
     validation_files,
 )
+from mgsurv.cohort.simulate import synthetic_reference_arm
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
     AnalysisSettings,
@@ -174,6 +175,21 @@ def cohort_config():
 def settings_of(*settings_classes):
     """The config keys a stage's settings are built from (only these trigger a rerun)."""
     return {key: config[key] for key in config_keys(*settings_classes)}
+
+
+def cohort_settings(settings_class):
+    """A rule's params function: settings_of(settings_class) for the job's cohort, where a
+    generated cohort keeps its generator's reference arm (synthetic_reference_arm)."""
+
+    def of_cohort(wildcards):
+        settings = settings_of(settings_class)
+        if is_synthetic(wildcards.cohort):
+            settings["reference_arm"] = synthetic_reference_arm(
+                settings["reference_arm"]
+            )
+        return settings
+
+    return of_cohort
 
 
 def memory_mb(wildcards, input):

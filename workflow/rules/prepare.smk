@@ -18,7 +18,7 @@ rule prepare_cohort:
         runtime=30,
     params:
         code=CODE_VERSION,
-        settings=settings_of(PrepareSettings),
+        settings=cohort_settings(PrepareSettings),
         origin=cohort_origin,
     script:
         "../../scripts/prepare_cohort.py"

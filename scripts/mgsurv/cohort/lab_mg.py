@@ -5,8 +5,10 @@ Each row's value is converted to mmol/L by its own unit (or units.mg), and each 
 baseline is the measurement closest to treatment start within the window (from
 ``window_days`` before day 0 to day ``last_day``; before the start wins a tie with after),
 the mean of several on that day. A patient without one has no baseline Mg and is excluded
-in the flow's Mg step, whose reason states the rule. Measurements outside the window, of
-patients not in the cohort, or without a value are not used, and counted. Errors name the
+in the flow's Mg step, whose reason states the rule. Measurements outside the window,
+without a day (a missing date, or a patient without a start date) or of patients not in
+the cohort are not used, and counted for the Methods; rows without a value are skipped. No
+lab ID matching a cohort ID at all (e.g. "1" against "001") is an error. Errors name the
 lab file, its column and rows: a unit not listed, a value that is not a number, not
 positive or implausible after conversion, a measurement date that does not read. Time-
 updated Mg (every measurement over follow-up) is out of scope.
@@ -19,7 +21,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from mgsurv.cohort.cells import parse_dates, parse_numbers, reject_rows, require_columns
+from mgsurv.cohort.cells import (
+    missing_cells,
+    parse_dates,
+    parse_numbers,
+    reject_rows,
+    require_columns,
+)
 from mgsurv.cohort.csv_file import read_text_table
 from mgsurv.cohort.mapping import LabTable, Mapping
 from mgsurv.cohort.serum_mg import MG_PLAUSIBLE_MMOL_L, MMOL_L_PER_UNIT
@@ -41,6 +49,7 @@ class LabBaseline:
     measurements: int  # rows with a value
     used_patients: int  # cohort patients with a baseline
     outside_window: int  # measurements of cohort patients outside the window
+    undated: int  # measurements of cohort patients without a day (no date or start date)
     other_patients: int  # measurements of patients not in the cohort
 
 
@@ -49,10 +58,11 @@ def _units(table: pd.DataFrame, lab: LabTable, mapping: Mapping) -> pd.Series:
     if lab.unit is None:
         return pd.Series(mapping.mg_unit, index=table.index)
     units = table[lab.unit].str.replace(" ", "").str.lower().map(UNIT_NAMES)
+    unknown = units.isna() & ~missing_cells(table[lab.unit])
     reject_rows(
-        units.isna() & table[lab.unit].ne(""),
-        f"unit(s) {sorted(set(table.loc[units.isna(), lab.unit]) - {''})} of the lab table"
-        " are not mmol/L, mg/dL or mEq/L",
+        unknown,
+        f"unit(s) {sorted(set(table.loc[unknown, lab.unit]))} of the lab table are not"
+        " mmol/L, mg/dL or mEq/L",
         file=lab.file,
         column=lab.unit,
         fix="convert these measurements, or write their unit as mmol/L, mg/dL or mEq/L",
@@ -119,6 +129,16 @@ def baseline_from_lab(ids: pd.Series, starts: pd.Series | None, mapping: Mapping
     days = _days(table, lab, mapping, starts)
     measured = mg.notna() & days.notna()
     in_cohort = table[lab.patient_id].isin(set(ids))
+    if mg.notna().any() and not in_cohort.any():
+        raise InputError(
+            "no patient ID of the lab table occurs in the cohort file (lab:"
+            f" {', '.join(map(repr, table[lab.patient_id].unique()[:3]))}; cohort:"
+            f" {', '.join(map(repr, ids.unique()[:3]))})",
+            file=lab.file,
+            column=lab.patient_id,
+            fix="write the IDs as the cohort file does (leading zeros, prefixes), or check"
+            " mg_lab.columns.patient_id",
+        )
     window = days.between(-lab.window_days, lab.last_day)
     used = pd.DataFrame(
         {
@@ -136,6 +156,7 @@ def baseline_from_lab(ids: pd.Series, starts: pd.Series | None, mapping: Mapping
         measurements=int(mg.notna().sum()),
         used_patients=int(ids.isin(baseline.index).sum()),
         outside_window=int((measured & in_cohort & ~window).sum()),
+        undated=int((mg.notna() & in_cohort & days.isna()).sum()),
         other_patients=int((mg.notna() & ~in_cohort).sum()),
     )
 
@@ -146,6 +167,7 @@ def baseline_text(lab: LabTable, baseline: LabBaseline) -> str:
         f"Baseline serum magnesium was taken from a table of {baseline.measurements}"
         f" measurements: for each patient, {lab.rule()} (day 0 = treatment start; the mean"
         " of several on that day), each converted to mmol/L by its own unit. Patients without"
-        f" one were excluded; {baseline.outside_window} measurements outside that window and"
-        f" {baseline.other_patients} of patients not in the cohort were not used."
+        f" one were excluded. Not used: {baseline.outside_window} measurements outside that"
+        f" window, {baseline.undated} without a day from treatment start and"
+        f" {baseline.other_patients} of patients not in the cohort."
     )

@@ -110,8 +110,9 @@ class Mapping:
 
     def column(self, key: str) -> str:
         """The CSV column of a key that :func:`load_mapping` requires to be mapped:
-        patient_id, mg, and the survival times and events or (:attr:`uses_dates`)
-        start_date and last_followup_date. KeyError when it is not mapped."""
+        patient_id, mg (unless baseline Mg comes from a lab table, ``mg_lab``), and the
+        survival times and events or (:attr:`uses_dates`) start_date and
+        last_followup_date. KeyError when it is not mapped."""
         name = self.columns[key]
         if name is None:
             raise KeyError(f"{self.path} maps no column to {key!r}")

@@ -100,8 +100,9 @@ def simple_quotes(data: bytes, delimiter: bytes) -> bool:
 
 
 def read_plain(text: str, delimiter: str) -> PlainTable | None:
-    """The table of a CSV text without quotes, or None unless every condition of the module
-    docstring holds (the text must then be read with the csv module)."""
+    """The table of a CSV text whose quotes, if any, each enclose a whole field on one line,
+    or None unless every condition of the module docstring holds (the text must then be
+    read with the csv module)."""
     if delimiter not in DELIMITERS or text.count("\r") != text.count("\r\n"):
         return None
     try:

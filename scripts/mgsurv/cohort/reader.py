@@ -417,10 +417,11 @@ def baseline_mg(table: pd.DataFrame, path: str, mapping: Mapping) -> tuple[pd.Se
         return mg_in_mmol_l(table, path, mapping), ""
     ids = table[mapping.column("patient_id")]
     starts = None
-    if lab.date is not None:
+    if lab.date is not None:  # by patient ID (unique once given: checked before)
         column = mapping.column("start_date")
         start = parse_dates(table[column], path=path, column=column, mapping=mapping)
-        starts = pd.Series(start.to_numpy(), index=ids.to_numpy())
+        given = ~missing_cells(ids)
+        starts = pd.Series(start[given].to_numpy(), index=ids[given].to_numpy())
     found = baseline_from_lab(ids, starts, mapping)
     return found.mg, baseline_text(lab, found)
 

@@ -84,4 +84,10 @@ def read_sheet_rows(path: str, content: bytes, mapping: Mapping) -> list[tuple[i
         cells = [cell_text(value, mapping.date_format) for value in values]
         if "".join(cells).strip():
             records.append((number, cells))
+    if not records:
+        raise InputError(
+            f"the workbook's sheet {sheet!r} is empty",
+            file=path,
+            fix=f"set sheet in {mapping.path} to the sheet that holds the cohort",
+        )
     return records

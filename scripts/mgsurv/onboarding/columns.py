@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from mgsurv.cohort.mapping import TIME_KEYS
 from mgsurv.onboarding.values import (
     MAX_ARMS,
     Guess,
@@ -48,14 +49,14 @@ DATE_PATTERNS = {
 }
 # Covariates mgsurv knows by name (config key: header patterns) and their report labels.
 COVARIATE_PATTERNS = {
-    "age": [r"^age"],
+    "age": [r"^age(years?|yrs?|y|at\w*|baseline|bl)?$"],
     "sex": [r"^(sex|gender)"],
     "ecog": [r"ecog", r"^ps$", r"performance"],
     "histology": [r"histo"],
     "pdl1": [r"pdl1", r"tps"],
     "smoking": [r"smok"],
     "stage": [r"stage"],
-    "prior_lines": [r"prior", r"lines?$"],
+    "prior_lines": [r"^prior", r"^(n|no|num|number)?(of)?lines"],
 }
 COVARIATE_LABELS = {
     "age": "Age",
@@ -67,7 +68,6 @@ COVARIATE_LABELS = {
     "stage": "Stage",
     "prior_lines": "Prior lines",
 }
-SURVIVAL_TIME_KEYS = ("pfs_time", "pfs_event", "os_time", "os_event")
 
 
 def squash(name: str) -> str:
@@ -164,7 +164,7 @@ def propose_columns(table: pd.DataFrame) -> tuple[dict[str, Guess], ColumnFinder
     if not times:
         for key in ("pfs_time", "os_time"):
             columns[key] = Guess(None, "survival is derived from the dates below")
-    columns = {key: columns[key] for key in ("patient_id", "mg", "arm", *SURVIVAL_TIME_KEYS)}
+    columns = {key: columns[key] for key in ("patient_id", "mg", "arm", *TIME_KEYS)}
     if times:
         return columns, finder
     for key, patterns in DATE_PATTERNS.items():

@@ -2,22 +2,23 @@
 column mapping, and the study settings that depend on the data (the covariates it has, the
 reference arm).
 
-The file is read once, whole, every cell as text (the reader's view of it); each guess
-carries what it was based on and whether it is sure (:class:`~mgsurv.onboarding.values.Guess`).
+The file is read once, whole, by the workflow's own reader (every cell as text, the same
+column names and messages); each guess carries what it was based on and whether it is
+sure (:class:`~mgsurv.onboarding.values.Guess`).
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from mgsurv.cohort.csv_file import WORKBOOK_SIGNATURES
-from mgsurv.cohort.mapping import Mapping
-from mgsurv.cohort.spreadsheet import is_workbook, read_sheet_rows
+from mgsurv.cohort.csv_file import read_text_table
+from mgsurv.cohort.mapping import REQUIRED_DATE_KEYS, TIME_KEYS, Mapping
+from mgsurv.cohort.spreadsheet import is_workbook
 from mgsurv.contract import ENDPOINTS
 from mgsurv.errors import InputError
 from mgsurv.onboarding.columns import (
@@ -81,11 +82,7 @@ class Proposal:
 
     def missing_columns(self) -> list[str]:
         """Required mapping keys for which no column was found."""
-        survival = (
-            ("start_date", "last_followup_date")
-            if self.date_format
-            else ("pfs_time", "pfs_event", "os_time", "os_event")
-        )
+        survival = REQUIRED_DATE_KEYS if self.date_format else TIME_KEYS
         return [k for k in ("patient_id", "mg", *survival) if self.columns[k].value is None]
 
     def shared_codes(self) -> bool:
@@ -95,21 +92,16 @@ class Proposal:
 
 
 def sniff_format(path: Path) -> tuple[str, str, str]:
-    """Encoding, delimiter and decimal mark of a CSV, from its first lines."""
-    raw = path.read_bytes()[:65536]
-    if raw.startswith(WORKBOOK_SIGNATURES):
-        raise InputError(
-            "the file is a spreadsheet workbook, not a CSV",
-            file=str(path),
-            fix="name it .xlsx or .ods as it is (mgsurv reads those), or save it as CSV",
-        )
+    """Encoding (of the whole file), delimiter (from the header line) and decimal mark
+    (from the first rows) of a CSV."""
+    raw = path.read_bytes()
     for encoding in ENCODINGS:
         try:
             text = raw.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    lines = text.splitlines() or [""]
+    lines = text[:65536].splitlines() or [""]
     try:
         delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
     except csv.Error:
@@ -119,42 +111,28 @@ def sniff_format(path: Path) -> tuple[str, str, str]:
     return ("utf-8" if encoding == "utf-8-sig" else encoding), delimiter, decimal
 
 
-def read_table(path: Path, encoding: str, delimiter: str) -> pd.DataFrame:
-    """The whole file, every cell as text, its columns named as the workflow's reader names
-    them: stripped, "(unnamed column k)" for an empty name (R's row names), a repeat
-    suffixed " (2)"."""
-    table = pd.read_csv(
-        path,
-        sep=delimiter,
-        dtype=str,
-        encoding="utf-8-sig" if encoding == "utf-8" else encoding,
-        keep_default_na=False,
-        header=None,
-    )
-    table.columns = column_names(table.iloc[0])
-    return table.iloc[1:].reset_index(drop=True)
+# What the reader's messages call the mapping while init is still proposing it.
+PROPOSED_MAPPING = "the proposed mapping"
 
 
-def read_workbook(path: Path) -> pd.DataFrame:
-    """The first sheet of a workbook as the workflow reads it (dates as ISO text)."""
-    records = read_sheet_rows(str(path), path.read_bytes(), Mapping(path=str(path), columns={}))
-    if not records:
-        raise InputError(
-            "the workbook's first sheet is empty",
-            file=str(path),
-            fix="move the cohort table to the first sheet, run mgsurv init, then set sheet",
-        )
-    return pd.DataFrame([cells for _, cells in records[1:]], columns=column_names(records[0][1]))
-
-
-def column_names(header) -> list[str]:
-    """Header cells named as the workflow's reader names them (stripped, "(unnamed column
-    k)" for an empty name, a repeat suffixed " (2)")."""
-    names: list[str] = []
-    for i, cell in enumerate(header):
-        name = str(cell).strip() or f"(unnamed column {i + 1})"
-        names.append(name if name not in names else f"{name} ({names.count(name) + 1})")
-    return names
+def read_cohort_text(path: Path) -> tuple[pd.DataFrame, dict[str, Guess], str]:
+    """The file as the workflow reads it (every cell as text, the same column names and
+    the same messages; a workbook's first sheet, its dates as ISO text), with how to read
+    it (the csv guesses, none for a workbook) and its decimal mark."""
+    mapping = Mapping(path=PROPOSED_MAPPING, columns={})
+    if is_workbook(path):
+        return read_text_table(path, mapping), {}, "."
+    encoding, delimiter, decimal = sniff_format(path)
+    mapping = replace(mapping, encoding=encoding, delimiter=delimiter, decimal=decimal)
+    guesses = {
+        "delimiter": Guess(delimiter, "sniffed from the header line"),
+        "decimal": Guess(
+            decimal,
+            "digits around commas in the data" if decimal == "," else "no decimal commas seen",
+        ),
+        "encoding": Guess(encoding, "decoded without errors"),
+    }
+    return read_text_table(path, mapping), guesses, decimal
 
 
 def propose_covariates(
@@ -181,26 +159,11 @@ def propose(path: str | Path) -> Proposal:
     if not path.is_file():
         raise InputError("file not found", file=str(path), fix="give the path of the cohort CSV")
     proposal = Proposal(source=str(path))
-    if is_workbook(path):
-        decimal, table = ".", read_workbook(path)
+    table, proposal.csv, decimal = read_cohort_text(path)
+    if not proposal.csv:
         proposal.sheet = Guess(1, "the workbook's first sheet")
-    else:
-        encoding, delimiter, decimal = sniff_format(path)
-        table = read_table(path, encoding, delimiter)
-        proposal.csv = _csv_guesses(encoding, delimiter, decimal)
     _propose_from(proposal, table, decimal)
     return proposal
-
-
-def _csv_guesses(encoding: str, delimiter: str, decimal: str) -> dict[str, Guess]:
-    return {
-        "delimiter": Guess(delimiter, "sniffed from the header line"),
-        "decimal": Guess(
-            decimal,
-            "digits around commas in the data" if decimal == "," else "no decimal commas seen",
-        ),
-        "encoding": Guess(encoding, "decoded without errors"),
-    }
 
 
 def _propose_from(proposal: Proposal, table: pd.DataFrame, decimal: str) -> None:

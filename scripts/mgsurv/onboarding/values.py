@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from mgsurv.cohort.cells import MISSING_TOKENS
-from mgsurv.cohort.mapping import normalise_code
+from mgsurv.cohort.mapping import IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY, normalise_code
 
 
 @dataclass
@@ -43,6 +44,8 @@ def numbers(values: pd.Series, decimal: str) -> pd.Series:
 def guess_mg_unit(mg: pd.Series) -> Guess:
     """mmol/L around 0.8, mEq/L around 1.6, mg/dL around 2 (normal serum Mg 0.70-1.00 mmol/L)."""
     median = float(mg.median())
+    if np.isnan(median):
+        return Guess("mmol/L", "no serum Mg value is a number: set the unit", sure=False)
     if median < 1.3:
         return Guess("mmol/L", f"median Mg {median:.2f} is in the mmol/L range (0.7-1.1)")
     if median < 1.75:
@@ -55,6 +58,8 @@ def guess_mg_unit(mg: pd.Series) -> Guess:
 def guess_time_unit(times: pd.Series) -> Guess:
     """From the median survival time: years < 3 < months < 30 < weeks < 150 < days."""
     median = float(times.median())
+    if np.isnan(median):
+        return Guess("months", "no survival time is a number: set the unit", sure=False)
     for limit, unit in ((3, "years"), (30, "months"), (150, "weeks")):
         if median < limit:
             return Guess(unit, f"median time {median:g} looks like {unit}", sure=unit != "weeks")
@@ -66,7 +71,7 @@ EVENT_WORDS = frozenset(
     | {"progression", "pd", "relapse", "relapsed", "recurrence", "y"}
 )
 CENSOR_WORDS = frozenset(
-    {"0", "alive", "censored", "no", "false", "none", "living", "nopd", "n"}
+    {"0", "alive", "censored", "no", "false", "living", "nopd", "n"}
     | {"no progression", "no relapse"}
 )
 
@@ -82,7 +87,8 @@ def guess_event_codes(values: pd.Series) -> tuple[Guess, Guess]:
     event = [c for c in codes if c in EVENT_WORDS]
     censored = [c for c in codes if c in CENSOR_WORDS]
     unknown = [c for c in codes if c not in event and c not in censored]
-    why = f"values {'/'.join(codes)}" + (f"; not recognised: {unknown}" if unknown else "")
+    why = f"values {'/'.join(codes)}" if codes else "no values (all missing): list the codes"
+    why += f"; not recognised: {unknown}" if unknown else ""
     sure = not unknown and bool(event) and bool(censored)
     return Guess(event or ["1"], why, sure), Guess(censored or ["0"], why, sure)
 
@@ -154,6 +160,8 @@ TREATMENT_NAME = re.compile(
     r"mustine|fosfamide|tecan)\b",
     re.IGNORECASE,
 )
+# The config key of the reference arm, proposed beside the mapping's arms.
+REFERENCE_ARM = "reference_arm"
 # A treatment column has a few distinct values.
 MAX_ARMS = 8
 
@@ -190,9 +198,9 @@ def guess_arms(values: pd.Series) -> dict[str, Guess]:
         chosen, sure = arms[0] if arms else None, False
     others = [arm for arm in arms if arm != chosen]
     return {
-        "immunotherapy": Guess([chosen] if chosen is not None else [], why, sure),
-        "other": Guess(others, "the arm column's other values", sure),
-        "reference": Guess(
+        IMMUNOTHERAPY_ARMS_KEY: Guess([chosen] if chosen is not None else [], why, sure),
+        OTHER_ARMS_KEY: Guess(others, "the arm column's other values", sure),
+        REFERENCE_ARM: Guess(
             others[0] if others else None,
             "the first arm that is not immunotherapy: the models compare against it",
             sure and len(others) == 1,

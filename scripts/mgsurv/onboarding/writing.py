@@ -15,9 +15,10 @@ import re
 import sys
 from pathlib import Path
 
+from mgsurv.cohort.mapping import IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY
 from mgsurv.errors import InputError
 from mgsurv.onboarding.proposal import Proposal, propose
-from mgsurv.onboarding.values import Guess
+from mgsurv.onboarding.values import REFERENCE_ARM, Guess
 
 
 def _scalar(value: object) -> str:
@@ -89,8 +90,8 @@ def mapping_yaml(proposal: Proposal, study: str | Path) -> str:
         *(_line(k, g) for k, g in proposal.units.items()),
         *_event_lines(proposal),
         *(
-            ["arms:", _line("immunotherapy", arms["immunotherapy"]), _line("other", arms["other"])]
-            if arms and arms["immunotherapy"].value
+            ["arms:", *(_line(key, arms[key]) for key in (IMMUNOTHERAPY_ARMS_KEY, OTHER_ARMS_KEY))]
+            if arms and arms[IMMUNOTHERAPY_ARMS_KEY].value
             else []
         ),
     ]
@@ -98,9 +99,9 @@ def mapping_yaml(proposal: Proposal, study: str | Path) -> str:
 
 
 def _reference_line(proposal: Proposal) -> str:
-    if proposal.arms and proposal.arms["reference"].value is not None:
-        return _line("reference_arm", proposal.arms["reference"], "")
-    return "reference_arm: null  # one arm: no reference arm to compare against"
+    if proposal.arms and proposal.arms[REFERENCE_ARM].value is not None:
+        return _line(REFERENCE_ARM, proposal.arms[REFERENCE_ARM], "")
+    return f"{REFERENCE_ARM}: null  # one arm: no reference arm to compare against"
 
 
 def study_yaml(proposal: Proposal, mapping: str | Path, study: str | Path) -> str:
@@ -135,7 +136,7 @@ def unsure(proposal: Proposal) -> list[str]:
         "csv": proposal.csv,
         "columns": proposal.columns,
         "units": proposal.units,
-        "arms": {k: g for k, g in proposal.arms.items() if k != "reference"},
+        "arms": {k: g for k, g in proposal.arms.items() if k != REFERENCE_ARM},
     }
     flagged = [
         f"{section}.{key}"
@@ -150,8 +151,8 @@ def unsure(proposal: Proposal) -> list[str]:
     ]
     if proposal.date_format is not None and not proposal.date_format.sure:
         flagged.append("date_format")
-    if proposal.arms and not proposal.arms["reference"].sure:
-        flagged.append("reference_arm (study config)")
+    if proposal.arms and not proposal.arms[REFERENCE_ARM].sure:
+        flagged.append(f"{REFERENCE_ARM} (study config)")
     return flagged + [
         f"columns.{k}" for k in proposal.missing_columns() if f"columns.{k}" not in flagged
     ]

@@ -33,7 +33,7 @@ import math
 import tempfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +47,7 @@ from mgsurv.cohort.simulate import (
     IMMUNOTHERAPY,
     SyntheticParams,
     simulate_cohort,
+    synthetic_reference_arm,
     write_cohort,
 )
 from mgsurv.contract import (
@@ -94,10 +95,12 @@ class StudySettings:
     @classmethod
     def from_config(cls, config: dict, mapping_path: str) -> StudySettings:
         """From the rule's settings: the keys of PrepareSettings and AnalysisSettings
-        (``config_keys(PrepareSettings, AnalysisSettings)``) and the study's seed."""
+        (``config_keys(PrepareSettings, AnalysisSettings)``, with the generator's reference
+        arm unless the configured one is among its arms) and the study's seed."""
+        reference = synthetic_reference_arm(config["reference_arm"])
         return cls(
-            prepare=PrepareSettings.from_config(config),
-            analysis=AnalysisSettings.from_config(config),
+            prepare=replace(PrepareSettings.from_config(config), reference_arm=reference),
+            analysis=replace(AnalysisSettings.from_config(config), reference_arm=reference),
             mapping_path=mapping_path,
             seed=config["seed"],
         )
