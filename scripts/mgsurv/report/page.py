@@ -47,6 +47,7 @@ from mgsurv.report.sections.continuous import (
 from mgsurv.report.sections.cox import cox_section, ph_section
 from mgsurv.report.sections.headline import headline_section
 from mgsurv.report.sections.methods import methods_section
+from mgsurv.report.sections.sensitivity import evalue_section
 from mgsurv.report.sections.survival import (
     flow_section,
     followup_section,
@@ -70,6 +71,7 @@ SECTIONS = [
     ("cox", "Cox regression"),
     ("ph", "Proportional-hazards checks"),
     ("continuous", "Serum Mg as a continuous variable"),
+    ("sensitivity", "Sensitivity analyses"),
     ("methods", "Methods"),
     ("appendix", "Reproducibility appendix"),
     ("remark", "REMARK checklist"),
@@ -90,12 +92,14 @@ PAGE_ORDER = (
     "ph",
     "spline",
     "cutpoint",
+    "sensitivity",
     "methods",
     "appendix",
     "remark",
 )
 FIXED_SUBSECTIONS = {
-    "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")]
+    "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")],
+    "sensitivity": [("evalue", "Unmeasured confounding: E-value")],
 }
 
 
@@ -201,6 +205,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "has_spline": not rows_of(tables["cox"], model=SPLINE).empty,
         "spline": each(spline_section),
         "cutpoint": cutpoint_section(tables, settings, figures),
+        "sensitivity": evalue_section(found, settings),
         "methods": methods_section(endpoints, tables, settings, run),
         "remark": remark_section(tables, settings, run, section_headings()),
     }

@@ -187,6 +187,7 @@ def section_levels(arms: Treatments, primary: PrimarySettings) -> dict[str, str]
         " own hazard ratios.",
         "ph": "Checks of the Cox models' assumption.",
         "continuous": "Exploratory.",
+        "sensitivity": "Secondary: how robust the primary estimate is.",
     }
 
 

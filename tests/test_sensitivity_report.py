@@ -1,0 +1,64 @@
+"""The report's sensitivity analyses: the E-value of the primary estimate, with the numbers
+of mgsurv.stats.evalue for the primary Cox row, the conversion it used, and a note when
+there is no primary estimate."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from mgsurv.report.page import render_report
+from mgsurv.report.primary import CONTRASTS, arm_model
+from mgsurv.stats.evalue import hazard_ratio_evalue
+from test_headline import text
+from test_report import part, run, settings, toy_tables
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict[str, pd.DataFrame]:
+    return toy_tables()
+
+
+def primary_row(tables: dict) -> pd.Series:
+    """The primary estimate of the shipped settings: low vs normal Mg in the immunotherapy
+    arm's own Cox model, on PFS."""
+    cox = tables["cox"]
+    rows = cox[
+        (cox["endpoint"] == "pfs")
+        & (cox["model"] == arm_model("immunotherapy"))
+        & (cox["term"] == CONTRASTS["low_vs_normal"].term)
+    ]
+    (index,) = rows.index
+    return rows.loc[index]
+
+
+def test_the_e_value_of_the_primary_estimate_is_shown_with_its_conversion(tables):
+    html = render_report(tables, settings(), run())
+    shown = text(part(html, "sensitivity", "methods"))
+    row = primary_row(tables)
+    common = bool(row["events"] / row["n"] > 0.15)
+    found = hazard_ratio_evalue(row["hr"], row["hr_lower"], row["hr_upper"], common)
+    assert f"by a risk ratio of {found.point:.2f} each" in shown
+    assert ("the outcome is common" in shown) is common
+    assert f"{found.point:.2f}" in shown and "VanderWeele & Ding" in shown
+    assert 'href="#evalue"' in html  # listed in the contents
+
+
+def test_a_rare_outcome_keeps_the_hr_and_a_ci_across_1_says_so(tables):
+    changed = {name: table.copy() for name, table in tables.items()}
+    cox = changed["cox"]
+    row = primary_row(tables)
+    cox.loc[row.name, ["hr", "hr_lower", "hr_upper", "events", "n"]] = [1.5, 0.9, 2.5, 10, 200]
+    shown = text(part(render_report(changed, settings(), run()), "sensitivity", "methods"))
+    found = hazard_ratio_evalue(1.5, 0.9, 2.5, common=False)
+    assert "5.0% of the patients of this model had the event" in shown
+    assert "the HR is taken as the risk ratio" in shown
+    assert f"by a risk ratio of {found.point:.2f} each" in shown
+    assert "its confidence interval already includes 1" in shown
+
+
+def test_no_primary_estimate_gives_a_note(tables):
+    changed = {name: table.copy() for name, table in tables.items()}
+    changed["cox"].loc[primary_row(tables).name, ["hr", "hr_lower", "hr_upper"]] = float("nan")
+    shown = text(part(render_report(changed, settings(), run()), "sensitivity", "methods"))
+    assert "No E-value: the report has no estimable primary hazard ratio" in shown
