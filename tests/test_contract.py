@@ -146,6 +146,19 @@ ENDPOINT_TABLES = {
         "n",
         "events",
     ],
+    "thresholds": [
+        "endpoint",
+        "subset",
+        "threshold_mmol_l",
+        "n_low",
+        "n_normal",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "p",
+        "n",
+        "events",
+    ],
 }
 # results/<cohort>/tables/<name>.tsv of the whole cohort.
 COHORT_TABLES = {

@@ -30,6 +30,7 @@ from mgsurv.contract import (
     CONTINUOUS,
     CONTINUOUS_INTERACTION,
     INTERACTION,
+    KEY_TERM,
     LOGRANK_TEST,
     MG_CONTINUOUS_TERM,
     MULTIVARIABLE,
@@ -495,3 +496,37 @@ def test_every_arm_has_its_own_rows_and_all_patients_come_first(subset_tables):
         for name in SUBSET_TABLES:
             subsets = list(dict.fromkeys(tables[name]["subset"]))
             assert subsets == [ALL_PATIENTS, "arm=chemotherapy", "arm=immunotherapy"], name
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_threshold_grid_equals_coxph_at_every_threshold(subset_tables, endpoint):
+    """thresholds.tsv: at each threshold from 0.60 to 0.85, the low-Mg HR of the multivariable
+    model (all patients) and of each arm's own model equals coxph's refitted with 'low'
+    redefined (tests/reference/thresholds.R)."""
+    table = subset_tables[endpoint]["thresholds"]
+    expected = fixture("thresholds_synthetic_400")[endpoint]
+    assert list(dict.fromkeys(table["subset"])) == list(expected)
+    for subset, rows in expected.items():
+        got = table[table["subset"] == subset].reset_index(drop=True)
+        want = pd.DataFrame(rows)
+        np.testing.assert_allclose(got["threshold_mmol_l"], want["threshold"], rtol=0, atol=1e-9)
+        for column in ("n_low", "n_normal", "n", "events"):
+            assert got[column].astype(int).tolist() == want[column].tolist(), (subset, column)
+        for column in ("hr", "hr_lower", "hr_upper", "p"):
+            np.testing.assert_allclose(
+                got[column], want[column], rtol=COX_RTOL, err_msg=f"{subset} {column}"
+            )
+
+
+def test_the_grid_at_the_pre_specified_threshold_is_the_multivariable_model(subset_tables):
+    """At 0.70 the grid's rows are the multivariable model's and each arm model's own."""
+    tables = subset_tables["pfs"]
+    grid = tables["thresholds"]
+    cox = tables["cox"]
+    at = grid[np.isclose(grid["threshold_mmol_l"], 0.70)].set_index("subset")
+    models = {ALL_PATIENTS: MULTIVARIABLE} | {
+        f"arm={arm}": arm_model(arm) for arm in ("chemotherapy", "immunotherapy")
+    }
+    for subset, model in models.items():
+        row = cox[(cox["model"] == model) & (cox["term"] == KEY_TERM)].iloc[0]
+        assert at.loc[subset, "hr"] == pytest.approx(row["hr"], rel=1e-12), subset

@@ -27,6 +27,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from lifelines.utils import median_survival_times
 
+from mgsurv.contract import ENDPOINT_TABLES
 from mgsurv.report.figures import (
     KM_DRAWN_BINS,
     MAX_SCATTER_POINTS,
@@ -103,9 +104,9 @@ RULEGRAPH = """digraph snakemake_dag {
 }
 """
 # Figures: per endpoint the KM figure by arm and the low-Mg forest plot, a KM figure per
-# grouping, a spline curve and a forest plot; the cut-point search; the residuals of the one
-# flagged PH term; the rule graph.
-N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1
+# grouping, a spline curve and a forest plot; the cut-point search; the threshold grid of the
+# primary endpoint; the residuals of the one flagged PH term; the rule graph.
+N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1 + 1
 ARMS = ("immunotherapy", "chemotherapy")
 
 
@@ -197,6 +198,26 @@ def summary_row(kmf: KaplanMeierFitter, n: int, events: int, key: dict) -> dict:
         "median_lower": ci.iloc[0, 0],
         "median_upper": ci.iloc[0, 1],
     }
+
+
+# The toy threshold grid: its thresholds and, within immunotherapy on PFS, the HRs (the one
+# at 0.70 is the arm model's own, as in cox_table); 3 patients below 0.60 (a small count).
+GRID = (0.60, 0.65, 0.70, 0.75, 0.80, 0.85)
+GRID_HR = (1.9111, 2.1333, 2.4567, 1.7222, 1.3444, 1.2555)
+
+
+def thresholds_table() -> pd.DataFrame:
+    """Hand-made thresholds.tsv rows: every endpoint and subset, the grid above."""
+    rows = []
+    for endpoint in ("pfs", "os"):
+        for subset in ("all", "arm=chemotherapy", "arm=immunotherapy"):
+            for k, (threshold, hr) in enumerate(zip(GRID, GRID_HR, strict=True)):
+                n_low = (3, 8, 13, 18, 23, 28)[k]
+                rows.append(
+                    (endpoint, subset, threshold, n_low, 48 - n_low, hr, hr / 2, hr * 2)
+                    + (0.0123 * (k + 1), 48, 39)
+                )
+    return pd.DataFrame(rows, columns=list(ENDPOINT_TABLES["thresholds"]))
 
 
 def cox_table() -> pd.DataFrame:
@@ -596,6 +617,7 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "schoenfeld_smooth": schoenfeld_smooth_table(),
         "spline": spline_table(),
         "nonlinearity": nonlinearity_table(),
+        "thresholds": thresholds_table(),
         "cutpoint": cutpoint,
         "cutpoint_candidates": candidates,
         "baseline": baseline_table(),
@@ -1013,7 +1035,7 @@ def rows_of_model(cox: pd.DataFrame, model: str) -> pd.DataFrame:
 
 
 def test_cutpoint_is_exploratory_with_the_corrected_p(html: str) -> None:
-    section = part(html, "cutpoint", "methods")
+    section = part(html, "cutpoint", "sensitivity")
     assert re.search(r"the p-value to report</td>\s*<td>0\.042</td>", section)
     assert re.search(
         r"inflated by the search, not a valid p-value</td>\s*<td>0\.0018</td>", section
@@ -1037,7 +1059,7 @@ def test_missing_cutpoint_is_said_plainly(tables: dict) -> None:
         "cutpoint": tables["cutpoint"].iloc[0:0],
         "cutpoint_candidates": tables["cutpoint_candidates"].iloc[0:0],
     }
-    section = part(render_report(tables | empty, settings(), run()), "cutpoint", "methods")
+    section = part(render_report(tables | empty, settings(), run()), "cutpoint", "sensitivity")
     assert "No data-driven cut-point could be estimated" in section
     assert "<svg" not in section
 

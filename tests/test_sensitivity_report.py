@@ -62,3 +62,31 @@ def test_no_primary_estimate_gives_a_note(tables):
     changed["cox"].loc[primary_row(tables).name, ["hr", "hr_lower", "hr_upper"]] = float("nan")
     shown = text(part(render_report(changed, settings(), run()), "sensitivity", "methods"))
     assert "No E-value: the report has no estimable primary hazard ratio" in shown
+
+
+def test_the_threshold_grid_of_the_primary_population(tables):
+    """The immunotherapy arm's rows on the primary endpoint: its HR range, the pre-specified
+    row marked, a figure with an accessible name, and small counts hidden when sharing."""
+    html = render_report(tables, settings(report_min_count=5), run())
+    section = part(html, "thresholds", "methods")
+    shown = text(section)
+    assert "refitted in the immunotherapy arm (immunotherapy) on progression-free survival" in (
+        shown
+    )
+    assert "from 1.26 to 2.46; 2 of 6 estimable thresholds give a 95% CI" in shown
+    assert "0.70 (pre-specified)" in shown
+    assert 'id="figure-thresholds-pfs"' in section and 'role="img"' in section
+    assert "outlined where fewer than the sharing threshold" in shown
+    assert "<5" in shown  # the 3 patients below 0.60
+
+
+def test_a_switched_off_grid_says_so(tables):
+    changed = dict(tables) | {"thresholds": tables["thresholds"].iloc[0:0]}
+    shown = text(part(render_report(changed, settings(), run()), "thresholds", "methods"))
+    assert "Not computed (threshold_grid: null in the config)." in shown
+
+
+def test_methods_state_the_sensitivity_analyses(tables):
+    shown = text(part(render_report(tables, settings(), run()), "methods", "appendix"))
+    assert "Sensitivity analyses: the E-value (VanderWeele & Ding 2017)" in shown
+    assert "every value from 0.60 to 0.85 mmol/L in steps of 0.05, in all patients" in shown

@@ -296,6 +296,19 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
     "rmst": ("endpoint", SUBSET_COLUMN, "grouping", *RMST_COLUMNS),
     "spline": ("endpoint", *SPLINE_CURVE_COLUMNS),
     "nonlinearity": ("endpoint", *NONLINEARITY_COLUMNS),
+    "thresholds": (
+        "endpoint",
+        SUBSET_COLUMN,
+        "threshold_mmol_l",
+        "n_low",
+        "n_normal",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "p",
+        "n",
+        "events",
+    ),
 }
 SUBSET_TABLES = ("km_summary", "km_curves", "landmarks", "followup", "logrank", "rmst")
 

@@ -65,8 +65,8 @@ def _from_config(settings_class: type[S], config: dict) -> S:
         )
         if isinstance(default, tuple):
             value = tuple(value)
-        elif isinstance(default, (CutpointSettings, PrimarySettings)):
-            value = type(default)(**value)
+        elif isinstance(default, (CutpointSettings, PrimarySettings, ThresholdGrid)):
+            value = type(default)(**value) if value is not None else None
         values[settings_field.name] = value
     return settings_class(**values)
 
@@ -78,6 +78,21 @@ class CutpointSettings:
 
     endpoint: str = CONFIG_DEFAULTS["cutpoint"]["endpoint"]
     minprop: float = CONFIG_DEFAULTS["cutpoint"]["minprop"]
+
+
+@dataclass(frozen=True)
+class ThresholdGrid:
+    """The thresholds at which the adjusted low-Mg HR is refitted (config
+    ``threshold_grid``): from ``lowest`` to ``highest`` mmol/L in steps of ``step``."""
+
+    lowest: float = CONFIG_DEFAULTS["threshold_grid"]["lowest"]
+    highest: float = CONFIG_DEFAULTS["threshold_grid"]["highest"]
+    step: float = CONFIG_DEFAULTS["threshold_grid"]["step"]
+
+    def thresholds(self) -> list[float]:
+        """The grid, rounded to 1e-6 mmol/L (so that 0.70 is 0.7, not 0.7000000000000001)."""
+        count = int(round((self.highest - self.lowest) / self.step)) + 1
+        return [round(self.lowest + i * self.step, 6) for i in range(max(count, 0))]
 
 
 @dataclass(frozen=True)
@@ -123,6 +138,7 @@ class AnalysisSettings:
     ph_transform: PhTransform = CONFIG_DEFAULTS["ph_transform"]
     pairwise_adjust: AdjustMethod = CONFIG_DEFAULTS["pairwise_adjust"]
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
+    threshold_grid: ThresholdGrid | None = field(default_factory=ThresholdGrid)
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:

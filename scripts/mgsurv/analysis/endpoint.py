@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 from mgsurv.analysis.cox_models import cox_models
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.analysis.survival import survival_tables
+from mgsurv.analysis.threshold_grid import threshold_grid
 from mgsurv.contract import (
     ARM_COLUMN,
     ENDPOINT_TABLES,
@@ -106,4 +107,9 @@ def analyse_endpoint(
             endpoint,
             ENDPOINT_TABLES["cox_models"][1:],
         )
-    return {**survival_tables(data, endpoint, settings), **cox, **spline}
+    return {
+        **survival_tables(data, endpoint, settings),
+        **cox,
+        **spline,
+        "thresholds": threshold_grid(data, endpoint, settings),
+    }

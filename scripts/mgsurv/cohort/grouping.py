@@ -50,12 +50,17 @@ def add_groupings(
         out[CUTPOINT_GROUPING] = pd.Series(None, index=out.index, dtype=object)
     else:
         out[CUTPOINT_GROUPING] = _labels(GROUP_ORDER[CUTPOINT_GROUPING], mg <= cutpoint_mmol_l)
-    out[CLINICAL_GROUPING] = _labels(GROUP_ORDER[CLINICAL_GROUPING], mg < threshold_mmol_l)
+    out[CLINICAL_GROUPING] = clinical_groups(mg, threshold_mmol_l)
     edges = quartile_edges(out[MG_COLUMN])
     out[QUARTILE_GROUPING] = _labels(
         GROUP_ORDER[QUARTILE_GROUPING], np.searchsorted(edges[1:4], mg, side="left")
     )
     return out
+
+
+def clinical_groups(mg: np.ndarray, threshold_mmol_l: float) -> np.ndarray:
+    """Each patient's clinical Mg group at a threshold: low when Mg < threshold."""
+    return _labels(GROUP_ORDER[CLINICAL_GROUPING], mg < threshold_mmol_l)
 
 
 def _labels(labels: list[str], which: np.ndarray) -> np.ndarray:

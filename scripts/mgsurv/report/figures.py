@@ -564,6 +564,62 @@ def spline_figure(
     return fig
 
 
+def threshold_figure(
+    grid: pd.DataFrame, threshold: float, title: str, outlined: Sequence[bool]
+) -> Figure:
+    """The adjusted low-Mg hazard ratio at each threshold of the grid (thresholds.tsv rows of
+    one subset: threshold_mmol_l, hr, hr_lower, hr_upper, n_low, in threshold order) with
+    its 95% CI band on a log axis, a line at HR 1 and the pre-specified threshold as a
+    dotted vertical line; under it, the number of patients below each threshold (bars
+    ``outlined`` are small counts drawn at the sharing threshold, not at their value)."""
+    estimable = grid.dropna(subset=["hr", "hr_lower", "hr_upper"])
+    colour = group_colour(0)
+    fig = small_figure(2, [4.0, 1.0])
+    ax, sizes = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 1.0])
+    ax.fill_between(
+        estimable["threshold_mmol_l"],
+        estimable["hr_lower"],
+        estimable["hr_upper"],
+        color=colour,
+        alpha=2 * CI_ALPHA,
+        lw=0,
+        label="95% CI",
+    )
+    ax.plot(
+        estimable["threshold_mmol_l"],
+        estimable["hr"],
+        color=colour,
+        lw=1.8,
+        marker="o",
+        ms=3,
+        label="HR of Mg below the threshold",
+    )
+    ax.axhline(1.0, **REFERENCE_LINE)
+    for axis in (ax, sizes):
+        axis.axvline(
+            threshold,
+            ls=":",
+            lw=1.4,
+            color=group_colour(1),
+            label=f"Pre-specified threshold {format_mg(threshold)} mmol/L" if axis is ax else None,
+        )
+    if not estimable.empty:
+        hr_axis(ax, float(estimable["hr_lower"].min()), float(estimable["hr_upper"].max()))
+    step = float(np.diff(grid["threshold_mmol_l"]).min()) if len(grid) > 1 else 0.01
+    sizes.bar(
+        grid["threshold_mmol_l"],
+        grid["n_low"],
+        width=0.8 * step,
+        color=["none" if hidden else "#8c8c8c" for hidden in outlined],
+        edgecolor="#8c8c8c",
+    )
+    sizes.set_ylabel("Patients\nbelow")
+    sizes.set_xlabel("Threshold: serum Mg below (mmol/L)")
+    ax.xaxis.set_tick_params(labelbottom=True)
+    finish_axes(fig, ax, title, "", "Hazard ratio (log scale)")
+    return fig
+
+
 def cutpoint_figure(
     candidates: pd.DataFrame,
     cut: float,

@@ -47,7 +47,7 @@ from mgsurv.report.sections.continuous import (
 from mgsurv.report.sections.cox import cox_section, ph_section
 from mgsurv.report.sections.headline import headline_section
 from mgsurv.report.sections.methods import methods_section
-from mgsurv.report.sections.sensitivity import evalue_section
+from mgsurv.report.sections.sensitivity import evalue_section, threshold_section
 from mgsurv.report.sections.survival import (
     flow_section,
     followup_section,
@@ -93,13 +93,17 @@ PAGE_ORDER = (
     "spline",
     "cutpoint",
     "sensitivity",
+    "thresholds",
     "methods",
     "appendix",
     "remark",
 )
 FIXED_SUBSECTIONS = {
     "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")],
-    "sensitivity": [("evalue", "Unmeasured confounding: E-value")],
+    "sensitivity": [
+        ("evalue", "Unmeasured confounding: E-value"),
+        ("thresholds", "The threshold: the hazard ratio at every cut"),
+    ],
 }
 
 
@@ -206,6 +210,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "spline": each(spline_section),
         "cutpoint": cutpoint_section(tables, settings, figures),
         "sensitivity": evalue_section(found, settings),
+        "thresholds": threshold_section(tables, arms, settings, figures),
         "methods": methods_section(endpoints, tables, settings, run),
         "remark": remark_section(tables, settings, run, section_headings()),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mgsurv.contract import (
@@ -115,6 +116,16 @@ def units_text(run: RunRecord, settings: ReportSettings) -> str:
     return " ".join(parts)
 
 
+def threshold_grid_text(thresholds: pd.DataFrame) -> str:
+    """The threshold grid as the thresholds table holds it ('from 0.60 to 0.85 mmol/L in
+    steps of 0.01'); '' when it was not computed."""
+    grid = np.unique(thresholds["threshold_mmol_l"].astype(float))
+    if len(grid) == 0:
+        return ""
+    step = f" in steps of {format_mg(np.diff(grid).min())}" if len(grid) > 1 else ""
+    return f"from {format_mg(grid[0])} to {format_mg(grid[-1])} mmol/L{step}"
+
+
 def primary_methods(
     endpoints: dict[str, str], tables: Tables, settings: ReportSettings, run: RunRecord
 ) -> dict[str, Any]:
@@ -203,6 +214,7 @@ def methods_section(
         "ph_transform": str(settings.ph_transform),
         "spline": spline_methods(tables),
         "primary": primary_methods(endpoints, tables, settings, run),
+        "threshold_grid": threshold_grid_text(tables["thresholds"]),
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",

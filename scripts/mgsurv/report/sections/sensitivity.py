@@ -1,16 +1,23 @@
-"""Sensitivity analyses: how robust the primary estimate is. For now the E-value of the
-primary hazard ratio for unmeasured confounding (:mod:`mgsurv.stats.evalue`), with one
-sentence a clinician can read and the conversion it used stated."""
+"""Sensitivity analyses: how robust the primary estimate is. The E-value of the primary
+hazard ratio for unmeasured confounding (:mod:`mgsurv.stats.evalue`), with one sentence a
+clinician can read and the conversion it used stated; and the low-Mg HR at every threshold
+of a grid (:mod:`mgsurv.analysis.threshold_grid`) in the primary population."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mgsurv.report.formatting import format_ci, format_hr, format_percent
+import pandas as pd
+
+from mgsurv.contract import ALL_PATIENTS, arm_model
+from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
+from mgsurv.report.drawing import Figures
+from mgsurv.report.figures import threshold_figure
+from mgsurv.report.formatting import format_ci, format_hr, format_mg, format_p, format_percent
 from mgsurv.report.labels import ENDPOINT_LABELS, hr_text
-from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer
+from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer, Treatments
 from mgsurv.report.sections.survival import EVENT_WORDS
-from mgsurv.report.tables import table
+from mgsurv.report.tables import Tables, rows_of, table
 from mgsurv.settings import ReportSettings
 from mgsurv.stats.evalue import COMMON_OUTCOME, hazard_ratio_evalue
 
@@ -84,5 +91,74 @@ def evalue_section(answers: list[EndpointAnswer], settings: ReportSettings) -> d
             ],
             rows,
             0,
+        ),
+    }
+
+
+def primary_subset(arms: Treatments) -> tuple[str, str]:
+    """The thresholds.tsv subset of the primary population and its name in a sentence: the
+    immunotherapy arm's own model, or all patients (a single arm, or arms not declared)."""
+    if arms.immunotherapy is not None and not arms.single_arm:
+        return arm_model(arms.immunotherapy), f"the immunotherapy arm ({arms.immunotherapy})"
+    return ALL_PATIENTS, "all patients"
+
+
+def threshold_section(
+    tables: Tables, arms: Treatments, settings: ReportSettings, figures: Figures
+) -> dict[str, Any]:
+    """The low-Mg HR at every threshold of the grid in the primary population, on the
+    primary endpoint: a sentence, a figure and a table; a note when not computed."""
+    endpoint = settings.primary.endpoint
+    subset, population = primary_subset(arms)
+    grid = rows_of(tables["thresholds"], endpoint=endpoint, subset=subset)
+    if grid.empty:
+        return {
+            "note": "Not computed (threshold_grid: null in the config).",
+            "text": "",
+            "table": None,
+            "figure": None,
+            "outlined": False,
+        }
+    grid = grid.sort_values("threshold_mmol_l").reset_index(drop=True)
+    threshold = settings.mg_threshold_mmol_l
+    estimable = grid.dropna(subset=["hr"])
+    excluding = estimable[(estimable["hr_lower"] > 1) | (estimable["hr_upper"] < 1)]
+    label = ENDPOINT_LABELS.get(endpoint, endpoint)
+    lowest, highest = grid["threshold_mmol_l"].iloc[[0, -1]]
+    text = (
+        f"The adjusted hazard ratio of serum Mg below each threshold from {format_mg(lowest)}"
+        f" to {format_mg(highest)} mmol/L, refitted in {population} on {label.lower()} as the"
+        f" model at the pre-specified {format_mg(threshold)} mmol/L is fitted"
+        " (exploratory; the thresholds are not independent tests):"
+        f" from {format_hr(estimable['hr'].min())} to {format_hr(estimable['hr'].max())};"
+        f" {len(excluding)} of {len(estimable)} estimable thresholds give a 95% CI that"
+        " excludes 1. A result that holds only near one threshold rests on that cut."
+    )
+    rows = [
+        [
+            format_mg(row["threshold_mmol_l"])
+            + (" (pre-specified)" if abs(row["threshold_mmol_l"] - threshold) < 1e-9 else ""),
+            format_patients(row["n_low"]),
+            format_patients(row["n_normal"]),
+            f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}",
+            format_p(row["p"]) if pd.notna(row["p"]) else "NA",
+        ]
+        for _, row in grid.iterrows()
+    ]
+    outlined = [is_suppressed(n) for n in grid["n_low"]]
+    drawn = grid.assign(n_low=grid["n_low"].where(~pd.Series(outlined), min_count()))
+    return {
+        "note": "",
+        "text": text,
+        "table": table(
+            f"Hazard ratio of serum Mg below each threshold, {population}, {label} (exploratory)",
+            ["Threshold (mmol/L)", "Patients below", "At or above", "HR (95% CI)", "p"],
+            rows,
+            1,
+        ),
+        "outlined": any(outlined),
+        "figure": figures.add(
+            f"thresholds-{endpoint}",
+            threshold_figure(drawn, threshold, f"{label}: HR of Mg below each threshold", outlined),
         ),
     }
