@@ -230,6 +230,8 @@ def parse_rmst_group(label: str) -> tuple[str, str, str]:
 # cohort of several arms, within each arm (``subset`` arm_model(arm)), in that order.
 SUBSET_COLUMN = "subset"
 LABEL_COLUMNS = ("endpoint", SUBSET_COLUMN, "grouping", "group")
+# One hazard ratio as a row: with its 95% CI, Wald p, and the model's patients and events.
+HR_ESTIMATE_COLUMNS = ("hr", "hr_lower", "hr_upper", "p", "n", "events")
 COEFFICIENT_COLUMNS = ("term", "coef", "se", "hr", "hr_lower", "hr_upper", "z", "p", "n", "events")
 LOGRANK_TEST_COLUMNS = ("test", "groups", "statistic", "df", "p", "p_adjusted")
 RMST_COLUMNS = ("group", "tau", "estimate", "se", "lower", "upper", "p")
@@ -302,12 +304,7 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
         "threshold_mmol_l",
         "n_low",
         "n_normal",
-        "hr",
-        "hr_lower",
-        "hr_upper",
-        "p",
-        "n",
-        "events",
+        *HR_ESTIMATE_COLUMNS,
     ),
 }
 SUBSET_TABLES = ("km_summary", "km_curves", "landmarks", "followup", "logrank", "rmst")
@@ -364,19 +361,7 @@ FIGURES_FOLDER = "figures"
 
 # results/overview/ (several cohorts) and results/validation/ (the validation study).
 OVERVIEW_TABLES: dict[str, tuple[str, ...]] = {
-    "cohort_estimates": (
-        "cohort",
-        "endpoint",
-        "model",
-        "hr",
-        "hr_lower",
-        "hr_upper",
-        "p",
-        "n",
-        "events",
-        "coef",
-        "se",
-    ),
+    "cohort_estimates": ("cohort", "endpoint", "model", *HR_ESTIMATE_COLUMNS, "coef", "se"),
     "pooled": (
         "endpoint",
         "method",

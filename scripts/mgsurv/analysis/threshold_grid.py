@@ -21,6 +21,7 @@ from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
     ENDPOINT_TABLES,
+    HR_ESTIMATE_COLUMNS,
     KEY_TERM,
     LOW,
     MG_COLUMN,
@@ -71,7 +72,7 @@ def threshold_grid(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
                     "n_normal": int((regrouped[CLINICAL_GROUPING] == NORMAL).sum()),
                     **{
                         name: (hr[name] if hr is not None else np.nan)
-                        for name in ("hr", "hr_lower", "hr_upper", "p", "n", "events")
+                        for name in HR_ESTIMATE_COLUMNS
                     },
                 }
             )
