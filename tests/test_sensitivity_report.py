@@ -70,9 +70,7 @@ def test_the_threshold_grid_of_the_primary_population(tables):
     html = render_report(tables, settings(report_min_count=5), run())
     section = part(html, "thresholds", "methods")
     shown = text(section)
-    assert "refitted in the immunotherapy arm (immunotherapy) on progression-free survival" in (
-        shown
-    )
+    assert "refitted in the immunotherapy arm on progression-free survival" in shown
     assert "from 1.26 to 2.46; 2 of 6 estimable thresholds give a 95% CI" in shown
     assert "0.70 (pre-specified)" in shown
     assert 'id="figure-thresholds-pfs"' in section and 'role="img"' in section

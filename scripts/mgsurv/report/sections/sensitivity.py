@@ -13,9 +13,16 @@ from mgsurv.contract import ALL_PATIENTS, arm_model
 from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import threshold_figure
-from mgsurv.report.formatting import format_ci, format_hr, format_mg, format_p, format_percent
+from mgsurv.report.formatting import (
+    format_ci,
+    format_hr,
+    format_mg,
+    format_p,
+    format_percent,
+    in_sentence,
+)
 from mgsurv.report.labels import ENDPOINT_LABELS, hr_text
-from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer, Treatments
+from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer, Treatments, arm_heading
 from mgsurv.report.sections.survival import EVENT_WORDS
 from mgsurv.report.tables import Tables, rows_of, table
 from mgsurv.settings import ReportSettings
@@ -99,7 +106,8 @@ def primary_subset(arms: Treatments) -> tuple[str, str]:
     """The thresholds.tsv subset of the primary population and its name in a sentence: the
     immunotherapy arm's own model, or all patients (a single arm, or arms not declared)."""
     if arms.immunotherapy is not None and not arms.single_arm:
-        return arm_model(arms.immunotherapy), f"the immunotherapy arm ({arms.immunotherapy})"
+        heading = arm_heading(arms.immunotherapy, arms)
+        return arm_model(arms.immunotherapy), f"the {in_sentence(heading)} arm"
     return ALL_PATIENTS, "all patients"
 
 
