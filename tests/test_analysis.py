@@ -11,6 +11,7 @@ from mgsurv.analysis.cox_models import (
     schoenfeld_long,
     schoenfeld_smooth,
 )
+from mgsurv.analysis.subgroups import subgroup_levels
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.contract import (
     ARM_MODEL_PREFIX,
@@ -120,3 +121,10 @@ def test_schoenfeld_table_keeps_every_residual_up_to_the_bound():
         ("sex", "sex[female vs male]"),
     }
     assert (residuals["residuals"] == events).all()
+
+
+def test_a_numeric_covariate_is_split_at_its_median_and_missing_stays_missing():
+    data = pd.DataFrame({"age": [50.0, 60.0, 61.0, 70.0, np.nan]})
+    levels = subgroup_levels(data, {"name": "age", "type": "numeric"})
+    assert levels.tolist()[:4] == ["below 60.5", "below 60.5", "60.5 or above", "60.5 or above"]
+    assert pd.isna(levels.iloc[4])

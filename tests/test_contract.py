@@ -159,6 +159,18 @@ ENDPOINT_TABLES = {
         "n",
         "events",
     ],
+    "subgroups": [
+        "endpoint",
+        "variable",
+        "level",
+        "hr",
+        "hr_lower",
+        "hr_upper",
+        "p",
+        "n",
+        "events",
+        "interaction_p",
+    ],
 }
 # results/<cohort>/tables/<name>.tsv of the whole cohort.
 COHORT_TABLES = {

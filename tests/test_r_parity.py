@@ -530,3 +530,29 @@ def test_the_grid_at_the_pre_specified_threshold_is_the_multivariable_model(subs
     for subset, model in models.items():
         row = cox[(cox["model"] == model) & (cox["term"] == KEY_TERM)].iloc[0]
         assert at.loc[subset, "hr"] == pytest.approx(row["hr"], rel=1e-12), subset
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+def test_subgroups_equal_coxph_within_each_level_and_the_interaction_lr_test(
+    subset_tables, endpoint
+):
+    """subgroups.tsv: the low-Mg HR within each level of each covariate and arm, and each
+    variable's interaction p, equal coxph and anova on the same patients
+    (tests/reference/subgroups.R; age split at its median)."""
+    expected = fixture("subgroups_synthetic_400")
+    median = expected["age_median"]
+    names = {"below": f"below {median:g}", "at or above": f"{median:g} or above"}
+    table = subset_tables[endpoint]["subgroups"]
+    assert list(dict.fromkeys(table["variable"])) == list(expected[endpoint])
+    for variable, want in expected[endpoint].items():
+        got = table[table["variable"] == variable].set_index("level")
+        assert got["interaction_p"].iloc[0] == pytest.approx(want["interaction_p"], rel=1e-7)
+        assert len(got) == len(want["levels"])
+        for level in want["levels"]:
+            row = got.loc[names.get(level["level"], level["level"])]
+            assert (row["n"], row["events"]) == (level["n"], level["events"]), variable
+            for column in ("hr", "hr_lower", "hr_upper", "p"):
+                assert row[column] == pytest.approx(level[column], rel=COX_RTOL), (
+                    variable,
+                    column,
+                )

@@ -104,9 +104,10 @@ RULEGRAPH = """digraph snakemake_dag {
 }
 """
 # Figures: per endpoint the KM figure by arm and the low-Mg forest plot, a KM figure per
-# grouping, a spline curve and a forest plot; the cut-point search; the threshold grid of the
-# primary endpoint; the residuals of the one flagged PH term; the rule graph.
-N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 1 + 1 + 1
+# grouping, a spline curve and a forest plot; the cut-point search; the threshold grid and
+# the subgroup forest of the primary endpoint; the residuals of the one flagged PH term; the
+# rule graph.
+N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 2 + 1 + 1
 ARMS = ("immunotherapy", "chemotherapy")
 
 
@@ -218,6 +219,24 @@ def thresholds_table() -> pd.DataFrame:
                     + (0.0123 * (k + 1), 48, 39)
                 )
     return pd.DataFrame(rows, columns=list(ENDPOINT_TABLES["thresholds"]))
+
+
+def subgroups_table() -> pd.DataFrame:
+    """Hand-made subgroups.tsv rows: sex, age split at its median and the arm, per endpoint."""
+    levels = [
+        ("sex", "male", 1.4111, 26, 21, 0.4321),
+        ("sex", "female", 2.2222, 22, 18, 0.4321),
+        ("age", "below 63", 1.6333, 24, 20, 0.8765),
+        ("age", "63 or above", 1.7444, 24, 19, 0.8765),
+        ("arm", "chemotherapy", 1.1189, 23, 18, 0.0456),
+        ("arm", "immunotherapy", 2.4567, 25, 21, 0.0456),
+    ]
+    rows = [
+        (endpoint, variable, level, hr, hr / 1.9, hr * 1.9, 0.03, n, events, interaction)
+        for endpoint in ("pfs", "os")
+        for variable, level, hr, n, events, interaction in levels
+    ]
+    return pd.DataFrame(rows, columns=list(ENDPOINT_TABLES["subgroups"]))
 
 
 def cox_table() -> pd.DataFrame:
@@ -618,6 +637,7 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "spline": spline_table(),
         "nonlinearity": nonlinearity_table(),
         "thresholds": thresholds_table(),
+        "subgroups": subgroups_table(),
         "cutpoint": cutpoint,
         "cutpoint_candidates": candidates,
         "baseline": baseline_table(),

@@ -88,3 +88,22 @@ def test_methods_state_the_sensitivity_analyses(tables):
     shown = text(part(render_report(tables, settings(), run()), "methods", "appendix"))
     assert "Sensitivity analyses: the E-value (VanderWeele & Ding 2017)" in shown
     assert "every value from 0.60 to 0.85 mmol/L in steps of 0.05, in all patients" in shown
+
+
+def test_the_subgroup_forest_names_each_level_and_each_interaction_p(tables):
+    html = render_report(tables, settings(), run())
+    section = part(html, "subgroups", "methods")
+    shown = text(section)
+    assert (
+        "Sex (interaction p = 0.43)" in shown and "Treatment arm (interaction p = 0.046)" in shown
+    )
+    assert "female (22, 18 events)" in shown and "63 or above (24, 19 events)" in shown
+    assert "2.22 (1.17–4.22)" in shown  # female: 2.2222 (2.2222/1.9–2.2222×1.9)
+    assert 'id="figure-subgroups-pfs"' in section and 'role="img"' in section
+    assert "a single p below 0.05 is expected by chance" in shown
+
+
+def test_subgroups_without_estimates_give_a_note(tables):
+    changed = dict(tables) | {"subgroups": tables["subgroups"].iloc[0:0]}
+    shown = text(part(render_report(changed, settings(), run()), "subgroups", "methods"))
+    assert "No subgroup could be analysed" in shown

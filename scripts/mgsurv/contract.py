@@ -306,6 +306,7 @@ ENDPOINT_TABLES: dict[str, tuple[str, ...]] = {
         "n_normal",
         *HR_ESTIMATE_COLUMNS,
     ),
+    "subgroups": ("endpoint", "variable", "level", *HR_ESTIMATE_COLUMNS, "interaction_p"),
 }
 SUBSET_TABLES = ("km_summary", "km_curves", "landmarks", "followup", "logrank", "rmst")
 

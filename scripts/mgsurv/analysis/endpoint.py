@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from mgsurv.analysis.cox_models import cox_models
 from mgsurv.analysis.spline_tables import spline_tables
+from mgsurv.analysis.subgroups import subgroup_table
 from mgsurv.analysis.survival import survival_tables
 from mgsurv.analysis.threshold_grid import threshold_grid
 from mgsurv.contract import (
@@ -112,4 +113,5 @@ def analyse_endpoint(
         **cox,
         **spline,
         "thresholds": threshold_grid(data, endpoint, settings),
+        "subgroups": subgroup_table(data, endpoint, settings),
     }

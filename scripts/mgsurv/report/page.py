@@ -47,7 +47,11 @@ from mgsurv.report.sections.continuous import (
 from mgsurv.report.sections.cox import cox_section, ph_section
 from mgsurv.report.sections.headline import headline_section
 from mgsurv.report.sections.methods import methods_section
-from mgsurv.report.sections.sensitivity import evalue_section, threshold_section
+from mgsurv.report.sections.sensitivity import (
+    evalue_section,
+    subgroup_section,
+    threshold_section,
+)
 from mgsurv.report.sections.survival import (
     flow_section,
     followup_section,
@@ -94,6 +98,7 @@ PAGE_ORDER = (
     "cutpoint",
     "sensitivity",
     "thresholds",
+    "subgroups",
     "methods",
     "appendix",
     "remark",
@@ -103,6 +108,7 @@ FIXED_SUBSECTIONS = {
     "sensitivity": [
         ("evalue", "Unmeasured confounding: E-value"),
         ("thresholds", "The threshold: the hazard ratio at every cut"),
+        ("subgroups", "Subgroups"),
     ],
 }
 
@@ -211,6 +217,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "cutpoint": cutpoint_section(tables, settings, figures),
         "sensitivity": evalue_section(found, settings),
         "thresholds": threshold_section(tables, arms, settings, figures),
+        "subgroups": subgroup_section(tables, arms, settings, figures),
         "methods": methods_section(endpoints, tables, settings, run),
         "remark": remark_section(tables, settings, run, section_headings()),
     }

@@ -1,7 +1,8 @@
 """Sensitivity analyses: how robust the primary estimate is. The E-value of the primary
 hazard ratio for unmeasured confounding (:mod:`mgsurv.stats.evalue`), with one sentence a
 clinician can read and the conversion it used stated; and the low-Mg HR at every threshold
-of a grid (:mod:`mgsurv.analysis.threshold_grid`) in the primary population."""
+of a grid (:mod:`mgsurv.analysis.threshold_grid`) in the primary population; and the
+subgroup forest plot (:mod:`mgsurv.analysis.subgroups`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Any
 
 import pandas as pd
 
-from mgsurv.contract import ALL_PATIENTS, arm_model
+from mgsurv.contract import ALL_PATIENTS, ARM_COLUMN, arm_model
 from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import threshold_figure
+from mgsurv.report.forest import forest_figure
 from mgsurv.report.formatting import (
     format_ci,
     format_hr,
@@ -20,8 +22,9 @@ from mgsurv.report.formatting import (
     format_p,
     format_percent,
     in_sentence,
+    p_phrase,
 )
-from mgsurv.report.labels import ENDPOINT_LABELS, hr_text
+from mgsurv.report.labels import ENDPOINT_LABELS, hr_text, variable_name
 from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer, Treatments, arm_heading
 from mgsurv.report.sections.survival import EVENT_WORDS
 from mgsurv.report.tables import Tables, rows_of, table
@@ -168,5 +171,67 @@ def threshold_section(
         "figure": figures.add(
             f"thresholds-{endpoint}",
             threshold_figure(drawn, threshold, f"{label}: HR of Mg below each threshold", outlined),
+        ),
+    }
+
+
+def subgroup_rows(subgroups: pd.DataFrame, arms: Treatments) -> pd.DataFrame:
+    """Forest rows of the subgroup table of one endpoint: a variable (with its interaction
+    p) heading its levels (with their patients and events)."""
+    rows = []
+    for variable, levels in subgroups.groupby("variable", sort=False):
+        name = variable_name(str(variable))
+        heading = f"{name} (interaction {p_phrase(levels['interaction_p'].iloc[0])})"
+        for _, row in levels.iterrows():
+            level = str(row["level"])
+            shown = arm_heading(level, arms) if variable == ARM_COLUMN else level
+            counts = f"{format_patients(row['n'])}, {format_patients(row['events'])} events"
+            rows.append(
+                {
+                    "variable": heading,
+                    "label": f"{shown} ({counts})",
+                    "kind": "estimate",
+                    **{k: float(row[k]) for k in ("hr", "hr_lower", "hr_upper", "p")},
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["variable", "label", "hr", "hr_lower", "hr_upper", "p", "kind"]
+    )
+
+
+def subgroup_section(
+    tables: Tables, arms: Treatments, settings: ReportSettings, figures: Figures
+) -> dict[str, Any]:
+    """The subgroup forest plot of the primary endpoint and its table (exploratory)."""
+    endpoint = settings.primary.endpoint
+    subgroups = rows_of(tables["subgroups"], endpoint=endpoint)
+    label = ENDPOINT_LABELS.get(endpoint, endpoint)
+    rows = subgroup_rows(subgroups, arms)
+    estimable = rows.dropna(subset=["hr", "hr_lower", "hr_upper"])
+    if estimable.empty:
+        return {"note": "No subgroup could be analysed (no covariate with two levels).",
+                "figure": None, "table": None}  # fmt: skip
+    figure = forest_figure(
+        estimable,
+        f"{label}: low vs normal serum Mg within subgroups",
+        variable_header="Subgroup",
+    )
+    table_rows = [
+        [
+            row["variable"],
+            row["label"],
+            f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}",
+            format_p(row["p"]) if pd.notna(row["p"]) else "NA",
+        ]
+        for _, row in rows.iterrows()
+    ]
+    return {
+        "note": "",
+        "figure": figures.add(f"subgroups-{endpoint}", figure),
+        "table": table(
+            f"Low vs normal serum Mg within subgroups, {label} (exploratory)",
+            ["Subgroup", "Level (patients, events)", "HR (95% CI)", "p"],
+            table_rows,
+            2,
         ),
     }
