@@ -132,3 +132,15 @@ def test_quoted_csv_benchmark_compares_prepare_on_both_files(tmp_path):
     assert table["identical_outputs"].all() and (table["n"] == 300).all()
     assert table.loc[0, "ratio_seconds"] == 1.0
     assert table[["seconds", "peak_mb", "ratio_peak_mb"]].notna().all().all()
+
+
+@pytest.mark.workflow
+def test_sensitivity_cost_benchmark_runs_the_default_run_with_and_without(tmp_path):
+    command = [sys.executable, str(BENCH / "sensitivity_cost.py"), "--repeat", "1"]
+    run = subprocess.run(
+        [*command, "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "sensitivity_cost.tsv", sep="\t")
+    assert table["what"].str.startswith(("default run", "analysis of one endpoint")).all()
+    assert (table[["with_seconds", "without_seconds"]] > 0).all().all()

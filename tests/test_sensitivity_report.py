@@ -106,4 +106,7 @@ def test_the_subgroup_forest_names_each_level_and_each_interaction_p(tables):
 def test_subgroups_without_estimates_give_a_note(tables):
     changed = dict(tables) | {"subgroups": tables["subgroups"].iloc[0:0]}
     shown = text(part(render_report(changed, settings(), run()), "subgroups", "methods"))
-    assert "No subgroup could be analysed" in shown
+    assert "No subgroup could be analysed (no covariate or arm with two levels)." in shown
+    off = settings(config={"subgroups": False})
+    shown = text(part(render_report(changed, off, run()), "subgroups", "methods"))
+    assert "Not computed (subgroups: false in the config)." in shown

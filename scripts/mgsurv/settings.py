@@ -127,7 +127,8 @@ class PrepareSettings:
 class AnalysisSettings:
     """What the estimates of an endpoint depend on: the covariates adjusted for, the
     reference arm, strata, KM confidence bands, landmarks, RMST tau, the PH-test transform,
-    the pairwise adjustment and the spline's reference Mg."""
+    the pairwise adjustment, the spline's reference Mg, and the sensitivity analyses
+    computed per endpoint (the threshold grid, the subgroups)."""
 
     covariates: tuple[dict, ...] = _default("covariates", tuple)
     reference_arm: str | None = CONFIG_DEFAULTS["reference_arm"]
@@ -139,6 +140,7 @@ class AnalysisSettings:
     pairwise_adjust: AdjustMethod = CONFIG_DEFAULTS["pairwise_adjust"]
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
     threshold_grid: ThresholdGrid | None = field(default_factory=ThresholdGrid)
+    subgroups: bool = CONFIG_DEFAULTS["subgroups"]
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:

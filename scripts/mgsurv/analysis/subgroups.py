@@ -81,7 +81,9 @@ def interaction_p(data: pd.DataFrame, time: str, event: str) -> float:
 
 
 def subgroup_table(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> pd.DataFrame:
-    """The subgroups table of one endpoint."""
+    """The subgroups table of one endpoint (empty when switched off: config subgroups)."""
+    if not settings.subgroups:
+        return pd.DataFrame(columns=list(COLUMNS))
     time, event = time_column(endpoint), event_column(endpoint)
     key = grouping_term(CLINICAL_GROUPING)
     rows = []

@@ -209,8 +209,12 @@ def subgroup_section(
     rows = subgroup_rows(subgroups, arms)
     estimable = rows.dropna(subset=["hr", "hr_lower", "hr_upper"])
     if estimable.empty:
-        return {"note": "No subgroup could be analysed (no covariate with two levels).",
-                "figure": None, "table": None}  # fmt: skip
+        note = (
+            "Not computed (subgroups: false in the config)."
+            if settings.config.get("subgroups") is False
+            else "No subgroup could be analysed (no covariate or arm with two levels)."
+        )
+        return {"note": note, "figure": None, "table": None}
     figure = forest_figure(
         estimable,
         f"{label}: low vs normal serum Mg within subgroups",
