@@ -12,7 +12,9 @@ from mgsurv.analysis.cox_models import (
     schoenfeld_smooth,
 )
 from mgsurv.analysis.subgroups import subgroup_levels
+from mgsurv.analysis.threshold_grid import threshold_grid
 from mgsurv.cohort.grouping import add_groupings
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort
 from mgsurv.contract import (
     ARM_MODEL_PREFIX,
     INTERACTION,
@@ -21,7 +23,7 @@ from mgsurv.contract import (
     STRATIFIED,
     arm_model,
 )
-from mgsurv.settings import AnalysisSettings
+from mgsurv.settings import AnalysisSettings, ThresholdGrid
 from mgsurv.stats.cox import Term, design_matrix
 from mgsurv.stats.zph import ZphResult
 from mgsurv.stats.zph_plot import zph_smooth
@@ -128,3 +130,25 @@ def test_a_numeric_covariate_is_split_at_its_median_and_missing_stays_missing():
     levels = subgroup_levels(data, {"name": "age", "type": "numeric"})
     assert levels.tolist()[:4] == ["below 60.5", "below 60.5", "60.5 or above", "60.5 or above"]
     assert pd.isna(levels.iloc[4])
+
+
+def test_a_tied_median_splits_at_or_below_and_integer_levels_read_as_text():
+    lines = pd.DataFrame({"prior_lines": [0.0] * 6 + [1.0] * 3 + [2.0]})
+    levels = subgroup_levels(lines, {"name": "prior_lines", "type": "numeric"})
+    assert sorted(set(levels)) == ["0 or below", "above 0"]
+    ecog = subgroup_levels(pd.DataFrame({"ecog": [0, 1, 1]}), {"name": "ecog", "type": "x"})
+    assert ecog.tolist() == ["0", "1", "1"]
+
+
+def test_the_grid_never_passes_highest_and_counts_the_model_s_patients():
+    assert ThresholdGrid(0.60, 0.85, 0.15).thresholds() == [0.6, 0.75]
+    assert ThresholdGrid(0.60, 0.85, 0.05).thresholds()[-1] == 0.85
+    assert ThresholdGrid(0.9, 0.6, 0.01).thresholds() == []
+    cohort, _ = simulate_cohort(SyntheticParams(n=300, seed=3))
+    cohort.loc[:59, "age"] = np.nan
+    data = add_groupings(cohort, 0.70)
+    settings = AnalysisSettings(covariates=({"name": "age", "type": "numeric"},), strata=())
+    grid = threshold_grid(data, "pfs", settings)
+    everyone = grid[grid["subset"] == "all"]
+    assert (everyone["n_low"] + everyone["n_normal"] == everyone["n"]).all()
+    assert (everyone["n"] == 240).all()

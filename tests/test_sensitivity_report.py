@@ -9,7 +9,7 @@ import pytest
 
 from mgsurv.report.page import render_report
 from mgsurv.report.primary import CONTRASTS, arm_model
-from mgsurv.stats.evalue import hazard_ratio_evalue
+from mgsurv.stats.evalue import COMMON_OUTCOME, hazard_ratio_evalue
 from test_headline import text
 from test_report import part, run, settings, toy_tables
 
@@ -36,7 +36,7 @@ def test_the_e_value_of_the_primary_estimate_is_shown_with_its_conversion(tables
     html = render_report(tables, settings(), run())
     shown = text(part(html, "sensitivity", "methods"))
     row = primary_row(tables)
-    common = bool(row["events"] / row["n"] > 0.15)
+    common = bool(row["events"] / row["n"] > COMMON_OUTCOME)
     found = hazard_ratio_evalue(row["hr"], row["hr_lower"], row["hr_upper"], common)
     assert f"by a risk ratio of {found.point:.2f} each" in shown
     assert ("the outcome is common" in shown) is common
@@ -51,7 +51,7 @@ def test_a_rare_outcome_keeps_the_hr_and_a_ci_across_1_says_so(tables):
     cox.loc[row.name, ["hr", "hr_lower", "hr_upper", "events", "n"]] = [1.5, 0.9, 2.5, 10, 200]
     shown = text(part(render_report(changed, settings(), run()), "sensitivity", "methods"))
     found = hazard_ratio_evalue(1.5, 0.9, 2.5, common=False)
-    assert "5.0% of the patients of this model had the event" in shown
+    assert "5.0% of the primary population's patients had the event" in shown
     assert "the HR is taken as the risk ratio" in shown
     assert f"by a risk ratio of {found.point:.2f} each" in shown
     assert "its confidence interval already includes 1" in shown
@@ -70,8 +70,10 @@ def test_the_threshold_grid_of_the_primary_population(tables):
     html = render_report(tables, settings(report_min_count=5), run())
     section = part(html, "thresholds", "methods")
     shown = text(section)
-    assert "refitted in the immunotherapy arm on progression-free survival" in shown
-    assert "from 1.26 to 2.46; 2 of 6 estimable thresholds give a 95% CI" in shown
+    assert "refitted in the immunotherapy arm on progression-free survival with the arm's own" in (
+        shown
+    )
+    assert "from 1.26 to 2.46; of 6 estimable thresholds, 2 give a 95% CI above 1 and 0" in shown
     assert "0.70 (pre-specified)" in shown
     assert 'id="figure-thresholds-pfs"' in section and 'role="img"' in section
     assert "outlined where fewer than the sharing threshold" in shown
@@ -106,7 +108,7 @@ def test_the_subgroup_forest_names_each_level_and_each_interaction_p(tables):
 def test_subgroups_without_estimates_give_a_note(tables):
     changed = dict(tables) | {"subgroups": tables["subgroups"].iloc[0:0]}
     shown = text(part(render_report(changed, settings(), run()), "subgroups", "methods"))
-    assert "No subgroup could be analysed (no covariate or arm with two levels)." in shown
+    assert "No subgroup hazard ratio could be estimated." in shown
     off = settings(config={"subgroups": False})
     shown = text(part(render_report(changed, off, run()), "subgroups", "methods"))
     assert "Not computed (subgroups: false in the config)." in shown

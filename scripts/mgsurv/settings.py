@@ -10,6 +10,7 @@ the shipped config gives, ``X.from_config(config)`` what a run's config gives.
 
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -90,8 +91,9 @@ class ThresholdGrid:
     step: float = CONFIG_DEFAULTS["threshold_grid"]["step"]
 
     def thresholds(self) -> list[float]:
-        """The grid, rounded to 1e-6 mmol/L (so that 0.70 is 0.7, not 0.7000000000000001)."""
-        count = int(round((self.highest - self.lowest) / self.step)) + 1
+        """The grid, never past ``highest`` (empty when lowest is above it), rounded to 1e-6
+        mmol/L (so that 0.70 is 0.7, not 0.7000000000000001)."""
+        count = math.floor((self.highest - self.lowest) / self.step + 1e-9) + 1
         return [round(self.lowest + i * self.step, 6) for i in range(max(count, 0))]
 
 

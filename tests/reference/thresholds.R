@@ -25,6 +25,8 @@ covariates <- "age + sex + ecog + histology + pdl1"
 thresholds <- round(seq(0.60, 0.85, by = 0.01), 6)
 
 grid <- function(d, adjust, endpoint) {
+  # the model's complete cases: the group sizes are those of the patients in the HR
+  d <- d[complete.cases(d[, c("age", "sex", "ecog", "histology", "pdl1", "arm")]), ]
   lapply(thresholds, function(threshold) {
     d$low <- factor(ifelse(d$mg_mmol_l < threshold, "low", "normal"), levels = c("normal", "low"))
     f <- as.formula(paste0("Surv(", endpoint, "_months, ", endpoint, "_event) ~ low + ", adjust))

@@ -5,9 +5,10 @@ patients, and per variable the interaction p, the likelihood-ratio test of
 ``mg_clinical * variable`` against ``mg_clinical + variable`` on the patients with the
 variable recorded (R: ``anova(fit0, fit1)``).
 
-A numeric covariate is split at its median (below; at or above), a data-driven split said
-in the level's name. One row per level (table ``subgroups``), each with the level's
-patients and events; a level without patients in both Mg groups gives NA.
+A numeric covariate is split at its median (below; at or above; or, when no value is below
+the median, at or below; above), a data-driven split said in the level's name. One row
+per level (table ``subgroups``), each with the level's patients and events; a level
+without patients in both Mg groups gives NA.
 """
 
 from __future__ import annotations
@@ -34,17 +35,24 @@ COLUMNS = ENDPOINT_TABLES["subgroups"]
 SUBGROUP_COLUMN = "subgroup"
 
 
+# A median split's two levels (their names carry the median).
+BELOW, AT_OR_ABOVE, AT_OR_BELOW, ABOVE = "below", "or above", "or below", "above"
+
+
 def subgroup_levels(data: pd.DataFrame, spec: dict) -> pd.Series:
-    """Each patient's subgroup of one variable (missing where the variable is): a categorical
-    covariate's level, a numeric one's side of its median."""
+    """Each patient's subgroup of one variable as text (missing where the variable is): a
+    categorical covariate's level, a numeric one's side of its median (below it, or at or
+    above; when no value is below the median, at or below it, or above)."""
     values = data[spec["name"]]
     if spec["type"] != "numeric":
-        return values.astype(object).where(values.notna())
+        return values.astype(str).where(values.notna())
     median = float(values.median())
-    below, above = f"below {median:g}", f"{median:g} or above"
-    return pd.Series(np.where(values < median, below, above), index=data.index).where(
-        values.notna()
-    )
+    shown = np.format_float_positional(median, trim="-")
+    if (values < median).any():
+        low, high, lower = f"{BELOW} {shown}", f"{shown} {AT_OR_ABOVE}", values < median
+    else:
+        low, high, lower = f"{shown} {AT_OR_BELOW}", f"{ABOVE} {shown}", values <= median
+    return pd.Series(np.where(lower, low, high), index=data.index).where(values.notna())
 
 
 def _variables(data: pd.DataFrame, settings: AnalysisSettings) -> list[dict]:
@@ -54,12 +62,14 @@ def _variables(data: pd.DataFrame, settings: AnalysisSettings) -> list[dict]:
 
 
 def _order(levels: pd.Series, spec: dict) -> list[str]:
-    """The levels in the config's order (``levels``), else the reference first, else sorted;
-    a median split below first."""
-    present = sorted(map(str, levels.dropna().unique()))
-    listed = [str(level) for level in spec.get("levels") or []]
+    """The levels as the report lists them: a median split's lower side first; otherwise
+    the reference first, then the config's ``levels`` order, then the rest sorted."""
+    present = sorted(levels.dropna().unique())
     if spec["type"] == "numeric":
-        return sorted(present, key=lambda level: not level.startswith("below"))
+        return sorted(
+            present, key=lambda level: not level.startswith(BELOW) and AT_OR_BELOW not in level
+        )
+    listed = [str(level) for level in spec.get("levels") or []]
     first = [level for level in listed if level in present]
     reference = [str(spec["reference"])] if str(spec.get("reference")) in present else []
     return list(dict.fromkeys([*reference, *first, *present]))

@@ -4,9 +4,10 @@ below each threshold of a grid (config ``threshold_grid``), as the multivariable
 covariates) fit it at the pre-specified threshold: ``coxph(Surv(time, event) ~ mg_clinical
 + arm + covariates)``, refitted with ``mg_clinical`` redefined.
 
-One row per subset and threshold (table ``thresholds``): the subset's patients below the
-threshold and not (n_low, n_normal), the HR with its 95% CI and Wald p, and the model's
-complete cases and events (n, events); a threshold that leaves a group empty gives NA.
+One row per subset and threshold (table ``thresholds``): the model's patients (complete
+cases) below the threshold and not (n_low, n_normal), the HR with its 95% CI and Wald p,
+and the model's patients and events (n, events); a threshold that leaves a group empty
+gives NA.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def threshold_grid(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
     time, event = time_column(endpoint), event_column(endpoint)
     key = grouping_term(CLINICAL_GROUPING)
     rows = []
-    for subset, patients, adjusters in _subsets(data, settings):
+    for subset, everyone, adjusters in _subsets(data, settings):
+        # the model's complete cases: the group sizes are those of the patients in the HR
+        needed = [time, event, MG_COLUMN, *(c for term in adjusters for c in term.columns)]
+        patients = everyone[everyone[needed].notna().all(axis=1)]
         mg = patients[MG_COLUMN].to_numpy()
         droppable = tuple(term.name for term in adjusters)
         for threshold in grid.thresholds():

@@ -108,7 +108,7 @@ FIXED_SUBSECTIONS = {
     "sensitivity": [
         ("evalue", "Unmeasured confounding: E-value"),
         ("thresholds", "The threshold: the hazard ratio at every cut"),
-        ("subgroups", "Subgroups"),
+        ("subgroups", "Subgroups (exploratory)"),
     ],
 }
 
@@ -215,7 +215,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "has_spline": not rows_of(tables["cox"], model=SPLINE).empty,
         "spline": each(spline_section),
         "cutpoint": cutpoint_section(tables, settings, figures),
-        "sensitivity": evalue_section(found, settings),
+        "sensitivity": evalue_section(found, tables["cox"], arms, settings),
         "thresholds": threshold_section(tables, arms, settings, figures),
         "subgroups": subgroup_section(tables, arms, settings, figures),
         "methods": methods_section(endpoints, tables, settings, run),

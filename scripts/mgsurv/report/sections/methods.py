@@ -215,6 +215,7 @@ def methods_section(
         "spline": spline_methods(tables),
         "primary": primary_methods(endpoints, tables, settings, run),
         "threshold_grid": threshold_grid_text(tables["thresholds"]),
+        "subgroups": not tables["subgroups"].empty,
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mgsurv.contract import ALL_PATIENTS, ARM_COLUMN, arm_model
@@ -25,7 +26,14 @@ from mgsurv.report.formatting import (
     p_phrase,
 )
 from mgsurv.report.labels import ENDPOINT_LABELS, hr_text, variable_name
-from mgsurv.report.primary import CONTRASTS, PRIMARY, EndpointAnswer, Treatments, arm_heading
+from mgsurv.report.primary import (
+    CONTRASTS,
+    PRIMARY,
+    EndpointAnswer,
+    Treatments,
+    arm_heading,
+    cox_row,
+)
 from mgsurv.report.sections.survival import EVENT_WORDS
 from mgsurv.report.tables import Tables, rows_of, table
 from mgsurv.settings import ReportSettings
@@ -35,36 +43,66 @@ EVALUE_CITATION = "VanderWeele & Ding, Ann Intern Med 2017;167:268–274"
 CONVERSION_CITATION = "VanderWeele, Biometrics 2020;76:746–752"
 
 
-def evalue_section(answers: list[EndpointAnswer], settings: ReportSettings) -> dict[str, Any]:
+def _finite_ci(row: pd.Series) -> bool:
+    """Whether an HR's CI has finite, positive limits (an E-value needs them)."""
+    return bool(0 < float(row["hr_lower"]) and np.isfinite(float(row["hr_upper"])))
+
+
+def event_share(cox: pd.DataFrame, answer: EndpointAnswer, arms: Treatments) -> float:
+    """The share of the primary population's patients with the event: from the
+    immunotherapy arm's own model (its patients, whichever model the primary HR comes
+    from), else from the primary estimate's model (a single arm: all patients)."""
+    estimate = answer.immunotherapy
+    assert estimate is not None and estimate.row is not None
+    row = estimate.row
+    if arms.immunotherapy is not None and not arms.single_arm:
+        own = cox_row(
+            cox,
+            answer.endpoint,
+            answer.contrast.arm_model(arms.immunotherapy),
+            answer.contrast.term,
+        )
+        row = own if own is not None else row
+    return float(row["events"]) / float(row["n"])
+
+
+def evalue_section(
+    answers: list[EndpointAnswer], cox: pd.DataFrame, arms: Treatments, settings: ReportSettings
+) -> dict[str, Any]:
     """The E-value of the primary estimate (the HR within the immunotherapy arm, or of the
     cohort, on the primary endpoint): its table and sentences; a note instead when there is
     no estimable primary estimate."""
     primary = next((a for a in answers if a.level == PRIMARY), None)
     estimate = primary.immunotherapy if primary is not None else None
-    if primary is None or estimate is None or not estimate.estimable:
+    if (
+        primary is None
+        or estimate is None
+        or estimate.row is None
+        or not estimate.estimable
+        or not _finite_ci(estimate.row)
+    ):
         return {
-            "note": "No E-value: the report has no estimable primary hazard ratio (no"
-            " immunotherapy arm declared, or too few events).",
+            "note": "No E-value: the report has no estimable primary hazard ratio with a"
+            " finite confidence interval (no immunotherapy arm declared, or too few events).",
             "table": None,
             "text": "",
         }
     row = estimate.row
-    assert row is not None  # estimable
-    share = float(row["events"]) / float(row["n"])
-    common = share > COMMON_OUTCOME
+    share = event_share(cox, primary, arms)
     found = hazard_ratio_evalue(
-        float(row["hr"]), float(row["hr_lower"]), float(row["hr_upper"]), common
+        float(row["hr"]), float(row["hr_lower"]), float(row["hr_upper"]), share > COMMON_OUTCOME
     )
+    common = found.common
     contrast = CONTRASTS[settings.primary.contrast]
-    exposure = "low serum Mg" if contrast.expected_sign > 0 else "serum Mg"
+    exposure = "low serum Mg" if contrast.expected_sign > 0 else "serum Mg (per 0.1 mmol/L)"
     outcome = EVENT_WORDS.get(primary.endpoint, "the event")
     conversion = (
-        f"{format_percent(share)}% of the patients of this model had the event, more than"
+        f"{format_percent(share)}% of the primary population's patients had the event, more than"
         f" {COMMON_OUTCOME:.0%}, so the outcome is common and the HR was first converted to a"
         " risk ratio (RR ≈ (1 − 0.5^√HR) / (1 − 0.5^√(1/HR)),"
         f" {CONVERSION_CITATION})"
         if common
-        else f"{format_percent(share)}% of the patients of this model had the event, at most"
+        else f"{format_percent(share)}% of the primary population's patients had the event, at most"
         f" {COMMON_OUTCOME:.0%}, so the outcome is rare and the HR is taken as the risk ratio"
     )
     ci_text = (
@@ -105,13 +143,23 @@ def evalue_section(answers: list[EndpointAnswer], settings: ReportSettings) -> d
     }
 
 
-def primary_subset(arms: Treatments) -> tuple[str, str]:
-    """The thresholds.tsv subset of the primary population and its name in a sentence: the
-    immunotherapy arm's own model, or all patients (a single arm, or arms not declared)."""
+def primary_subset(arms: Treatments) -> tuple[str, str, str]:
+    """The thresholds.tsv subset of the primary population, its name in a sentence and how
+    its models are adjusted: the immunotherapy arm (its own model: the covariates), or all
+    patients (a single arm, or arms not declared: the multivariable model)."""
     if arms.immunotherapy is not None and not arms.single_arm:
         heading = arm_heading(arms.immunotherapy, arms)
-        return arm_model(arms.immunotherapy), f"the {in_sentence(heading)} arm"
-    return ALL_PATIENTS, "all patients"
+        return (
+            arm_model(arms.immunotherapy),
+            f"the {in_sentence(heading)} arm",
+            "the arm's own Cox model, adjusted for the covariates",
+        )
+    adjusted = "the covariates" if arms.single_arm else "arm and the covariates"
+    return ALL_PATIENTS, "all patients", f"the multivariable Cox model, adjusted for {adjusted}"
+
+
+def _no_grid(note: str) -> dict[str, Any]:
+    return {"note": note, "text": "", "table": None, "figure": None, "outlined": False}
 
 
 def threshold_section(
@@ -120,30 +168,31 @@ def threshold_section(
     """The low-Mg HR at every threshold of the grid in the primary population, on the
     primary endpoint: a sentence, a figure and a table; a note when not computed."""
     endpoint = settings.primary.endpoint
-    subset, population = primary_subset(arms)
+    subset, population, model = primary_subset(arms)
     grid = rows_of(tables["thresholds"], endpoint=endpoint, subset=subset)
     if grid.empty:
-        return {
-            "note": "Not computed (threshold_grid: null in the config).",
-            "text": "",
-            "table": None,
-            "figure": None,
-            "outlined": False,
-        }
+        switched_off = settings.config.get("threshold_grid") is None
+        return _no_grid(
+            "Not computed (threshold_grid: null in the config)."
+            if switched_off
+            else "The grid holds no threshold (threshold_grid: lowest is above highest)."
+        )
     grid = grid.sort_values("threshold_mmol_l").reset_index(drop=True)
     threshold = settings.mg_threshold_mmol_l
-    estimable = grid.dropna(subset=["hr"])
-    excluding = estimable[(estimable["hr_lower"] > 1) | (estimable["hr_upper"] < 1)]
+    estimable = grid.dropna(subset=["hr", "hr_lower", "hr_upper"])
+    if estimable.empty:
+        return _no_grid("No threshold of the grid gave an estimable hazard ratio.")
+    above = int((estimable["hr_lower"] > 1).sum())
+    below = int((estimable["hr_upper"] < 1).sum())
     label = ENDPOINT_LABELS.get(endpoint, endpoint)
     lowest, highest = grid["threshold_mmol_l"].iloc[[0, -1]]
     text = (
         f"The adjusted hazard ratio of serum Mg below each threshold from {format_mg(lowest)}"
-        f" to {format_mg(highest)} mmol/L, refitted in {population} on {label.lower()} as the"
-        f" model at the pre-specified {format_mg(threshold)} mmol/L is fitted"
-        " (exploratory; the thresholds are not independent tests):"
+        f" to {format_mg(highest)} mmol/L, refitted in {population} on {label.lower()} with"
+        f" {model} (exploratory; the thresholds are not independent tests):"
         f" from {format_hr(estimable['hr'].min())} to {format_hr(estimable['hr'].max())};"
-        f" {len(excluding)} of {len(estimable)} estimable thresholds give a 95% CI that"
-        " excludes 1. A result that holds only near one threshold rests on that cut."
+        f" of {len(estimable)} estimable thresholds, {above} give a 95% CI above 1 and"
+        f" {below} below 1. A result that holds only near one threshold rests on that cut."
     )
     rows = [
         [
@@ -212,7 +261,7 @@ def subgroup_section(
         note = (
             "Not computed (subgroups: false in the config)."
             if settings.config.get("subgroups") is False
-            else "No subgroup could be analysed (no covariate or arm with two levels)."
+            else "No subgroup hazard ratio could be estimated."
         )
         return {"note": note, "figure": None, "table": None}
     figure = forest_figure(
