@@ -65,6 +65,7 @@ from mgsurv.contract import (
     CONTINUOUS_INTERACTION,
     ENDPOINT_TABLES,
     GROUP_ORDER,
+    HR_ESTIMATE_COLUMNS,
     INTERACTION,
     KEY_TERM,
     MG_COLUMN,
@@ -228,6 +229,15 @@ def model_specs(data: pd.DataFrame, settings: AnalysisSettings) -> list[ModelSpe
 
 # The interaction models and the Mg term whose effect each gives within every arm.
 INTERACTION_KEYS = {INTERACTION: KEY_TERM, CONTINUOUS_INTERACTION: MG_CONTINUOUS_TERM}
+
+
+def key_estimate(fit: CoxFit) -> dict[str, float]:
+    """The low-vs-normal HR of a fitted model as a row's HR_ESTIMATE_COLUMNS (NaN when the
+    model could not estimate it)."""
+    found = fit.coefficients[fit.coefficients["term"] == KEY_TERM]
+    if found.empty:
+        return dict.fromkeys(HR_ESTIMATE_COLUMNS, np.nan)
+    return {name: found.iloc[0][name] for name in HR_ESTIMATE_COLUMNS}
 
 
 def low_mg_within_arms(

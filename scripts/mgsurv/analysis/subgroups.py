@@ -16,13 +16,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import grouping_term
+from mgsurv.analysis.cox_models import grouping_term, key_estimate
 from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
     ENDPOINT_TABLES,
-    HR_ESTIMATE_COLUMNS,
-    KEY_TERM,
     event_column,
     time_column,
 )
@@ -105,17 +103,12 @@ def subgroup_table(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
         p_interaction = interaction_p(with_levels, time, event)
         for level in _order(levels, spec):
             fit = fit_cox(with_levels[levels == level], time, event, [key])
-            found = fit.coefficients[fit.coefficients["term"] == KEY_TERM]
-            estimate = found.iloc[0] if not found.empty else None
             rows.append(
                 {
                     "endpoint": endpoint,
                     "variable": spec["name"],
                     "level": level,
-                    **{
-                        name: estimate[name] if estimate is not None else np.nan
-                        for name in HR_ESTIMATE_COLUMNS
-                    },
+                    **key_estimate(fit),
                     "interaction_p": p_interaction,
                 }
             )

@@ -12,18 +12,15 @@ gives NA.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import arm_terms, covariate_terms, grouping_term
+from mgsurv.analysis.cox_models import arm_terms, covariate_terms, grouping_term, key_estimate
 from mgsurv.cohort.grouping import clinical_groups
 from mgsurv.contract import (
     ALL_PATIENTS,
     ARM_COLUMN,
     CLINICAL_GROUPING,
     ENDPOINT_TABLES,
-    HR_ESTIMATE_COLUMNS,
-    KEY_TERM,
     LOW,
     MG_COLUMN,
     NORMAL,
@@ -64,20 +61,14 @@ def threshold_grid(data: pd.DataFrame, endpoint: str, settings: AnalysisSettings
         for threshold in grid.thresholds():
             regrouped = patients.assign(**{CLINICAL_GROUPING: clinical_groups(mg, threshold)})
             fit = fit_cox(regrouped, time, event, [key, *adjusters], droppable=droppable)
-            coefficient = fit.coefficients[fit.coefficients["term"] == KEY_TERM]
-            low = int((regrouped[CLINICAL_GROUPING] == LOW).sum())
-            hr = coefficient.iloc[0] if not coefficient.empty else None
             rows.append(
                 {
                     "endpoint": endpoint,
                     "subset": subset,
                     "threshold_mmol_l": threshold,
-                    "n_low": low,
+                    "n_low": int((regrouped[CLINICAL_GROUPING] == LOW).sum()),
                     "n_normal": int((regrouped[CLINICAL_GROUPING] == NORMAL).sum()),
-                    **{
-                        name: (hr[name] if hr is not None else np.nan)
-                        for name in HR_ESTIMATE_COLUMNS
-                    },
+                    **key_estimate(fit),
                 }
             )
     return pd.DataFrame(rows, columns=list(COLUMNS))

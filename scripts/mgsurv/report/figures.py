@@ -26,7 +26,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import Any, NamedTuple, TypedDict
 
 import matplotlib
 import numpy as np
@@ -507,6 +507,24 @@ def draw_distribution(ax: Axes, distribution: pd.DataFrame) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
+def draw_hr_band(ax: Axes, rows: pd.DataFrame, x: str, label: str, **line: Any) -> None:
+    """A hazard-ratio curve (rows' hr over column ``x``) with its 95% CI band (hr_lower,
+    hr_upper) and a line at HR 1."""
+    colour = group_colour(0)
+    ax.fill_between(
+        rows[x], rows["hr_lower"], rows["hr_upper"], color=colour, alpha=2 * CI_ALPHA, lw=0,
+        label="95% CI",
+    )  # fmt: skip
+    ax.plot(rows[x], rows["hr"], color=colour, lw=1.8, label=label, **line)
+    ax.axhline(1.0, **REFERENCE_LINE)
+
+
+def draw_threshold(axes: Sequence[Axes], threshold: float, label: str) -> None:
+    """The Mg threshold as a dotted vertical line on each axis, labelled on the first."""
+    for i, axis in enumerate(axes):
+        axis.axvline(threshold, ls=":", lw=1.4, color=group_colour(1), label=None if i else label)
+
+
 def spline_figure(
     curve: pd.DataFrame,
     reference: float,
@@ -519,23 +537,12 @@ def spline_figure(
     value marked and the clinical threshold as a dotted vertical line; under it, when
     given, the histogram of observed serum Mg (mg_distribution: bin centre, n)."""
     curve = curve.sort_values(MG_COLUMN)
-    colour = group_colour(0)
     with_rug = distribution is not None and not distribution.empty
     ratios = [4.0, 1.0] if with_rug else [4.0]
     fig = small_figure(len(ratios), ratios)
     axes = fig.subplots(len(ratios), 1, sharex=True, height_ratios=ratios, squeeze=False)[:, 0]
     ax = axes[0]
-    ax.fill_between(
-        curve[MG_COLUMN],
-        curve["hr_lower"],
-        curve["hr_upper"],
-        color=colour,
-        alpha=2 * CI_ALPHA,
-        lw=0,
-        label="95% CI",
-    )
-    ax.plot(curve[MG_COLUMN], curve["hr"], color=colour, lw=1.8, label="Hazard ratio")
-    ax.axhline(1.0, **REFERENCE_LINE)
+    draw_hr_band(ax, curve, MG_COLUMN, "Hazard ratio")
     ax.plot(
         [reference],
         [1.0],
@@ -545,14 +552,7 @@ def spline_figure(
         color="#1a1a1a",
         label=f"Reference {reference:g} mmol/L (HR 1)",
     )
-    for axis in axes:
-        axis.axvline(
-            threshold,
-            ls=":",
-            lw=1.4,
-            color=group_colour(1),
-            label=f"Clinical threshold {format_mg(threshold)} mmol/L" if axis is ax else None,
-        )
+    draw_threshold(list(axes), threshold, f"Clinical threshold {format_mg(threshold)} mmol/L")
     hr_axis(ax, float(curve["hr_lower"].min()), float(curve["hr_upper"].max()))
     xlabel = "Serum Mg (mmol/L)"
     if with_rug:
@@ -573,36 +573,12 @@ def threshold_figure(
     dotted vertical line; under it, the number of patients below each threshold (bars
     ``outlined`` are small counts drawn at the sharing threshold, not at their value)."""
     estimable = grid.dropna(subset=["hr", "hr_lower", "hr_upper"])
-    colour = group_colour(0)
     fig = small_figure(2, [4.0, 1.0])
     ax, sizes = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 1.0])
-    ax.fill_between(
-        estimable["threshold_mmol_l"],
-        estimable["hr_lower"],
-        estimable["hr_upper"],
-        color=colour,
-        alpha=2 * CI_ALPHA,
-        lw=0,
-        label="95% CI",
+    draw_hr_band(
+        ax, estimable, "threshold_mmol_l", "HR of Mg below the threshold", marker="o", ms=3
     )
-    ax.plot(
-        estimable["threshold_mmol_l"],
-        estimable["hr"],
-        color=colour,
-        lw=1.8,
-        marker="o",
-        ms=3,
-        label="HR of Mg below the threshold",
-    )
-    ax.axhline(1.0, **REFERENCE_LINE)
-    for axis in (ax, sizes):
-        axis.axvline(
-            threshold,
-            ls=":",
-            lw=1.4,
-            color=group_colour(1),
-            label=f"Pre-specified threshold {format_mg(threshold)} mmol/L" if axis is ax else None,
-        )
+    draw_threshold([ax, sizes], threshold, f"Pre-specified threshold {format_mg(threshold)} mmol/L")
     if not estimable.empty:
         hr_axis(ax, float(estimable["hr_lower"].min()), float(estimable["hr_upper"].max()))
     step = float(np.diff(grid["threshold_mmol_l"]).min()) if len(grid) > 1 else 0.01
