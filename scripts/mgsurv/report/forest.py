@@ -14,7 +14,7 @@ rows, with alternate variables shaded) and ``p``.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -102,15 +102,18 @@ def forest_figure(
     *,
     xlabel: str = DEFAULT_XLABEL,
     variable_header: str = "Variable",
+    left: float | None = None,
 ) -> Figure:
     """Forest plot of ``rows`` top to bottom (module docstring); a Figure to save or inline.
-    ``variable_header`` heads the variable column (when the rows have one)."""
+    ``variable_header`` heads the variable column (when the rows have one); ``left`` (a
+    fraction of the width) is where the plot starts, for longer labels than usual."""
     n = len(rows)
     with_variable = "variable" in rows.columns
     with_p = "p" in rows.columns
     fig = Figure(figsize=(9.0 if with_variable else 7.5, 1.3 + ROW_HEIGHT_INCHES * n))
     ax = fig.subplots()
-    left, right = (0.36, 0.74) if with_variable else (0.3, 0.78 if not with_p else 0.7)
+    default_left, right = (0.36, 0.74) if with_variable else (0.3, 0.78 if not with_p else 0.7)
+    left = default_left if left is None else left
     fig.subplots_adjust(
         left=left, right=right, bottom=0.6 / fig.get_figheight(), top=1 - 0.7 / fig.get_figheight()
     )
@@ -153,6 +156,6 @@ def forest_figure(
     return fig
 
 
-def forest_svg(rows: pd.DataFrame, title: str, id_prefix: str = "", **options: str) -> str:
+def forest_svg(rows: pd.DataFrame, title: str, id_prefix: str = "", **options: Any) -> str:
     """:func:`forest_figure` as inline SVG text (``id_prefix`` makes its ids unique)."""
     return figure_svg(forest_figure(rows, title, **options), id_prefix)

@@ -35,7 +35,7 @@ from mgsurv.report.primary import (
     cox_row,
 )
 from mgsurv.report.sections.survival import EVENT_WORDS
-from mgsurv.report.tables import Tables, rows_of, table
+from mgsurv.report.tables import Tables, blank_repeats, rows_of, table
 from mgsurv.settings import ReportSettings
 from mgsurv.stats.evalue import COMMON_OUTCOME, hazard_ratio_evalue
 
@@ -224,13 +224,18 @@ def threshold_section(
     }
 
 
+# Where the subgroup forest's plot starts (a fraction of its width): its labels carry each
+# level's patients and events beside a two-line variable heading.
+SUBGROUP_LABELS_END = 0.5
+
+
 def subgroup_rows(subgroups: pd.DataFrame, arms: Treatments) -> pd.DataFrame:
     """Forest rows of the subgroup table of one endpoint: a variable (with its interaction
     p) heading its levels (with their patients and events)."""
     rows = []
     for variable, levels in subgroups.groupby("variable", sort=False):
         name = variable_name(str(variable))
-        heading = f"{name} (interaction {p_phrase(levels['interaction_p'].iloc[0])})"
+        heading = f"{name}\n(interaction {p_phrase(levels['interaction_p'].iloc[0])})"
         for _, row in levels.iterrows():
             level = str(row["level"])
             shown = arm_heading(level, arms) if variable == ARM_COLUMN else level
@@ -268,10 +273,11 @@ def subgroup_section(
         estimable,
         f"{label}: low vs normal serum Mg within subgroups",
         variable_header="Subgroup",
+        left=SUBGROUP_LABELS_END,
     )
     table_rows = [
         [
-            row["variable"],
+            row["variable"].replace("\n", " "),
             row["label"],
             f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}",
             format_p(row["p"]) if pd.notna(row["p"]) else "NA",
@@ -284,7 +290,7 @@ def subgroup_section(
         "table": table(
             f"Low vs normal serum Mg within subgroups, {label} (exploratory)",
             ["Subgroup", "Level (patients, events)", "HR (95% CI)", "p"],
-            table_rows,
+            blank_repeats(table_rows),
             2,
         ),
     }
