@@ -4,6 +4,7 @@ Tolerances, per quantity:
 * KM counts exact; survival and its log-log band 1e-12 relative (lifelines equals R to 1e-15);
 * medians and their CI limits exact up to 1e-12 (they are observed times or midpoints);
 * log-rank chi-square and p 1e-10 relative;
+* IPTW (tests/reference/iptw.R): robust SEs as the Cox SEs, weighted KM as KM, SMDs 1e-10;
 * Cox coefficients, SEs, HRs and CIs 1e-8 relative, z and p 1e-7 relative: set when the fits
   were lifelines' (whose last Newton step differed from coxph's in the ninth digit of the
   SE); mgsurv.stats.cox now fits with mgsurv.stats.coxph_port, R's coxph.fit with the
@@ -20,6 +21,7 @@ import pandas as pd
 import pytest
 
 from mgsurv.analysis.endpoint import analyse_endpoint
+from mgsurv.analysis.iptw import iptw_tables
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.cohort.grouping import add_groupings
 from mgsurv.cohort.mapping import load_mapping
@@ -41,7 +43,7 @@ from mgsurv.contract import (
     arm_model,
     continuous_arm_model,
 )
-from mgsurv.settings import AnalysisSettings, CutpointSettings, PrepareSettings
+from mgsurv.settings import AnalysisSettings, CutpointSettings, IptwSettings, PrepareSettings
 from mgsurv.stats.cox import Term, fit_cox
 from mgsurv.stats.km import km_table, median_with_ci
 from mgsurv.stats.logrank import logrank
@@ -556,3 +558,73 @@ def test_subgroups_equal_coxph_within_each_level_and_the_interaction_lr_test(
                     variable,
                     column,
                 )
+
+
+def assert_iptw_equal(tables: dict[str, pd.DataFrame], arm: str, results: str, smd: str) -> None:
+    """One arm's weighted Cox model (robust SE), weighted KM and balance against R."""
+    expected = fixture("iptw_synthetic_400")[arm]
+    subset = arm_model(arm)
+    cox = tables["iptw_cox"].set_index("subset").loc[subset]
+    want = expected[results]
+    assert cox["coef"] == pytest.approx(want["coef"], rel=COX_RTOL)
+    assert cox["naive_se"] == pytest.approx(want["naive_se"], rel=COX_RTOL)
+    assert cox["robust_se"] == pytest.approx(want["robust_se"], rel=COX_RTOL)
+    assert cox["hr_lower"] == pytest.approx(
+        np.exp(want["coef"] - 1.959963984540054 * want["robust_se"]), rel=COX_RTOL
+    )
+    assert cox["note"] == ""
+    km = tables["iptw_km"]
+    curves = km[(km["subset"] == subset) & (km["n_event"] > 0)]
+    groups = np.array(want["km"]["group"])
+    for group, code in (("normal", "0"), ("low", "1")):
+        got = curves[curves["group"] == group]
+        np.testing.assert_allclose(got["time"], as_array(want["km"]["time"])[groups == code])
+        for column, name in (("surv", "surv"), ("n_risk", "n_risk"), ("n_event", "n_event")):
+            np.testing.assert_allclose(
+                got[column], as_array(want["km"][name])[groups == code], rtol=SURV_RTOL
+            )
+    balance = tables["iptw_balance"]
+    balance = balance[balance["subset"] == subset]
+    names = balance["variable"] + balance["level"].map(lambda level: f"_{level}" if level else "")
+    for column, key in (("smd", "smd_unweighted"), ("smd_weighted", smd)):
+        got = dict(zip(names, balance[column], strict=True))
+        assert got == pytest.approx(expected[key], rel=1e-10, abs=1e-14), column
+
+
+@pytest.mark.parametrize("endpoint", ["pfs", "os"])
+@pytest.mark.parametrize("arm", ["chemotherapy", "immunotherapy"])
+def test_iptw_within_each_arm_equals_glm_weights_survfit_and_robust_coxph(
+    subset_tables, endpoint, arm
+):
+    """iptw_*.tsv within each arm: stabilised weights from glm's propensities, the balance
+    as cobalt defines it, survfit(weights =) and coxph(weights =, robust = TRUE) (robust SE
+    to 1e-8), as tests/reference/iptw.R computes them."""
+    tables = subset_tables[endpoint]
+    assert_iptw_equal(tables, arm, endpoint, "smd_weighted")
+    weights = as_array(fixture("iptw_synthetic_400")[arm]["weights"])
+    summary = tables["iptw_weights"].set_index(["subset", "group"]).loc[arm_model(arm)]
+    assert summary["n"].sum() == len(weights) == 200
+    assert summary["max"].max() == pytest.approx(weights.max(), rel=1e-12)
+    assert summary["min"].min() == pytest.approx(weights.min(), rel=1e-12)
+    assert (summary["n_trimmed"] == 0).all()
+
+
+@pytest.mark.parametrize("arm", ["chemotherapy", "immunotherapy"])
+def test_trimmed_iptw_equals_weightit_trim(arm):
+    """Weights trimmed at the 5th and 95th percentiles (WeightIt's trim(at = 0.95,
+    lower = TRUE)) give R's balance and weighted Cox model with those weights."""
+    mapping = load_mapping(MAPPING_FILE)
+    prepared = read_cohort(SYNTHETIC_400, mapping, list(FIXTURE_COVARIATES))
+    data = add_groupings(prepared.data, 0.70)
+    settings = AnalysisSettings(
+        covariates=FIXTURE_COVARIATES,
+        reference_arm="chemotherapy",
+        iptw=IptwSettings(trim_percentile=95),
+    )
+    tables = iptw_tables(data, "pfs", settings)
+    assert_iptw_equal(tables, arm, "pfs_trimmed", "smd_trimmed")
+    trimmed = as_array(fixture("iptw_synthetic_400")[arm]["trimmed"])
+    weights = as_array(fixture("iptw_synthetic_400")[arm]["weights"])
+    summary = tables["iptw_weights"].set_index(["subset", "group"]).loc[arm_model(arm)]
+    assert summary["n_trimmed"].sum() == int((trimmed != weights).sum()) > 0
+    assert summary["max"].max() == pytest.approx(trimmed.max(), rel=1e-12)

@@ -66,7 +66,7 @@ def _from_config(settings_class: type[S], config: dict) -> S:
         )
         if isinstance(default, tuple):
             value = tuple(value)
-        elif isinstance(default, (CutpointSettings, PrimarySettings, ThresholdGrid)):
+        elif isinstance(default, (CutpointSettings, PrimarySettings, ThresholdGrid, IptwSettings)):
             value = type(default)(**value) if value is not None else None
         values[settings_field.name] = value
     return settings_class(**values)
@@ -95,6 +95,15 @@ class ThresholdGrid:
         mmol/L (so that 0.70 is 0.7, not 0.7000000000000001)."""
         count = math.floor((self.highest - self.lowest) / self.step + 1e-9) + 1
         return [round(self.lowest + i * self.step, 6) for i in range(max(count, 0))]
+
+
+@dataclass(frozen=True)
+class IptwSettings:
+    """Inverse probability of treatment weighting of low vs normal Mg (config ``iptw``):
+    ``trim_percentile`` (e.g. 99) sets the weights beyond the 1st and 99th percentiles to
+    those percentiles; None = no trimming."""
+
+    trim_percentile: float | None = CONFIG_DEFAULTS["iptw"]["trim_percentile"]
 
 
 @dataclass(frozen=True)
@@ -130,7 +139,7 @@ class AnalysisSettings:
     """What the estimates of an endpoint depend on: the covariates adjusted for, the
     reference arm, strata, KM confidence bands, landmarks, RMST tau, the PH-test transform,
     the pairwise adjustment, the spline's reference Mg, and the sensitivity analyses
-    computed per endpoint (the threshold grid, the subgroups)."""
+    computed per endpoint (the threshold grid, the subgroups, the weighting)."""
 
     covariates: tuple[dict, ...] = _default("covariates", tuple)
     reference_arm: str | None = CONFIG_DEFAULTS["reference_arm"]
@@ -143,6 +152,7 @@ class AnalysisSettings:
     spline_reference_mmol_l: float = CONFIG_DEFAULTS["spline_reference_mmol_l"]
     threshold_grid: ThresholdGrid | None = field(default_factory=ThresholdGrid)
     subgroups: bool = CONFIG_DEFAULTS["subgroups"]
+    iptw: IptwSettings | None = field(default_factory=IptwSettings)
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:

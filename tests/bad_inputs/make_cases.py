@@ -388,6 +388,7 @@ CONFIGS = {
             {"name": "sex", "type": "categorical", "reference": "male", "levels": ["male", "f"]}
         ]
     },
+    "iptw_trim_below_half": {"iptw": {"trim_percentile": 5}},
 }
 
 

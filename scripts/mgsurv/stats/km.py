@@ -78,6 +78,35 @@ def event_table(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     )
 
 
+def weighted_km(time: np.ndarray, event: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """The case-weighted Kaplan-Meier estimate at each distinct time, as R's
+    ``summary(survfit(Surv(time, event) ~ 1, weights = w), censored = TRUE)``: time, n_risk
+    and n_event as sums of weights, surv the running product of (n - d) / n; and the
+    patients (unweighted) at risk, with the event and censored there, for a risk table.
+
+    No band: with estimated weights (IPTW) the Greenwood variance of the weighted counts is
+    not a valid one (R prints it nonetheless).
+    """
+    time, event = np.asarray(time, dtype=float), np.asarray(event).astype(bool)
+    times, position = np.unique(time, return_inverse=True)
+    removed = np.bincount(position, weights=weights, minlength=len(times))
+    n_risk = removed[::-1].cumsum()[::-1]
+    n_event = np.bincount(position, weights=np.where(event, weights, 0.0), minlength=len(times))
+    leaving = np.bincount(position, minlength=len(times))
+    with_event = np.bincount(position, weights=event.astype(float), minlength=len(times))
+    return pd.DataFrame(
+        {
+            "time": times,
+            "n_risk": n_risk,
+            "n_event": n_event,
+            "surv": np.cumprod((n_risk - n_event) / n_risk),
+            "patients_at_risk": leaving[::-1].cumsum()[::-1],
+            "patients_with_event": with_event.astype(int),
+            "patients_censored": leaving - with_event.astype(int),
+        }
+    )
+
+
 def greenwood_std_err(n_risk: np.ndarray, n_event: np.ndarray) -> np.ndarray:
     """Greenwood SE of log S (R's ``fit$std.err`` for a KM fit): sqrt(cumsum d / (n (n - d))).
 
