@@ -106,8 +106,8 @@ RULEGRAPH = """digraph snakemake_dag {
 # Figures: per endpoint the KM figure by arm and the low-Mg forest plot, a KM figure per
 # grouping, a spline curve and a forest plot; the cut-point search; the threshold grid and
 # the subgroup forest of the primary endpoint; the residuals of the one flagged PH term; the
-# rule graph.
-N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 2 + 1 + 1
+# rule graph; the weighting's love plot, weights and weighted curves.
+N_FIGURES = 2 * (2 + len(("mg_clinical", "mg_quartile", "mg_cutpoint")) + 2) + 1 + 2 + 1 + 1 + 3
 ARMS = ("immunotherapy", "chemotherapy")
 
 
@@ -237,6 +237,35 @@ def subgroups_table() -> pd.DataFrame:
         for variable, level, hr, n, events, interaction in levels
     ]
     return pd.DataFrame(rows, columns=list(ENDPOINT_TABLES["subgroups"]))
+
+
+# The toy weighted HRs (iptw_cox.tsv) per endpoint and arm, and the largest |SMD| before
+# and after weighting of the immunotherapy arm.
+IPTW_HR = {("pfs", "immunotherapy"): 2.3456, ("pfs", "chemotherapy"): 1.0987}
+IPTW_HR |= {("os", "immunotherapy"): 1.8765, ("os", "chemotherapy"): 0.9123}
+IPTW_SMD = {"age": (0.2468, 0.0321), "sex": (-0.1357, -0.0123)}
+
+
+def iptw_tables_toy() -> dict[str, pd.DataFrame]:
+    """Hand-made iptw_*.tsv rows: both endpoints and arms, 24 patients per arm."""
+    cox, balance, weights, km = [], [], [], []
+    for (endpoint, arm), hr in IPTW_HR.items():
+        subset = f"arm={arm}"
+        coef = np.log(hr)
+        cox.append((endpoint, subset, coef, 0.31, 0.33, hr, hr / 1.9, hr * 1.9, 0.0234, 24, 19, ""))
+        for variable, (before, after) in IPTW_SMD.items():
+            level = "female" if variable == "sex" else ""
+            balance.append((endpoint, subset, variable, level, before, after))
+        for group, n in (("normal", 16), ("low", 8)):
+            weights.append((endpoint, subset, group, n, n - 0.7, 0.61, 0.83, 0.97, 1.12, 1.93, 0))
+            for k, time in enumerate((1.0, 3.0, 6.0, 12.0)):
+                surv = (0.9 if group == "normal" else 0.8) ** (k + 1)
+                km.append((endpoint, subset, group, time, n - 2.5 * k, 1.1, surv, n - 2 * k, 1, 1))
+    frames = {"iptw_cox": cox, "iptw_balance": balance, "iptw_weights": weights, "iptw_km": km}
+    return {
+        name: pd.DataFrame(rows, columns=list(ENDPOINT_TABLES[name]))
+        for name, rows in frames.items()
+    }
 
 
 def cox_table() -> pd.DataFrame:
@@ -638,6 +667,7 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "nonlinearity": nonlinearity_table(),
         "thresholds": thresholds_table(),
         "subgroups": subgroups_table(),
+        **iptw_tables_toy(),
         "cutpoint": cutpoint,
         "cutpoint_candidates": candidates,
         "baseline": baseline_table(),

@@ -350,13 +350,15 @@ def write_figure_files(fig: Figure, directory: str | Path, name: str) -> list[Pa
 class KmPanel(NamedTuple):
     """One Kaplan-Meier plot: the km_curves / km_summary rows of one subset, endpoint and
     grouping, its log-rank p (None: not in the results) and title; ``p_note`` follows the
-    p (e.g. to say it is not corrected for a cut-point search)."""
+    p (e.g. to say it is not corrected for a cut-point search); ``test`` names the test of
+    the p (the weighted curves' is the weighted Cox model's)."""
 
     curves: pd.DataFrame
     summary: pd.DataFrame
     logrank_p: float | None
     title: str
     p_note: str = ""
+    test: str = "Log-rank"
 
 
 def km_figure(
@@ -434,7 +436,7 @@ def draw_km(
         loc="best",
         frameon=False,
         fontsize=9,
-        title=f"Log-rank {p_phrase(panel.logrank_p)}{panel.p_note}",
+        title=f"{panel.test} {p_phrase(panel.logrank_p)}{panel.p_note}",
         title_fontsize=9,
         alignment="left",
     )

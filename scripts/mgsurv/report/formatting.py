@@ -124,3 +124,23 @@ def p_phrase(p: float | None) -> str:
     """A p-value as words in a sentence: 'p = 0.012' or 'p < 0.001'."""
     text = format_p(float("nan") if p is None else p)
     return f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
+
+
+def ordinal(number: float) -> str:
+    """A percentile's ordinal: '1st', '2nd', '3rd', '11th', '99th', '97.5th'."""
+    text = f"{number:g}"
+    if not float(number).is_integer():
+        return f"{text}th"
+    whole = int(number)
+    suffix = (
+        "th" if whole % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(whole % 10, "th")
+    )
+    return f"{text}{suffix}"
+
+
+def trimming_text(trim_percentile: float | None) -> str:
+    """How the weights were trimmed (config iptw: trim_percentile), for Methods and captions."""
+    if trim_percentile is None:
+        return "not trimmed"
+    lower, upper = ordinal(100 - trim_percentile), ordinal(trim_percentile)
+    return f"trimmed at the {lower} and {upper} percentiles (as WeightIt's trim)"

@@ -59,6 +59,7 @@ from mgsurv.report.sections.survival import (
     rmst_table,
     summary_section,
 )
+from mgsurv.report.sections.weighting import weighting_section
 from mgsurv.report.tables import Tables, name_tables, rows_of, subset_view
 from mgsurv.settings import ReportSettings
 
@@ -96,6 +97,7 @@ PAGE_ORDER = (
     "ph",
     "spline",
     "cutpoint",
+    "iptw",
     "sensitivity",
     "thresholds",
     "subgroups",
@@ -106,6 +108,7 @@ PAGE_ORDER = (
 FIXED_SUBSECTIONS = {
     "continuous": [("spline", "Restricted cubic spline"), ("cutpoint", "Data-driven cut-point")],
     "sensitivity": [
+        ("iptw", "Confounding: inverse probability weighting"),
         ("evalue", "Unmeasured confounding: E-value"),
         ("thresholds", "The threshold: the hazard ratio at every cut"),
         ("subgroups", "Subgroups (exploratory)"),
@@ -215,6 +218,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "has_spline": not rows_of(tables["cox"], model=SPLINE).empty,
         "spline": each(spline_section),
         "cutpoint": cutpoint_section(tables, settings, figures),
+        "iptw": weighting_section(tables, arms, settings, figures),
         "sensitivity": evalue_section(found, tables["cox"], arms, settings),
         "thresholds": threshold_section(tables, arms, settings, figures),
         "subgroups": subgroup_section(tables, arms, settings, figures),

@@ -16,7 +16,14 @@ from mgsurv.contract import (
     STRATIFIED_LOGRANK_TEST,
 )
 from mgsurv.report.disclosure import format_patients, is_active, min_count, suppression_note
-from mgsurv.report.formatting import ALPHA, format_mg, format_months, in_sentence, word_list
+from mgsurv.report.formatting import (
+    ALPHA,
+    format_mg,
+    format_months,
+    in_sentence,
+    trimming_text,
+    word_list,
+)
 from mgsurv.report.labels import (
     ENDPOINT_LABELS,
     EVENT_DEFINITIONS,
@@ -114,6 +121,25 @@ def units_text(run: RunRecord, settings: ReportSettings) -> str:
             f" ({TIME_CONVERSIONS[units['time']]})."
         )
     return " ".join(parts)
+
+
+def iptw_methods(weighted: pd.DataFrame, settings: ReportSettings) -> str:
+    """The weighting analysis as Methods describe it (its trimming from the config); ""
+    when it was not computed."""
+    if weighted.empty:
+        return ""
+    trimming = trimming_text((settings.config.get("iptw") or {}).get("trim_percentile"))
+    return (
+        "Sensitivity analysis for confounding: within each arm, the propensity of low serum Mg"
+        " given the covariates by logistic regression (as R's glm), stabilised inverse"
+        f" probability of treatment weights (as WeightIt), {trimming}; covariate balance by"
+        " the standardised mean difference before and after weighting (as cobalt: weighted"
+        " means over the pooled unweighted SD, p(1 − p) for binary columns; below 0.1 counts"
+        " as balanced); weighted Kaplan-Meier curves (as survfit with weights) and the"
+        " weighted Cox model of low vs normal Mg with a robust sandwich SE (as coxph with"
+        " weights and robust = TRUE). A propensity model that separates the groups gives no"
+        " weights."
+    )
 
 
 def threshold_grid_text(thresholds: pd.DataFrame) -> str:
@@ -216,6 +242,7 @@ def methods_section(
         "primary": primary_methods(endpoints, tables, settings, run),
         "threshold_grid": threshold_grid_text(tables["thresholds"]),
         "subgroups": not tables["subgroups"].empty,
+        "iptw": iptw_methods(tables["iptw_cox"], settings),
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",
