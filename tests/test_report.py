@@ -268,6 +268,20 @@ def iptw_tables_toy() -> dict[str, pd.DataFrame]:
     }
 
 
+# The toy pooled low-Mg HRs (imputation.tsv) of PFS per model, over m = 20 imputations.
+IMPUTED_HR = {"arm=immunotherapy": 2.2345, "arm=chemotherapy": 1.0765, "multivariable": 1.6543}
+
+
+def imputation_toy() -> pd.DataFrame:
+    """Hand-made imputation.tsv rows: the low-Mg term of each PFS model, every patient."""
+    rows = [
+        ("pfs", model, KEY_TERM, np.log(hr), 0.3, hr, hr / 1.8, hr * 1.8, 0.0345, 150.5, 0.0678)
+        + (20, 48 if model == "multivariable" else 24, 39 if model == "multivariable" else 20)
+        for model, hr in IMPUTED_HR.items()
+    ]
+    return pd.DataFrame(rows, columns=list(ENDPOINT_TABLES["imputation"]))
+
+
 def cox_table() -> pd.DataFrame:
     """Hand-made Cox rows with distinctive values for every model the report shows."""
     rows = [
@@ -668,6 +682,7 @@ def toy_tables() -> dict[str, pd.DataFrame]:
         "thresholds": thresholds_table(),
         "subgroups": subgroups_table(),
         **iptw_tables_toy(),
+        "imputation": imputation_toy(),
         "cutpoint": cutpoint,
         "cutpoint_candidates": candidates,
         "baseline": baseline_table(),

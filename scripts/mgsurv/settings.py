@@ -66,7 +66,16 @@ def _from_config(settings_class: type[S], config: dict) -> S:
         )
         if isinstance(default, tuple):
             value = tuple(value)
-        elif isinstance(default, (CutpointSettings, PrimarySettings, ThresholdGrid, IptwSettings)):
+        elif isinstance(
+            default,
+            (
+                CutpointSettings,
+                PrimarySettings,
+                ThresholdGrid,
+                IptwSettings,
+                ImputationSettings,
+            ),
+        ):
             value = type(default)(**value) if value is not None else None
         values[settings_field.name] = value
     return settings_class(**values)
@@ -107,6 +116,17 @@ class IptwSettings:
 
 
 @dataclass(frozen=True)
+class ImputationSettings:
+    """Multiple imputation of missing covariates (config ``multiple_imputation``): ``m``
+    imputations, each a chain of ``iterations`` rounds, from the random ``seed`` (the same
+    seed gives the same imputations)."""
+
+    m: int = CONFIG_DEFAULTS["multiple_imputation"]["m"]
+    iterations: int = CONFIG_DEFAULTS["multiple_imputation"]["iterations"]
+    seed: int = CONFIG_DEFAULTS["multiple_imputation"]["seed"]
+
+
+@dataclass(frozen=True)
 class PrimarySettings:
     """The declared primary analysis (config ``primary``): its endpoint, its contrast (low
     vs normal Mg at the threshold, or Mg per 0.1 mmol/L), and whether the HR within
@@ -139,7 +159,7 @@ class AnalysisSettings:
     """What the estimates of an endpoint depend on: the covariates adjusted for, the
     reference arm, strata, KM confidence bands, landmarks, RMST tau, the PH-test transform,
     the pairwise adjustment, the spline's reference Mg, and the sensitivity analyses
-    computed per endpoint (the threshold grid, the subgroups, the weighting)."""
+    computed per endpoint (the threshold grid, the subgroups, the weighting, the imputation)."""
 
     covariates: tuple[dict, ...] = _default("covariates", tuple)
     reference_arm: str | None = CONFIG_DEFAULTS["reference_arm"]
@@ -153,6 +173,7 @@ class AnalysisSettings:
     threshold_grid: ThresholdGrid | None = field(default_factory=ThresholdGrid)
     subgroups: bool = CONFIG_DEFAULTS["subgroups"]
     iptw: IptwSettings | None = field(default_factory=IptwSettings)
+    multiple_imputation: ImputationSettings | None = field(default_factory=ImputationSettings)
 
     @classmethod
     def from_config(cls, config: dict) -> AnalysisSettings:

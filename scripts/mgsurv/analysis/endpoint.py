@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mgsurv.analysis.cox_models import cox_models
+from mgsurv.analysis.imputation import imputation_table
 from mgsurv.analysis.iptw import iptw_tables
 from mgsurv.analysis.spline_tables import spline_tables
 from mgsurv.analysis.subgroups import subgroup_table
@@ -116,4 +117,5 @@ def analyse_endpoint(
         "thresholds": threshold_grid(data, endpoint, settings),
         "subgroups": subgroup_table(data, endpoint, settings),
         **iptw_tables(data, endpoint, settings),
+        "imputation": imputation_table(data, endpoint, settings),
     }

@@ -46,6 +46,7 @@ from mgsurv.report.sections.continuous import (
 )
 from mgsurv.report.sections.cox import cox_section, ph_section
 from mgsurv.report.sections.headline import headline_section
+from mgsurv.report.sections.imputation import imputation_section
 from mgsurv.report.sections.methods import methods_section
 from mgsurv.report.sections.sensitivity import (
     evalue_section,
@@ -99,6 +100,7 @@ PAGE_ORDER = (
     "cutpoint",
     "iptw",
     "sensitivity",
+    "imputation",
     "thresholds",
     "subgroups",
     "methods",
@@ -110,6 +112,7 @@ FIXED_SUBSECTIONS = {
     "sensitivity": [
         ("iptw", "Confounding: inverse probability weighting"),
         ("evalue", "Unmeasured confounding: E-value"),
+        ("imputation", "Missing covariates: multiple imputation"),
         ("thresholds", "The threshold: the hazard ratio at every cut"),
         ("subgroups", "Subgroups (exploratory)"),
     ],
@@ -220,6 +223,7 @@ def page(tables: Tables, settings: ReportSettings, run: RunRecord, figures: Figu
         "cutpoint": cutpoint_section(tables, settings, figures),
         "iptw": weighting_section(tables, arms, settings, figures),
         "sensitivity": evalue_section(found, tables["cox"], arms, settings),
+        "imputation": imputation_section(tables, arms, settings),
         "thresholds": threshold_section(tables, arms, settings, figures),
         "subgroups": subgroup_section(tables, arms, settings, figures),
         "methods": methods_section(endpoints, tables, settings, run),

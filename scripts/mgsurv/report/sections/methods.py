@@ -40,6 +40,7 @@ from mgsurv.report.provenance import RunRecord
 from mgsurv.report.sections.continuous import spline_methods
 from mgsurv.report.sections.survival import data_cutoff, min_at_risk
 from mgsurv.report.tables import Tables, rows_of, table
+from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import ReportSettings
 
 # Packages named in the Methods' software sentence (all versions are in the appendix).
@@ -139,6 +140,25 @@ def iptw_methods(weighted: pd.DataFrame, settings: ReportSettings) -> str:
         " weighted Cox model of low vs normal Mg with a robust sandwich SE (as coxph with"
         " weights and robust = TRUE). A propensity model that separates the groups gives no"
         " weights."
+    )
+
+
+def imputation_methods(imputed: pd.DataFrame, settings: ReportSettings) -> str:
+    """The multiple imputation as Methods describe it (m, iterations and seed from the
+    config); "" when nothing was imputed."""
+    if imputed.empty:
+        return ""
+    mi = settings.config.get("multiple_imputation") or CONFIG_DEFAULTS["multiple_imputation"]
+    return (
+        "Sensitivity analysis for missing covariates: the missing covariate values imputed"
+        f" {int(imputed['m'].iloc[0])} times by chained equations ({mi['iterations']}"
+        f" iterations per chain, seed {mi['seed']}; R mice's methods: predictive mean matching for"
+        " numeric covariates, logistic or multinomial regression for categorical ones, fitted"
+        " with statsmodels), with serum Mg, the arm, the event indicator and the Nelson-Aalen"
+        " cumulative hazard among the predictors (White & Royston 2009), separately for each"
+        " endpoint; the multivariable and per-arm Cox models refitted on each imputation and"
+        " pooled by Rubin's rules with Barnard-Rubin degrees of freedom (complete-data df:"
+        " events minus coefficients, as mice's pool)."
     )
 
 
@@ -243,6 +263,7 @@ def methods_section(
         "threshold_grid": threshold_grid_text(tables["thresholds"]),
         "subgroups": not tables["subgroups"].empty,
         "iptw": iptw_methods(tables["iptw_cox"], settings),
+        "imputation": imputation_methods(tables["imputation"], settings),
         "cutpoint": {
             "endpoint": in_sentence(ENDPOINT_LABELS.get(cutpoint.endpoint, cutpoint.endpoint)),
             "minprop": f"{cutpoint.minprop:g}",
