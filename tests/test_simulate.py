@@ -324,3 +324,54 @@ def test_invalid_params_raise_input_error(overrides):
         SyntheticParams(**overrides)
     assert next(iter(overrides)) in str(raised.value)
     assert raised.value.fix
+
+
+def test_mg_shift_with_ecog_makes_low_mg_more_frequent_with_ecog_1():
+    """Confounding by ECOG for the validation study: mean Mg 0.08 mmol/L lower with ECOG 1
+    gives P(low) about 0.21 with ECOG 0 and 0.46 with ECOG 1 (normal Mg, mean 0.79, SD 0.11,
+    threshold 0.70); the draws of everything else are unchanged."""
+    plain, _ = simulate_cohort(SyntheticParams(n=20000, seed=3))
+    shifted, _ = simulate_cohort(SyntheticParams(n=20000, seed=3, mg_shift_ecog_mmol_l=-0.08))
+    low = shifted["mg_mmol_l"] < 0.70
+    by_ecog = low.groupby(shifted["ecog"]).mean()
+    assert by_ecog[0] == pytest.approx(0.21, abs=0.02)
+    assert by_ecog[1] == pytest.approx(0.46, abs=0.02)
+    ecog_0 = shifted["ecog"] == 0
+    assert (shifted.loc[ecog_0, "mg_mmol_l"] == plain.loc[ecog_0, "mg_mmol_l"]).all()
+    assert shifted["age"].equals(plain["age"])
+
+
+def test_missing_covariates_only_for_low_mg_patients_with_an_early_event(tmp_path):
+    params = SyntheticParams(n=3000, seed=4, missing_covariates_early_event=0.8)
+    cohort, truth = simulate_cohort(params)
+    complete, _ = simulate_cohort(SyntheticParams(n=3000, seed=4))
+    gone = cohort["age"].isna()
+    assert gone.equals(cohort["ecog"].isna())
+    eligible = (
+        (complete["pfs_event"] == 1)
+        & (complete["pfs_months"] <= 3.0)
+        & (complete["mg_mmol_l"] < params.mg_threshold_mmol_l)
+    )
+    assert not gone[~eligible].any()
+    assert gone[eligible].mean() == pytest.approx(0.8, abs=0.06)
+    # everything else as in the complete cohort; whole numbers still written whole
+    assert cohort.drop(columns=["age", "ecog"]).equals(complete.drop(columns=["age", "ecog"]))
+    write_cohort(cohort, truth, tmp_path / "c.csv", tmp_path / "t.json")
+    written = pd.read_csv(tmp_path / "c.csv", dtype=str, keep_default_na=False)
+    assert set(written.loc[gone.to_numpy(), "ecog"]) == {""}
+    assert set(written.loc[~gone.to_numpy(), "ecog"]) == {"0", "1"}
+    assert truth["params"]["missing_covariates_early_event"] == 0.8
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("mg_shift_ecog_mmol_l", 1.5),
+        ("mg_shift_ecog_mmol_l", float("nan")),
+        ("missing_covariates_early_event", 1.0),
+        ("missing_covariates_early_event", -0.1),
+    ],
+)
+def test_confounding_and_missingness_settings_are_checked(field, value):
+    with pytest.raises(InputError, match=field):
+        SyntheticParams(**{field: value})

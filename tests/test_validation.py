@@ -42,15 +42,17 @@ def study_settings(seed: int = 1) -> StudySettings:
 
 def test_the_scenarios_of_the_issue_and_the_power_sizes_without_repeats():
     chosen = scenarios([150, 300, 1200, 2400])
-    assert list(chosen)[:5] == [
+    assert list(chosen)[:7] == [
         "no_effect",
         "effect",
         "small",
         "heavy_censoring",
         "non_proportional",
+        "confounding",
+        "missing_covariates",
     ]
     # 150 and 1200 are the 'small' and 'effect' scenarios already
-    assert list(chosen)[5:] == ["power_300", "power_2400"]
+    assert list(chosen)[7:] == ["power_300", "power_2400"]
     assert power_sizes(chosen) == {
         "effect": 1200,
         "small": 150,
@@ -63,6 +65,7 @@ def test_the_scenarios_of_the_issue_and_the_power_sizes_without_repeats():
     assert chosen[NULL_SCENARIO].true_log_hr("immunotherapy") == 0.0
     assert math.isnan(chosen["non_proportional"].true_log_hr("immunotherapy"))
     assert chosen["non_proportional"].true_log_hr("chemotherapy") == 0.0  # no effect at all
+    assert [name for name, s in chosen.items() if s.no_effect] == [NULL_SCENARIO, "confounding"]
     for scenario in chosen.values():  # every one is a valid generator setting
         SyntheticParams(**scenario.params)
 
@@ -310,3 +313,24 @@ def test_the_validation_page_shows_every_quantity_and_is_self_contained(validati
     assert "http://" not in html.replace("http://www.w3.org", "")
     assert "https://" not in html
     assert "<script src" not in html and "<link" not in html
+
+
+def test_the_sensitivity_estimates_of_a_replicate():
+    """A confounding replicate has the unadjusted and weighted estimates but no imputed one
+    (nothing is missing); a missing-covariates replicate has the pooled one too."""
+    chosen = scenarios()
+    confounded = run_replicates(chosen["confounding"], [0], study_settings(seed=5))
+    missing = run_replicates(chosen["missing_covariates"], [0], study_settings(seed=5))
+    for rows in (confounded, missing):
+        assert rows[["io_unadjusted_coef", "io_iptw_coef", "io_iptw_se"]].notna().all().all()
+        assert (rows["io_iptw_true"] == rows["io_true"]).all()
+    assert confounded["io_mi_coef"].isna().all()
+    assert missing[["io_mi_coef", "io_mi_se", "p_io_mi"]].notna().all().all()
+    estimates = estimate_summary(pd.concat([confounded, missing]))
+    assert set(estimates[estimates["scenario"] == "confounding"]["estimand"]) == {
+        "io",
+        "chemo",
+        "io_unadjusted",
+        "io_iptw",
+    }
+    assert "io_mi" in set(estimates[estimates["scenario"] == "missing_covariates"]["estimand"])

@@ -155,6 +155,13 @@ class SyntheticParams:
     # None: low Mg multiplies the hazards throughout (proportional hazards). A number: only
     # until that many months, none after (a proportional-hazards violation, for validation)
     low_mg_effect_months: float | None = None
+    # Mean serum Mg of ECOG 1 patients minus that of ECOG 0 ones: below 0, low Mg is more
+    # frequent with a poorer performance status, which shortens survival (confounding by
+    # ECOG, for validation).
+    mg_shift_ecog_mmol_l: float = 0.0
+    # The chance that age and ECOG are missing for a low-Mg patient whose PFS event came
+    # within EARLY_EVENT_MONTHS (missing at random given Mg and the outcome, for validation).
+    missing_covariates_early_event: float = 0.0
 
     def __post_init__(self) -> None:
         """Reject values the generator cannot honour, naming the field and the fix."""
@@ -203,6 +210,20 @@ class SyntheticParams:
                 "simulation parameter low_mg_effect_months must be empty or a finite number"
                 f" > 0, got {effect_months!r}",
                 fix="leave low_mg_effect_months out for a lasting effect, or set it to e.g. 6",
+            )
+        shift = self.mg_shift_ecog_mmol_l
+        if not _is_real(shift) or not math.isfinite(shift) or abs(shift) >= 1:
+            raise InputError(
+                f"simulation parameter mg_shift_ecog_mmol_l must be a number between -1 and 1"
+                f" (mmol/L), got {shift!r}",
+                fix="set mg_shift_ecog_mmol_l to e.g. -0.08, or 0 for no confounding",
+            )
+        missing = self.missing_covariates_early_event
+        if not _is_real(missing) or not 0 <= missing < 1:
+            raise InputError(
+                "simulation parameter missing_covariates_early_event must be a fraction in"
+                f" [0, 1), got {missing!r}",
+                fix="set missing_covariates_early_event to e.g. 0.6, or 0 for complete data",
             )
         if not _is_real(self.dropout_per_year) or not 0 <= self.dropout_per_year < 1:
             raise InputError(
@@ -253,7 +274,7 @@ def simulate_cohort(params: SyntheticParams) -> tuple[pd.DataFrame, dict]:
     n = params.n
     arm = _assign_arms(rng, n)
     covariates = _draw_covariates(rng, n)
-    mg = _draw_mg(rng, n, params)
+    mg = _draw_mg(rng, n, params, covariates["ecog"].to_numpy())
     uniform_death = rng.random(n)
     uniform_progression = rng.random(n)
     censoring = _draw_censoring(rng, n, params)
@@ -310,6 +331,10 @@ def simulate_cohort(params: SyntheticParams) -> tuple[pd.DataFrame, dict]:
         },
         columns=list(COLUMNS),
     )
+    if params.missing_covariates_early_event:
+        cohort = _with_missing_covariates(
+            cohort, rng, params.missing_covariates_early_event, params.mg_threshold_mmol_l
+        )
     return cohort, _truth(params, cohort, scales)
 
 
@@ -332,10 +357,35 @@ def _draw_covariates(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _draw_mg(rng: np.random.Generator, n: int, params: SyntheticParams) -> np.ndarray:
-    """Baseline serum Mg (mmol/L), normal, clipped to a plausible range, to 0.01."""
+def _draw_mg(
+    rng: np.random.Generator, n: int, params: SyntheticParams, ecog: np.ndarray
+) -> np.ndarray:
+    """Baseline serum Mg (mmol/L), normal (its mean shifted by mg_shift_ecog_mmol_l for
+    ECOG 1), clipped to a plausible range, to 0.01."""
     mg = rng.normal(params.mg_mean_mmol_l, params.mg_sd_mmol_l, n)
+    if params.mg_shift_ecog_mmol_l:
+        mg = mg + params.mg_shift_ecog_mmol_l * (ecog == 1)
     return np.round(np.clip(mg, *MG_RANGE_MMOL_L), 2)
+
+
+# A PFS event this early makes age and ECOG missing with the chance
+# missing_covariates_early_event.
+EARLY_EVENT_MONTHS = 3.0
+
+
+def _with_missing_covariates(
+    cohort: pd.DataFrame, rng: np.random.Generator, chance: float, threshold: float
+) -> pd.DataFrame:
+    """Age and ECOG missing, each patient with ``chance``, for the patients with low Mg and
+    an early PFS event: missing at random given what is observed (Mg and the outcome), and
+    the complete cases lose the low-Mg patients who did worst. Drawn after everything else,
+    so complete cohorts are unchanged; whole numbers stay whole."""
+    early = (cohort["pfs_event"] == 1) & (cohort["pfs_months"] <= EARLY_EVENT_MONTHS)
+    at_risk = early & (cohort["mg_mmol_l"] < threshold)
+    gone = at_risk.to_numpy() & (rng.random(len(cohort)) < chance)
+    return cohort.assign(
+        **{column: cohort[column].astype("Int64").mask(gone) for column in ("age", "ecog")}
+    )
 
 
 def _draw_censoring(rng: np.random.Generator, n: int, params: SyntheticParams) -> np.ndarray:

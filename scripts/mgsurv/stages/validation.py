@@ -46,7 +46,7 @@ def validation_report(
     chosen = scenarios(sizes)
     rows = pd.concat([read_tsv(path) for path in batches], ignore_index=True)
     estimates = estimate_summary(rows)
-    rejections = rejection_summary(rows)
+    rejections = rejection_summary(rows, [name for name, s in chosen.items() if s.no_effect])
     curve = power_curve(rejections, power_sizes(chosen))
     needed = {e: size_for_power(part) for e, part in curve.groupby("endpoint", sort=False)}
     html = render_validation(

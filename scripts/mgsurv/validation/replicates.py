@@ -18,6 +18,9 @@ replicate and endpoint (:data:`mgsurv.contract.REPLICATE_COLUMNS`):
   quartiles, the multivariable Cox model's low-Mg term, the Mg x arm interaction, the
   low-Mg term within the immunotherapy arm, and the PH test (cox.zph) of the low-Mg term
   of the multivariable model;
+* the low-Mg log-HR within the immunotherapy arm estimated three more ways, with SE and p:
+  unadjusted, weighted (IPTW, robust SE) and pooled over multiple imputations (only when
+  a covariate is missing), each with the same truth;
 * on the cut-point's endpoint: the naive p-value of the optimal cut-point and the
   Lausen-Schumacher corrected ones (Lau92, Lau94).
 
@@ -39,7 +42,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import cox_models
+from mgsurv.analysis.cox_models import cox_models, grouping_term
+from mgsurv.analysis.imputation import imputation_table
+from mgsurv.analysis.iptw import iptw_tables
 from mgsurv.analysis.survival import logrank_tests
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.simulate import (
@@ -66,9 +71,11 @@ from mgsurv.contract import (
     arm_model,
     event_column,
     parse_term,
+    time_column,
 )
 from mgsurv.errors import InputError
 from mgsurv.settings import AnalysisSettings, PrepareSettings
+from mgsurv.stats.cox import fit_cox
 from mgsurv.validation.scenarios import Scenario
 
 log = logging.getLogger(__name__)
@@ -127,6 +134,7 @@ def replicate_rows(scenario: Scenario, replicate: int, settings: StudySettings) 
     )
     base = {"scenario": scenario.name, "replicate": replicate, "seed": seed, "n": params.n}
     truth = {f"{key}_true": scenario.true_log_hr(arm) for key, arm in ARMS.items()}
+    truth |= {f"io_{way}_true": truth["io_true"] for way in SENSITIVITY_ESTIMATES}
     try:
         results = analyse_replicate(params, settings)
     except InputError as err:
@@ -185,6 +193,41 @@ def endpoint_results(cohort: pd.DataFrame, endpoint: str, settings: AnalysisSett
     for key, arm in ARMS.items():
         result[f"{key}_coef"] = _value(cox, "coef", model=arm_model(arm), term=KEY_TERM)
         result[f"{key}_se"] = _value(cox, "se", model=arm_model(arm), term=KEY_TERM)
+    return result | sensitivity_results(cohort, endpoint, settings)
+
+
+# The other estimates of the low-Mg log-HR within immunotherapy the study keeps: the
+# unadjusted one (what confounding biases), the weighted one (IPTW, robust SE) and the one
+# pooled over multiple imputations (only where a covariate is missing).
+SENSITIVITY_ESTIMATES = ("unadjusted", "iptw", "mi")
+
+
+def sensitivity_results(cohort: pd.DataFrame, endpoint: str, settings: AnalysisSettings) -> dict:
+    """The unadjusted, weighted and multiply imputed low-Mg estimates (coef, SE, p) within
+    the immunotherapy arm, from the workflow's own code; NaN where not computed."""
+    model = arm_model(IMMUNOTHERAPY)
+    patients = cohort[cohort[ARM_COLUMN] == IMMUNOTHERAPY]
+    unadjusted = fit_cox(
+        patients, time_column(endpoint), event_column(endpoint), [grouping_term(CLINICAL_GROUPING)]
+    ).coefficients
+    found = {
+        "unadjusted": (unadjusted, "se", {"term": KEY_TERM}),
+        "iptw": (
+            iptw_tables(cohort, endpoint, settings)["iptw_cox"],
+            "robust_se",
+            {"subset": model},
+        ),
+        "mi": (
+            imputation_table(cohort, endpoint, settings),
+            "se",
+            {"model": model, "term": KEY_TERM},
+        ),
+    }
+    result = {}
+    for way, (table, se, where) in found.items():
+        result[f"io_{way}_coef"] = _value(table, "coef", **where)
+        result[f"io_{way}_se"] = _value(table, se, **where)
+        result[f"p_io_{way}"] = _value(table, "p", **where)
     return result
 
 

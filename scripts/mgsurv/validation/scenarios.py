@@ -19,7 +19,10 @@ EFFECT: dict[str, Any] = {
 }
 NULL_SCENARIO = "no_effect"
 NON_PROPORTIONAL = "non_proportional"
+CONFOUNDING = "confounding"
+MISSING_COVARIATES = "missing_covariates"
 POWER_PREFIX = "power_"
+ARM_NAMES = ("immunotherapy", "chemotherapy")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,11 @@ class Scenario:
         if hr != 1.0 and self.params.get("low_mg_effect_months") is not None:
             return math.nan
         return math.log(hr)
+
+    @property
+    def no_effect(self) -> bool:
+        """True when low Mg has no effect in any arm: every rejection is a type-I error."""
+        return all(self.params[f"hr_low_mg_{arm}"] == 1.0 for arm in ARM_NAMES)
 
     @property
     def has_the_effect(self) -> bool:
@@ -72,6 +80,20 @@ SCENARIOS: tuple[Scenario, ...] = (
         "Low-Mg HR 2.5 under immunotherapy for the first 6 months and none after: the"
         " hazards are not proportional.",
         {**EFFECT, "hr_low_mg_immunotherapy": 2.5, "low_mg_effect_months": 6.0},
+    ),
+    Scenario(
+        CONFOUNDING,
+        "No effect of low Mg (HR 1), but mean Mg 0.08 mmol/L lower with ECOG 1, which"
+        " shortens survival: low Mg goes with ECOG 1 (confounding). The unadjusted estimate"
+        " is biased; the adjusted and the weighted (IPTW) ones should not be.",
+        {**EFFECT, "hr_low_mg_immunotherapy": 1.0, "mg_shift_ecog_mmol_l": -0.08},
+    ),
+    Scenario(
+        MISSING_COVARIATES,
+        "As 'effect', with age and ECOG missing for 80% of the low-Mg patients whose PFS"
+        " event came within 3 months (missing at random given Mg and the outcome): complete"
+        " cases lose the low-Mg patients who did worst; multiple imputation keeps them.",
+        {**EFFECT, "missing_covariates_early_event": 0.8},
     ),
 )
 

@@ -17,6 +17,7 @@ rejecting.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -31,13 +32,30 @@ POWER_TARGET = 0.8
 ESTIMANDS = {
     "io": "low-Mg log-HR within the immunotherapy arm",
     "chemo": "low-Mg log-HR within the chemotherapy arm",
+    "io_unadjusted": "low-Mg log-HR within the immunotherapy arm, unadjusted",
+    "io_iptw": "low-Mg log-HR within the immunotherapy arm, weighted (IPTW)",
+    "io_mi": "low-Mg log-HR within the immunotherapy arm, multiple imputation",
 }
+# How the validation page names each estimand in its tables.
+ESTIMAND_LABELS = {
+    "io": "immunotherapy, adjusted",
+    "chemo": "chemotherapy, adjusted",
+    "io_unadjusted": "immunotherapy, unadjusted",
+    "io_iptw": "immunotherapy, IPTW",
+    "io_mi": "immunotherapy, multiple imputation",
+}
+# Estimands computed only where they apply (multiple imputation: a covariate is missing):
+# a scenario without any estimate has no row for them.
+WHERE_THEY_APPLY = ("io_mi",)
 TESTS = {
     "logrank": "log-rank test, clinical Mg groups",
     "trend": "log-rank trend test across Mg quartiles",
     "cox": "multivariable Cox model, low Mg",
     "interaction": "Mg x arm interaction (Cox)",
     "io": "low Mg within the immunotherapy arm (Cox)",
+    "io_unadjusted": "low Mg within the immunotherapy arm, unadjusted (Cox)",
+    "io_iptw": "low Mg within the immunotherapy arm, weighted (IPTW, robust SE)",
+    "io_mi": "low Mg within the immunotherapy arm, multiple imputation (pooled)",
     "ph": "PH test of low Mg (cox.zph, multivariable model)",
     "cutpoint_naive": "optimal cut-point, naive p",
     "cutpoint_lau92": "optimal cut-point, Lausen-Schumacher 1992 corrected p",
@@ -81,6 +99,8 @@ def estimate_summary(rows: pd.DataFrame) -> pd.DataFrame:
             ok = coef.notna() & se.notna() & np.isfinite(se)
             coef, se = coef[ok].to_numpy(), se[ok].to_numpy()
             count = len(coef)
+            if not count and key in WHERE_THEY_APPLY:
+                continue
             band = binomial_band(CONF_LEVEL, count)
             empirical = float(np.std(coef, ddof=1)) if count > 1 else math.nan
             record = {
@@ -110,11 +130,14 @@ def estimate_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records)
 
 
-def rejection_summary(rows: pd.DataFrame, null_scenario: str = NULL_SCENARIO) -> pd.DataFrame:
+def rejection_summary(
+    rows: pd.DataFrame, null_scenarios: Collection[str] = (NULL_SCENARIO,)
+) -> pd.DataFrame:
     """Per scenario, endpoint and test (:data:`TESTS`): how often p < 0.05, out of every
     replicate (one where the test could not be done counts as not rejecting; how many is
-    kept as not_tested). Under the null scenario that rate is the type-I error, judged
-    against its binomial band around 0.05; elsewhere it is the power (no band)."""
+    kept as not_tested). Under a scenario without an effect (``null_scenarios``) that rate
+    is the type-I error, judged against its binomial band around 0.05; elsewhere it is the
+    power (no band)."""
     records = []
     for (scenario, endpoint), group in rows.groupby(["scenario", "endpoint"], sort=False):
         for key, label in TESTS.items():
@@ -125,7 +148,7 @@ def rejection_summary(rows: pd.DataFrame, null_scenario: str = NULL_SCENARIO) ->
             # a replicate without a p-value (the test could not be done) did not reject
             count = len(p)
             rate = float(np.sum(p[tested] < ALPHA)) / count
-            band = binomial_band(ALPHA, count) if scenario == null_scenario else (math.nan,) * 2
+            band = binomial_band(ALPHA, count) if scenario in null_scenarios else (math.nan,) * 2
             records.append(
                 {
                     "scenario": scenario,
