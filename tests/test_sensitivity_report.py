@@ -80,6 +80,18 @@ def test_the_threshold_grid_of_the_primary_population(tables):
     assert "<5" in shown  # the 3 patients below 0.60
 
 
+def test_the_spline_is_drawn_beside_the_grid_when_there_is_one(tables):
+    """Serum Mg without a cut beside the grid, on the same axis, named in the caption; a
+    cohort without a spline curve (e.g. too few events) keeps the grid alone."""
+    figure = part(render_report(tables, settings(), run()), "thresholds", "subgroups")
+    assert "Serum Mg without a cut: restricted cubic spline" in figure
+    assert "Beside it, on the same hazard-ratio axis" in text(figure)
+    without = dict(tables) | {"spline": tables["spline"].iloc[0:0]}
+    figure = part(render_report(without, settings(), run()), "thresholds", "subgroups")
+    assert "restricted cubic spline, all patients" not in figure
+    assert 'id="figure-thresholds-pfs"' in figure
+
+
 def test_a_switched_off_grid_says_so(tables):
     changed = dict(tables) | {"thresholds": tables["thresholds"].iloc[0:0]}
     shown = text(part(render_report(changed, settings(), run()), "thresholds", "methods"))

@@ -567,22 +567,34 @@ def spline_figure(
 
 
 def threshold_figure(
-    grid: pd.DataFrame, threshold: float, title: str, outlined: Sequence[bool]
+    grid: pd.DataFrame,
+    threshold: float,
+    title: str,
+    outlined: Sequence[bool],
+    spline: SplineView | None = None,
 ) -> Figure:
     """The adjusted low-Mg hazard ratio at each threshold of the grid (thresholds.tsv rows of
     one subset: threshold_mmol_l, hr, hr_lower, hr_upper, n_low, in threshold order) with
     its 95% CI band on a log axis, a line at HR 1 and the pre-specified threshold as a
     dotted vertical line; under it, the number of patients below each threshold (bars
-    ``outlined`` are small counts drawn at the sharing threshold, not at their value)."""
+    ``outlined`` are small counts drawn at the sharing threshold, not at their value).
+    Beside it, when given, the ``spline`` view of serum Mg without any cut on the same HR
+    axis, with the observed Mg under it: whether the result hangs on one cut reads at once."""
     estimable = grid.dropna(subset=["hr", "hr_lower", "hr_upper"])
-    fig = small_figure(2, [4.0, 1.0])
-    ax, sizes = fig.subplots(2, 1, sharex=True, height_ratios=[4.0, 1.0])
+    columns = 1 if spline is None else 2
+    fig = Figure(
+        figsize=(SMALL_FIGURE[0] * (1 if spline is None else 1.8), SMALL_FIGURE[1] * 1.25),
+        layout="constrained",
+    )
+    axes = fig.subplots(2, columns, height_ratios=[4.0, 1.0], squeeze=False)
+    ax, sizes = axes[0, 0], axes[1, 0]
+    sizes.sharex(ax)
     draw_hr_band(
         ax, estimable, "threshold_mmol_l", "HR of Mg below the threshold", marker="o", ms=3
     )
     draw_threshold([ax, sizes], threshold, f"Pre-specified threshold {format_mg(threshold)} mmol/L")
-    if not estimable.empty:
-        hr_axis(ax, float(estimable["hr_lower"].min()), float(estimable["hr_upper"].max()))
+    lowest = [estimable["hr_lower"].min()] if not estimable.empty else []
+    highest = [estimable["hr_upper"].max()] if not estimable.empty else []
     step = float(np.diff(grid["threshold_mmol_l"]).min()) if len(grid) > 1 else 0.01
     sizes.bar(
         grid["threshold_mmol_l"],
@@ -594,8 +606,43 @@ def threshold_figure(
     sizes.set_ylabel("Patients\nbelow")
     sizes.set_xlabel("Threshold: serum Mg below (mmol/L)")
     ax.xaxis.set_tick_params(labelbottom=True)
+    if spline is not None:
+        curve = spline.curve.sort_values(MG_COLUMN)
+        right, rug = axes[0, 1], axes[1, 1]
+        right.sharey(ax)
+        rug.sharex(right)
+        right.fill_between(
+            curve[MG_COLUMN], curve["hr_lower"], curve["hr_upper"], color=group_colour(2),
+            alpha=2 * CI_ALPHA, lw=0,
+        )  # fmt: skip
+        right.plot(curve[MG_COLUMN], curve["hr"], color=group_colour(2), lw=1.8, label=spline.label)
+        right.axhline(1.0, **REFERENCE_LINE)
+        draw_threshold([right, rug], threshold, "")
+        right.set_title(wrapped(spline.title), fontsize=10)
+        right.set_xlabel("Serum Mg (mmol/L)")
+        right.xaxis.set_tick_params(labelbottom=True)
+        right.spines[["top", "right"]].set_visible(False)
+        lowest.append(curve["hr_lower"].min())
+        highest.append(curve["hr_upper"].max())
+        if spline.distribution is not None and not spline.distribution.empty:
+            draw_distribution(rug, spline.distribution)
+            rug.set_xlabel("Serum Mg (mmol/L)")
+        else:
+            rug.set_visible(False)
+    if lowest:
+        hr_axis(ax, float(min(lowest)), float(max(highest)))
     finish_axes(fig, ax, title, "", "Hazard ratio (log scale)")
     return fig
+
+
+class SplineView(NamedTuple):
+    """Serum Mg without a cut, beside the threshold grid: the spline table's curve of one
+    endpoint, its legend label and title, and the observed Mg (mg_distribution) under it."""
+
+    curve: pd.DataFrame
+    label: str
+    title: str
+    distribution: pd.DataFrame | None = None
 
 
 def cutpoint_figure(

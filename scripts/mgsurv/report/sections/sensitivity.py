@@ -14,7 +14,7 @@ import pandas as pd
 from mgsurv.contract import ALL_PATIENTS, ARM_COLUMN, arm_model
 from mgsurv.report.disclosure import format_patients, is_suppressed, min_count
 from mgsurv.report.drawing import Figures
-from mgsurv.report.figures import threshold_figure
+from mgsurv.report.figures import SplineView, threshold_figure
 from mgsurv.report.forest import forest_figure
 from mgsurv.report.formatting import (
     format_ci,
@@ -207,9 +207,22 @@ def threshold_section(
     ]
     outlined = [is_suppressed(n) for n in grid["n_low"]]
     drawn = grid.assign(n_low=grid["n_low"].where(~pd.Series(outlined), min_count()))
+    curve = rows_of(tables["spline"], endpoint=endpoint)
+    reference = settings.spline_reference_mmol_l
+    spline = (
+        SplineView(
+            curve,
+            f"HR against {reference:g} mmol/L",
+            "Serum Mg without a cut: restricted cubic spline, all patients (adjusted)",
+            tables["mg_distribution"],
+        )
+        if not curve.empty
+        else None
+    )
     return {
         "note": "",
         "text": text,
+        "spline": spline is not None,
         "table": table(
             f"Hazard ratio of serum Mg below each threshold, {population}, {label} (exploratory)",
             ["Threshold (mmol/L)", "Patients below", "At or above", "HR (95% CI)", "p"],
@@ -219,7 +232,9 @@ def threshold_section(
         "outlined": any(outlined),
         "figure": figures.add(
             f"thresholds-{endpoint}",
-            threshold_figure(drawn, threshold, f"{label}: HR of Mg below each threshold", outlined),
+            threshold_figure(
+                drawn, threshold, f"{label}: HR of Mg below each threshold", outlined, spline
+            ),
         ),
     }
 
