@@ -143,4 +143,5 @@ def test_sensitivity_cost_benchmark_runs_the_default_run_with_and_without(tmp_pa
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     table = pd.read_csv(tmp_path / "sensitivity_cost.tsv", sep="\t")
     assert table["what"].str.startswith(("default run", "analysis of one endpoint")).all()
+    assert len(table) == 3  # the default run, one endpoint, one endpoint with missing covariates
     assert (table[["with_seconds", "without_seconds"]] > 0).all().all()

@@ -389,6 +389,7 @@ CONFIGS = {
         ]
     },
     "iptw_trim_below_half": {"iptw": {"trim_percentile": 5}},
+    "one_imputation": {"multiple_imputation": {"m": 1, "iterations": 5, "seed": 1}},
 }
 
 
