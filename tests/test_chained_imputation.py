@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mgsurv.stats.chained_imputation import impute, nelson_aalen
+from mgsurv.stats.chained_imputation import (
+    augment,
+    impute,
+    multinomial_probabilities,
+    nelson_aalen,
+)
 from support import REFERENCE, SYNTHETIC_400
 
 
@@ -44,8 +49,8 @@ KINDS = {"x": "numeric", "b": "categorical", "c": "categorical"}
 def test_observed_values_stay_and_imputed_ones_are_observed_values():
     observed, predictors, _ = mar_data(300)
     result = impute(observed, KINDS, predictors, m=3, iterations=3, seed=5)
-    assert len(result.completed) == 3 and result.fallbacks == 0
-    for completed in result.completed:
+    assert len(result) == 3
+    for completed in result:
         assert not completed.isna().any().any()
         for column in KINDS:
             known = observed[column].notna()
@@ -56,9 +61,9 @@ def test_observed_values_stay_and_imputed_ones_are_observed_values():
 
 def test_the_same_seed_gives_the_same_imputations():
     observed, predictors, _ = mar_data(200)
-    first = impute(observed, KINDS, predictors, m=2, iterations=2, seed=7).completed
-    again = impute(observed, KINDS, predictors, m=2, iterations=2, seed=7).completed
-    other = impute(observed, KINDS, predictors, m=2, iterations=2, seed=8).completed
+    first = impute(observed, KINDS, predictors, m=2, iterations=2, seed=7)
+    again = impute(observed, KINDS, predictors, m=2, iterations=2, seed=7)
+    other = impute(observed, KINDS, predictors, m=2, iterations=2, seed=8)
     for a, b in zip(first, again, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert not first[0].equals(other[0])
@@ -69,9 +74,9 @@ def test_imputation_recovers_what_complete_cases_miss_under_mar():
     imputations, drawn given y, recover the full data's mean and shares."""
     observed, predictors, truth = mar_data()
     result = impute(observed, KINDS, predictors, m=5, iterations=5, seed=11)
-    mean_x = np.mean([completed["x"].astype(float).mean() for completed in result.completed])
-    share_yes = np.mean([(completed["b"] == "yes").mean() for completed in result.completed])
-    share_high = np.mean([(completed["c"] == "high").mean() for completed in result.completed])
+    mean_x = np.mean([completed["x"].astype(float).mean() for completed in result])
+    share_yes = np.mean([(completed["b"] == "yes").mean() for completed in result])
+    share_high = np.mean([(completed["c"] == "high").mean() for completed in result])
     assert observed["x"].mean() < truth["x"].mean() - 0.25  # complete cases are biased
     assert mean_x == pytest.approx(truth["x"].mean(), abs=0.05)
     assert (observed["b"].dropna() == "yes").mean() < (truth["b"] == "yes").mean() - 0.1
@@ -85,7 +90,53 @@ def test_a_covariate_never_observed_stays_missing_and_one_value_fills_in():
     observed["one"] = pd.Series(["only"] * 100, dtype=object).where(np.arange(100) % 3 != 0)
     kinds = KINDS | {"never": "numeric", "one": "categorical"}
     result = impute(observed, kinds, predictors, m=2, iterations=2, seed=3)
-    for completed in result.completed:
+    for completed in result:
         assert completed["never"].isna().all()
         assert (completed["one"] == "only").all()
         assert not completed[list(KINDS)].isna().any().any()
+
+
+def test_a_level_predicted_perfectly_still_gets_drawn_both_ways():
+    """mice's augmentation: a binary covariate that is "yes" exactly when a predictor is
+    positive, and a three-level one fixed by it, have infinite maximum-likelihood
+    coefficients; with the pseudo-observations the missing values still follow the
+    predictor (mostly "yes" where it is positive) without being all one level."""
+    rng = np.random.default_rng(2)
+    y = rng.standard_normal(400)
+    b = pd.Series(np.where(y > 0, "yes", "no"), dtype=object)
+    c = pd.Series(np.select([y < -0.4, y < 0.4], ["low", "mid"], "high"), dtype=object)
+    gone = rng.random(400) < 0.3
+    observed = pd.DataFrame({"b": b.where(~gone), "c": c.where(~gone)})
+    kinds = {"b": "categorical", "c": "categorical"}
+    for completed in impute(observed, kinds, y[:, None], m=3, iterations=2, seed=4):
+        imputed_b, imputed_c = completed.loc[gone, "b"], completed.loc[gone, "c"]
+        assert imputed_b.nunique() == 2 and imputed_c.nunique() == 3
+        agree_b = (imputed_b == b[gone]).mean()
+        agree_c = (imputed_c == c[gone]).mean()
+        assert agree_b > 0.85 and agree_c > 0.7, (agree_b, agree_c)
+
+
+def test_augment_places_two_rows_per_predictor_and_level_as_mice():
+    """mice's augment: rows at the means, one predictor at mean +- SD / 2 (clipped to its
+    range), levels repeated in pairs, weights (p + 1) / (2 p k)."""
+    x = np.array([[0.0, 10.0], [2.0, 10.0], [4.0, 13.0]])
+    pseudo, levels, weights = augment(x, ["a", "b"])
+    assert pseudo.shape == (8, 2) and list(levels) == ["a", "a", "b", "b"] * 2
+    assert weights == pytest.approx(np.full(8, 3 / 8))
+    sd = x.std(axis=0, ddof=1)
+    assert pseudo[0].tolist() == pytest.approx([2 + sd[0] / 2, 11.0])
+    assert pseudo[1].tolist() == pytest.approx([2 - sd[0] / 2, 11.0])
+    assert pseudo[4].tolist() == pytest.approx([2.0, min(11 + sd[1] / 2, 13.0)])
+
+
+def test_the_weighted_multinomial_logit_equals_nnet_multinom():
+    """polyreg's model: the predicted probabilities equal nnet's multinom (with case
+    weights; tests/reference/multinomial.R) to 1e-6."""
+    expected = json.loads((REFERENCE / "fixtures" / "multinomial_synthetic_400.json").read_text())
+    data = pd.read_csv(SYNTHETIC_400)
+    design = np.column_stack([np.ones(len(data)), data["age"], data["mg_mmol_l"]])
+    codes = pd.Categorical(data["pdl1"], categories=expected["levels"]).codes
+    found = multinomial_probabilities(
+        design, codes, np.array(expected["weights"]), design, len(expected["levels"])
+    )
+    np.testing.assert_allclose(found, np.array(expected["probabilities"]), atol=1e-6)

@@ -125,3 +125,35 @@ def test_trimming_caps_both_tails_and_counts_them():
     # (19 below it), the 90th the 180th (20 above it)
     per_arm = weights.groupby("subset")["n_trimmed"].sum()
     assert (per_arm == 19 + 20).all()
+
+
+def test_an_infinite_weighted_hr_is_a_note_not_a_number():
+    """Every low-Mg patient of the immunotherapy arm has the event before any normal-Mg
+    patient's time: the partial likelihood is monotone (R's coxph: "coefficient may be
+    infinite"), whatever the weights."""
+    data = cohort()
+    immuno = data["arm"] == "immunotherapy"
+    low = immuno & (data[CLINICAL_GROUPING] == LOW)
+    data.loc[low, "pfs_months"] = np.linspace(0.01, 0.05, int(low.sum()))
+    data.loc[low, "pfs_event"] = 1
+    data.loc[immuno & ~low, "pfs_months"] = data.loc[immuno & ~low, "pfs_months"] + 1
+    tables = iptw_tables(data, "pfs", SETTINGS)
+    found = notes(tables)
+    assert found[arm_model("immunotherapy")].startswith("not estimable: the likelihood is monotone")
+    assert found[arm_model("chemotherapy")] == ""
+    cox = tables["iptw_cox"].set_index("subset")
+    assert np.isnan(cox.loc[arm_model("immunotherapy"), "hr"])
+
+
+def test_a_covariate_missing_for_a_whole_arm_is_left_out_there():
+    """As the Cox models leave it out: the arm keeps its patients, weighted for the rest."""
+    data = cohort()
+    data.loc[data["arm"] == "chemotherapy", "age"] = np.nan
+    tables = iptw_tables(data, "os", SETTINGS)
+    cox = tables["iptw_cox"].set_index("subset")
+    assert cox.loc[arm_model("chemotherapy"), "n"] == 200
+    assert cox.loc[arm_model("chemotherapy"), "note"] == ""
+    balance = tables["iptw_balance"]
+    chemo = balance[balance["subset"] == arm_model("chemotherapy")]
+    assert "age" not in set(chemo["variable"])
+    assert "age" in set(balance[balance["subset"] == arm_model("immunotherapy")]["variable"])

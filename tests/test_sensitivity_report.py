@@ -81,11 +81,13 @@ def test_the_threshold_grid_of_the_primary_population(tables):
 
 
 def test_the_spline_is_drawn_beside_the_grid_when_there_is_one(tables):
-    """Serum Mg without a cut beside the grid, on the same axis, named in the caption; a
-    cohort without a spline curve (e.g. too few events) keeps the grid alone."""
+    """Serum Mg without a cut beside the grid, with the all-patients grid dashed (the
+    spline's population), named in the caption; a cohort without a spline curve (e.g. too
+    few events) keeps the grid alone."""
     figure = part(render_report(tables, settings(), run()), "thresholds", "subgroups")
     assert "Serum Mg without a cut: restricted cubic spline" in figure
-    assert "Beside it, on the same hazard-ratio axis" in text(figure)
+    assert "HR below the threshold, all patients (as the spline)" in figure
+    assert "the dashed line on the left is the grid of all patients" in text(figure)
     without = dict(tables) | {"spline": tables["spline"].iloc[0:0]}
     figure = part(render_report(without, settings(), run()), "thresholds", "subgroups")
     assert "restricted cubic spline, all patients" not in figure

@@ -323,7 +323,9 @@ def test_the_sensitivity_estimates_of_a_replicate():
     missing = run_replicates(chosen["missing_covariates"], [0], study_settings(seed=5))
     for rows in (confounded, missing):
         assert rows[["io_unadjusted_coef", "io_iptw_coef", "io_iptw_se"]].notna().all().all()
-        assert (rows["io_iptw_true"] == rows["io_true"]).all()
+        assert (rows["io_mi_true"] == rows["io_true"]).all()
+    assert (confounded["io_iptw_true"] == 0).all()  # no effect: the marginal truth is known
+    assert missing["io_iptw_true"].isna().all()  # an effect: the marginal HR is not the truth
     assert confounded["io_mi_coef"].isna().all()
     assert missing[["io_mi_coef", "io_mi_se", "p_io_mi"]].notna().all().all()
     estimates = estimate_summary(pd.concat([confounded, missing]))
@@ -334,3 +336,14 @@ def test_the_sensitivity_estimates_of_a_replicate():
         "io_iptw",
     }
     assert "io_mi" in set(estimates[estimates["scenario"] == "missing_covariates"]["estimand"])
+
+
+def test_marginal_estimates_are_judged_only_where_there_is_no_effect():
+    """The unadjusted and weighted estimates are marginal: their truth is the conditional
+    one only at HR 1; the imputed, adjusted one keeps the conditional truth."""
+    from mgsurv.validation.replicates import sensitivity_truth
+
+    assert sensitivity_truth("iptw", 0.0) == 0.0 and sensitivity_truth("unadjusted", 0.0) == 0.0
+    assert math.isnan(sensitivity_truth("iptw", math.log(1.6)))
+    assert math.isnan(sensitivity_truth("unadjusted", math.log(1.6)))
+    assert sensitivity_truth("mi", math.log(1.6)) == math.log(1.6)

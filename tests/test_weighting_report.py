@@ -116,3 +116,14 @@ def test_methods_state_the_trimming_from_the_config(tables):
 )
 def test_percentiles_are_written_as_ordinals(number, expected):
     assert ordinal(number) == expected
+
+
+def test_a_group_below_the_sharing_threshold_shows_only_its_count(tables):
+    """The toy low-Mg groups have 8 patients: with k = 10 their weights' effective n and
+    quantiles are hidden (they would bound the count) and their boxes not drawn."""
+    html = render_report(tables, settings(report_min_count=10), run())
+    shown = text(part(html, "iptw", "evalue"))
+    assert "low Mg <10 – – – – –" in shown
+    assert "normal Mg 16 15.3 0.610 0.970 1.930 0" in shown
+    assert "(groups below the sharing threshold not drawn)" in shown
+    assert "7.3" not in shown  # the low groups' effective n

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from mgsurv.analysis.cox_models import covariate_terms
+from mgsurv.analysis.cox_models import covariate_term
 from mgsurv.contract import (
     ALL_PATIENTS,
     ARM_COLUMN,
@@ -62,13 +62,13 @@ def _subsets(data: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
         yield ALL_PATIENTS, data
 
 
-def balance_columns(data: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
+def balance_columns(data: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
     """The covariates as cobalt shows them: a numeric one as recorded, a categorical one as
     0/1 columns of its levels (in the config's ``levels`` order, then sorted; only the
     non-reference one when it has two), named (variable, level) with level "" for a
     numeric one."""
     columns: dict[tuple[str, str], pd.Series] = {}
-    for spec in settings.covariates:
+    for spec in specs:
         values = data[spec["name"]]
         if spec["type"] == "numeric":
             columns[(spec["name"], "")] = values.astype(float)
@@ -165,11 +165,17 @@ def iptw_tables(
     if settings.iptw is None:
         return tables.frames()
     time, event = time_column(endpoint), event_column(endpoint)
-    covariates = [spec["name"] for spec in settings.covariates]
     for subset, everyone in _subsets(data):
-        needed = [time, event, CLINICAL_GROUPING, *covariates]
+        # a covariate missing for every patient of the subset is left out, as the Cox
+        # models leave it out, rather than leaving no complete case
+        specs = [spec for spec in settings.covariates if everyone[spec["name"]].notna().any()]
+        needed = [time, event, CLINICAL_GROUPING, *(spec["name"] for spec in specs)]
         patients = everyone[everyone[needed].notna().all(axis=1)]
-        _weigh(tables, subset, patients, endpoint, settings, settings.iptw)
+        if not specs:
+            why = "no covariates configured" if not settings.covariates else "no covariate recorded"
+            tables.note(subset, patients, event, f"{why}: nothing to weight for")
+            continue
+        _weigh(tables, subset, patients, endpoint, specs, settings.iptw)
     return tables.frames()
 
 
@@ -178,15 +184,13 @@ def _weigh(
     subset: str,
     patients: pd.DataFrame,
     endpoint: str,
-    settings: AnalysisSettings,
+    specs: list[dict],
     iptw: IptwSettings,
 ) -> None:
-    """One subset's rows of every table, or its note."""
+    """One subset's rows of every table, or its note (``specs``: the covariates weighted
+    for)."""
     time, event = time_column(endpoint), event_column(endpoint)
     low = (patients[CLINICAL_GROUPING] == LOW).to_numpy()
-    if not settings.covariates:
-        tables.note(subset, patients, event, "no covariates configured: nothing to weight for")
-        return
     if low.sum() < 2 or (~low).sum() < 2:
         tables.note(subset, patients, event, "fewer than two patients in an Mg group")
         return
@@ -198,7 +202,7 @@ def _weigh(
     if without_events:
         tables.note(subset, patients, event, f"no events in the {without_events[0]} Mg group")
         return
-    design = design_matrix(patients, covariate_terms(settings))
+    design = design_matrix(patients, [covariate_term(spec) for spec in specs])
     if design.empty:
         tables.note(subset, patients, event, "no covariate varies among these patients")
         return
@@ -212,7 +216,7 @@ def _weigh(
         untrimmed = weights
         weights = trim_weights(weights, 100 - iptw.trim_percentile, iptw.trim_percentile)
         trimmed = weights != untrimmed
-    columns = balance_columns(patients, settings)
+    columns = balance_columns(patients, specs)
     before = standardised_differences(columns, low)
     after = standardised_differences(columns, low, weights)
     tables.balance.append(
@@ -231,6 +235,9 @@ def _weigh(
     times, events = patients[time].to_numpy(dtype=float), patients[event].to_numpy(dtype=int)
     tables.km += _km_rows(endpoint, subset, times, events, weights, low)
     fit = robust_cox(times, events, low.astype(float), weights)
+    if not fit.estimable:
+        tables.note(subset, patients, event, fit.problem)
+        return
     row = coefficient_rows(fit.coef, fit.robust_se, ["low"], len(patients), int(events.sum()))
     estimate = row.iloc[0]
     tables.cox.append(
@@ -241,6 +248,6 @@ def _weigh(
             "naive_se": float(fit.naive_se[0]),
             "robust_se": estimate["se"],
             **{name: estimate[name] for name in HR_ESTIMATE_COLUMNS},
-            "note": "" if fit.converged else "the weighted Cox model did not converge",
+            "note": "",
         }
     )

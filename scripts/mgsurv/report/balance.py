@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mgsurv.contract import CLINICAL_GROUPING, GROUP_ORDER
 from mgsurv.report.figures import OKABE_ITO, REFERENCE_LINE, group_colour, wrapped
 
 # |SMD| below this counts as balanced (Austin 2009; cobalt's love.plot thresholds = .1).
@@ -48,12 +49,11 @@ def love_figure(panels: Sequence[tuple[str, pd.DataFrame]], title: str) -> Figur
 
 def weights_figure(weights: pd.DataFrame, headings: dict[str, str], title: str) -> Figure:
     """A box per arm (``headings``: subset -> heading) and Mg group from the iptw_weights
-    quantiles (min, q1, median, q3, max), with a line at weight 1."""
+    quantiles (min, q1, median, q3, max), with a line at weight 1; each group in its
+    colour of the Kaplan-Meier figures."""
     stats, labels, colours = [], [], []
     for subset, heading in headings.items():
-        for index, (_, row) in enumerate(
-            weights[weights["subset"].astype(str) == subset].iterrows()
-        ):
+        for _, row in weights[weights["subset"].astype(str) == subset].iterrows():
             stats.append(
                 {
                     "med": row["median"],
@@ -65,7 +65,7 @@ def weights_figure(weights: pd.DataFrame, headings: dict[str, str], title: str) 
                 }
             )
             labels.append(f"{heading}\n{row['group']} Mg")
-            colours.append(group_colour(index))
+            colours.append(group_colour(GROUP_ORDER[CLINICAL_GROUPING].index(row["group"])))
     fig = Figure(figsize=(1.5 * len(stats) + 2.0, 3.6), layout="constrained")
     ax = fig.subplots()
     boxes = ax.bxp(stats, patch_artist=True, widths=0.5, medianprops={"color": "#1a1a1a"})

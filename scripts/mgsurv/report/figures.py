@@ -578,8 +578,9 @@ def threshold_figure(
     its 95% CI band on a log axis, a line at HR 1 and the pre-specified threshold as a
     dotted vertical line; under it, the number of patients below each threshold (bars
     ``outlined`` are small counts drawn at the sharing threshold, not at their value).
-    Beside it, when given, the ``spline`` view of serum Mg without any cut on the same HR
-    axis, with the observed Mg under it: whether the result hangs on one cut reads at once."""
+    Beside it, when given, the ``spline`` view of serum Mg without any cut (its own HR
+    axis), with the observed Mg under it, and the all-patients grid as a dashed line in the
+    left panel: whether the result hangs on one cut reads at once."""
     estimable = grid.dropna(subset=["hr", "hr_lower", "hr_upper"])
     columns = 1 if spline is None else 2
     fig = Figure(
@@ -609,8 +610,13 @@ def threshold_figure(
     if spline is not None:
         curve = spline.curve.sort_values(MG_COLUMN)
         right, rug = axes[0, 1], axes[1, 1]
-        right.sharey(ax)
         rug.sharex(right)
+        pooled = spline.pooled_grid
+        if pooled is not None and not pooled.empty:
+            ax.plot(
+                pooled["threshold_mmol_l"], pooled["hr"], color="#8c8c8c", ls="--", lw=1.2,
+                label="HR below the threshold, all patients (as the spline)",
+            )  # fmt: skip
         right.fill_between(
             curve[MG_COLUMN], curve["hr_lower"], curve["hr_upper"], color=group_colour(2),
             alpha=2 * CI_ALPHA, lw=0,
@@ -622,8 +628,7 @@ def threshold_figure(
         right.set_xlabel("Serum Mg (mmol/L)")
         right.xaxis.set_tick_params(labelbottom=True)
         right.spines[["top", "right"]].set_visible(False)
-        lowest.append(curve["hr_lower"].min())
-        highest.append(curve["hr_upper"].max())
+        hr_axis(right, float(curve["hr_lower"].min()), float(curve["hr_upper"].max()))
         if spline.distribution is not None and not spline.distribution.empty:
             draw_distribution(rug, spline.distribution)
             rug.set_xlabel("Serum Mg (mmol/L)")
@@ -637,12 +642,15 @@ def threshold_figure(
 
 class SplineView(NamedTuple):
     """Serum Mg without a cut, beside the threshold grid: the spline table's curve of one
-    endpoint, its legend label and title, and the observed Mg (mg_distribution) under it."""
+    endpoint (all patients), its legend label and title, the observed Mg (mg_distribution)
+    under it, and the grid of all patients (thresholds.tsv rows), drawn beside the primary
+    population's grid so that the spline has its like for like."""
 
     curve: pd.DataFrame
     label: str
     title: str
     distribution: pd.DataFrame | None = None
+    pooled_grid: pd.DataFrame | None = None
 
 
 def cutpoint_figure(

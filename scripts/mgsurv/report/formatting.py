@@ -138,8 +138,9 @@ def ordinal(number: float) -> str:
     return f"{text}{suffix}"
 
 
-def trimming_text(trim_percentile: float | None) -> str:
+def trimming_text(config: dict) -> str:
     """How the weights were trimmed (config iptw: trim_percentile), for Methods and captions."""
+    trim_percentile = (config.get("iptw") or {}).get("trim_percentile")
     if trim_percentile is None:
         return "not trimmed"
     lower, upper = ordinal(100 - trim_percentile), ordinal(trim_percentile)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+import numpy as np
 import pandas as pd
 
 from mgsurv.contract import (
@@ -213,6 +214,13 @@ def model_label(model: str) -> str:
         return f"{CONTINUOUS}, {model_label(rest)}"
     arm = model_arm(model)
     return model if arm is None else f"within the {arm} arm"
+
+
+def hr_with_ci(row: pd.Series | None) -> str:
+    """'1.87 (1.12–3.10)' for a row with an HR and its CI; "NA" without a row or an HR."""
+    if row is None or not np.isfinite(float(row["hr"])):
+        return "NA"
+    return f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}"
 
 
 def hr_text(row: pd.Series) -> str:

@@ -1,49 +1,50 @@
 """Multiple imputation by chained equations (van Buuren's MICE) of incomplete covariates,
-with R mice's default methods, each fitted with statsmodels:
+with R mice's default methods (mice 3.15), each fitted here:
 
 * a numeric covariate: predictive mean matching (``mice.impute.pmm``): the linear
-  regression's coefficients drawn from their posterior (ridge 1e-5, sigma from a chi-square
-  draw), the missing rows' predictions (drawn coefficients) matched to the observed rows'
-  (estimated coefficients, type-1 matching), the value taken from one of the 5 closest
-  donors at random;
-* a two-level categorical covariate: logistic regression with the coefficients drawn
-  from their approximate posterior (``mice.impute.logreg``);
+  regression's coefficients drawn from their posterior (sigma from a chi-square draw; a
+  ridge of 1e-5 only when the predictors are collinear), the missing rows' predictions
+  (drawn coefficients) matched to the observed rows' (estimated coefficients, type-1
+  matching), the value taken from one of the 5 closest donors at random;
+* a two-level categorical covariate: logistic regression (statsmodels' GLM) with the
+  coefficients drawn from their approximate posterior (``mice.impute.logreg``);
 * a categorical covariate with more levels: the multinomial logit's predicted
-  probabilities (``mice.impute.polyreg``).
+  probabilities (``mice.impute.polyreg``; fitted by maximum likelihood with scipy, as
+  statsmodels' MNLogit takes no case weights).
 
-statsmodels' own MICE (``statsmodels.imputation.mice``) imputes numeric variables only, so
-the chain is written here over its model fits. Each of the m imputations is its own
-chain: missing values start as random draws of the observed ones, then every incomplete
-covariate is imputed in turn from all the others (their current values) and the
-``predictors`` (complete: e.g. serum Mg, the arm, the event indicator and the Nelson-Aalen
-cumulative hazard, as White & Royston 2009 advise), ``iterations`` times. A model that
-cannot be fitted (e.g. a level predicted perfectly) falls back to drawing from the
-observed values, and is counted.
+Both categorical methods first add mice's pseudo-observations (``augment``: for each level
+and predictor, two rows at the predictor's mean plus and minus half its SD, weighted
+(p + 1) / (2 p k) in all), so that a level found with one value of a predictor only
+(perfect prediction) still gives finite estimates instead of imputing that level always
+or never (White, Daniel & Royston 2010). statsmodels' own MICE
+(``statsmodels.imputation.mice``) imputes numeric variables only, so the chain is written
+here.
+
+Each of the m imputations is its own chain: missing values start as random draws of the
+observed ones, then every incomplete covariate is imputed in turn from all the others
+(their current values) and the ``predictors`` (complete: e.g. serum Mg and each
+endpoint's event indicator and Nelson-Aalen cumulative hazard, as White & Royston 2009
+advise), ``iterations`` times. A model that cannot be fitted (e.g. fewer observed rows
+than predictors) falls back to drawing from the observed values, with a warning.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.discrete.discrete_model import MNLogit
+from scipy.optimize import minimize
 from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+from mgsurv.stats.km import event_table
+
+log = logging.getLogger(__name__)
 
 RIDGE = 1e-5
 DONORS = 5
-
-
-@dataclass(frozen=True)
-class Imputed:
-    """The m completed covariate frames, and how many imputation steps fell back to drawing
-    from the observed values."""
-
-    completed: list[pd.DataFrame]
-    fallbacks: int
 
 
 def nelson_aalen(time: np.ndarray, event: np.ndarray) -> np.ndarray:
@@ -51,13 +52,12 @@ def nelson_aalen(time: np.ndarray, event: np.ndarray) -> np.ndarray:
     computes it: ``basehaz`` of the null Cox model, whose Efron ties make the increment of
     d tied events among n at risk 1/n + 1/(n - 1) + ... + 1/(n - d + 1) (d / n without
     ties in the same place)."""
-    times, position = np.unique(time, return_inverse=True)
-    leaving = np.bincount(position, minlength=len(times))
-    at_risk = leaving[::-1].cumsum()[::-1]
-    events = np.bincount(position, weights=event.astype(int), minlength=len(times)).astype(int)
+    table = event_table(time, event)
+    at_risk, events = table["n_risk"].to_numpy(), table["n_event"].to_numpy()
     # sum over k < d of 1 / (n - k), from the harmonic-number differences
     harmonic = np.concatenate(([0.0], np.cumsum(1.0 / np.arange(1, len(time) + 1))))
     increments = harmonic[at_risk] - harmonic[at_risk - events]
+    position = np.searchsorted(table["time"].to_numpy(), np.asarray(time, dtype=float))
     return np.cumsum(increments)[position]
 
 
@@ -89,7 +89,9 @@ def _design(current: pd.DataFrame, kinds: dict[str, str], target: str, fixed: np
 def _pmm(x: np.ndarray, y: np.ndarray, observed: np.ndarray, rng: np.random.Generator):
     xo, yo = x[observed], y[observed]
     xtx = xo.T @ xo
-    v = np.linalg.inv(xtx + np.diag(np.diag(xtx)) * RIDGE)
+    if np.linalg.matrix_rank(xo) < x.shape[1]:
+        xtx = xtx + np.diag(np.diag(xtx)) * RIDGE
+    v = np.linalg.inv(xtx)
     coef = v @ xo.T @ yo
     residuals = yo - xo @ coef
     df = max(int(observed.sum()) - x.shape[1], 1)
@@ -105,12 +107,43 @@ def _pmm(x: np.ndarray, y: np.ndarray, observed: np.ndarray, rng: np.random.Gene
     return yo[chosen]
 
 
+def augment(x: np.ndarray, levels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """mice's ``augment`` pseudo-observations for predictors ``x`` (all rows, without the
+    intercept) and the outcome's ``levels``: for each predictor and level, two rows at the
+    predictors' means with that predictor at its mean plus and minus half its SD (within
+    its range), each weighted (p + 1) / (2 p k); returns their predictors, levels and
+    weights."""
+    n_levels, p = len(levels), x.shape[1]
+    rows = 2 * p * n_levels
+    mean, sd = x.mean(axis=0), x.std(axis=0, ddof=1) if len(x) > 1 else np.zeros(p)
+    pseudo = np.tile(mean, (rows, 1))
+    offsets = np.tile([0.5, -0.5], n_levels)
+    for column in range(p):
+        block = slice(column * 2 * n_levels, (column + 1) * 2 * n_levels)
+        pseudo[block, column] += offsets * sd[column]
+    pseudo = np.clip(pseudo, x.min(axis=0), x.max(axis=0))
+    pseudo_levels = np.tile(np.repeat(np.asarray(levels, dtype=object), 2), p)
+    return pseudo, pseudo_levels, np.full(rows, (p + 1) / max(rows, 1))
+
+
+def _augmented(x: np.ndarray, y: pd.Series, observed: np.ndarray, levels: list):
+    """The observed rows with mice's pseudo-observations: (design with intercept, levels,
+    weights)."""
+    pseudo, pseudo_levels, pseudo_weights = augment(x[:, 1:], levels)
+    design = np.vstack([x[observed], np.column_stack([np.ones(len(pseudo)), pseudo])])
+    outcome = np.concatenate([y[observed].to_numpy(dtype=object), pseudo_levels])
+    weights = np.concatenate([np.ones(int(observed.sum())), pseudo_weights])
+    return design, outcome, weights
+
+
 def _logreg(x: np.ndarray, y: pd.Series, observed: np.ndarray, rng: np.random.Generator):
     levels = sorted(y[observed].unique())
-    outcome = (y[observed] == levels[1]).to_numpy(dtype=float)
+    design, outcome, weights = _augmented(x, y, observed, levels)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fit = GLM(outcome, x[observed], family=Binomial()).fit()
+        fit = GLM(
+            (outcome == levels[1]).astype(float), design, family=Binomial(), freq_weights=weights
+        ).fit()
     covariance = np.asarray(fit.cov_params())
     symmetric = (covariance + covariance.T) / 2
     drawn = fit.params + np.linalg.cholesky(symmetric) @ rng.standard_normal(x.shape[1])
@@ -118,13 +151,36 @@ def _logreg(x: np.ndarray, y: pd.Series, observed: np.ndarray, rng: np.random.Ge
     return np.where(rng.random(len(p)) <= p, levels[1], levels[0])
 
 
+def multinomial_probabilities(
+    design: np.ndarray, codes: np.ndarray, weights: np.ndarray, new: np.ndarray, n_levels: int
+) -> np.ndarray:
+    """The weighted maximum-likelihood multinomial logit (first level the reference) of
+    level ``codes`` on ``design``, and its probabilities of each level for the ``new``
+    rows (as nnet's multinom and predict(type = "probs"))."""
+    p = design.shape[1]
+    indicator = np.eye(n_levels)[codes]
+
+    def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        beta = np.column_stack([np.zeros(p), flat.reshape(p, n_levels - 1)])
+        eta = design @ beta
+        eta -= eta.max(axis=1, keepdims=True)
+        log_p = eta - np.log(np.exp(eta).sum(axis=1, keepdims=True))
+        loss = -float(np.sum(weights[:, None] * indicator * log_p))
+        gradient = -design.T @ (weights[:, None] * (indicator - np.exp(log_p)))
+        return loss, gradient[:, 1:].ravel()
+
+    found = minimize(objective, np.zeros(p * (n_levels - 1)), jac=True, method="BFGS")
+    beta = np.column_stack([np.zeros(p), found.x.reshape(p, n_levels - 1)])
+    eta = new @ beta
+    eta -= eta.max(axis=1, keepdims=True)
+    return np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+
+
 def _polyreg(x: np.ndarray, y: pd.Series, observed: np.ndarray, rng: np.random.Generator):
     levels = sorted(y[observed].unique())
-    codes = pd.Categorical(y[observed], categories=levels).codes
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = MNLogit(codes, x[observed]).fit(disp=False, maxiter=100)
-    probabilities = np.asarray(fit.predict(x[~observed]))
+    design, outcome, weights = _augmented(x, y, observed, levels)
+    codes = pd.Categorical(outcome, categories=levels).codes
+    probabilities = multinomial_probabilities(design, codes, weights, x[~observed], len(levels))
     cumulative = probabilities.cumsum(axis=1)
     drawn = (rng.random(len(cumulative))[:, None] > cumulative).sum(axis=1)
     return np.asarray(levels, dtype=object)[np.minimum(drawn, len(levels) - 1)]
@@ -150,7 +206,7 @@ def impute(
     m: int,
     iterations: int,
     seed: int,
-) -> Imputed:
+) -> list[pd.DataFrame]:
     """m completed copies of ``covariates`` (columns named in ``kinds``: "numeric" or
     "categorical"; categorical values as text), imputed from each other and the complete
     ``predictors`` (n x k numeric). A covariate with one observed value is completed with
@@ -161,7 +217,7 @@ def impute(
     kinds = {name: kind for name, kind in kinds.items() if covariates[name].notna().any()}
     missing = covariates.isna()
     incomplete = [name for name in kinds if missing[name].any()]
-    completed, fallbacks = [], 0
+    completed = []
     for _ in range(m):
         current = covariates.copy()
         for name in incomplete:
@@ -173,10 +229,10 @@ def impute(
                 x = _design(current, kinds, name, predictors)
                 try:
                     drawn = _impute_one(x, current[name], rows, kinds[name], rng)
-                except (np.linalg.LinAlgError, ValueError, PerfectSeparationError):
-                    fallbacks += 1
+                except (np.linalg.LinAlgError, ValueError) as err:
+                    log.warning("%s imputed from its observed values only: %s", name, err)
                     observed = current.loc[rows, name].to_numpy()
                     drawn = rng.choice(observed, int((~rows).sum()))
                 current.loc[~rows, name] = drawn
         completed.append(current)
-    return Imputed(completed, fallbacks)
+    return completed

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 from statsmodels.genmod.families import Binomial
 from statsmodels.genmod.generalized_linear_model import GLM
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 # A fitted propensity this close to 0 or 1 is taken as separation (R's glm.fit warns at
 # 10 * .Machine$double.eps; a wider margin catches quasi-separation, whose IRLS iterations
@@ -64,7 +63,7 @@ def fit_propensity(covariates: pd.DataFrame, exposed: np.ndarray) -> Propensity:
                 maxiter=GLM_MAX_ITERATIONS,
                 tol_criterion="deviance",
             )
-        except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as err:
+        except (np.linalg.LinAlgError, ValueError) as err:
             return Propensity(None, f"the propensity model could not be fitted ({err})")
     scores = np.asarray(result.fittedvalues, dtype=float)
     if not result.converged:
@@ -73,8 +72,8 @@ def fit_propensity(covariates: pd.DataFrame, exposed: np.ndarray) -> Propensity:
     if at_limit.any():
         return Propensity(
             None,
-            f"the propensity model separates the groups: {int(at_limit.sum())} patient(s)"
-            " have a fitted probability of 0 or 1",
+            "the propensity model separates the groups: some patients have a fitted"
+            " probability of 0 or 1 (a covariate level found in one Mg group only)",
         )
     return Propensity(scores)
 

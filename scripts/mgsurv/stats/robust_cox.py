@@ -18,19 +18,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from mgsurv.stats.cox import R_CONTROL
+from mgsurv.stats.cox import R_CONTROL, monotone_columns
 from mgsurv.stats.coxph_port import aeq_times, coxph_fit
+
+# A log-HR of a 0/1 column beyond this (HR e^10) means the estimate diverged: the
+# likelihood is monotone in a combination the exact check below does not see.
+MAX_ABS_COEF = 10.0
 
 
 @dataclass(frozen=True)
 class RobustCox:
-    """The fit's coefficients, model-based SEs (``fit$naive.var``) and robust SEs."""
+    """The fit's coefficients, model-based SEs (``fit$naive.var``) and robust SEs; or, when
+    the maximum-likelihood estimate is infinite or the iterations ran out, why not
+    (``problem``; the numbers are then NaN)."""
 
     coef: np.ndarray
     naive_se: np.ndarray
     robust_se: np.ndarray
-    converged: bool
+    problem: str = ""
+
+    @property
+    def estimable(self) -> bool:
+        return not self.problem
 
 
 def score_residuals(
@@ -100,6 +111,17 @@ def robust_cox(
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
     time = aeq_times(np.asarray(time, dtype=float))
     event = np.asarray(event, dtype=int)
+    nothing = np.full(x.shape[1], np.nan)
+    design = pd.DataFrame(x, columns=[f"x{j}" for j in range(x.shape[1])])
+    if monotone_columns(design, time, event, None):
+        # positive weights do not change where the partial likelihood is monotone
+        return RobustCox(
+            nothing,
+            nothing,
+            nothing,
+            "not estimable: the likelihood is monotone (separation: e.g. every event of one"
+            " Mg group before any of the other's), so the hazard ratio is infinite",
+        )
     fit = coxph_fit(
         x,
         time,
@@ -111,12 +133,11 @@ def robust_cox(
         timefix=False,
         concordance=False,
     )
+    if not fit.converged or not (np.abs(fit.coef) < MAX_ABS_COEF).all():
+        return RobustCox(
+            nothing, nothing, nothing, "not estimable: the weighted Cox model did not converge"
+        )
     residuals = score_residuals(time, event, x, fit.coef, weights)
     dfbeta = (residuals @ fit.var) * weights[:, None]
     robust_var = dfbeta.T @ dfbeta
-    return RobustCox(
-        coef=fit.coef,
-        naive_se=fit.se,
-        robust_se=np.sqrt(np.diag(robust_var)),
-        converged=fit.converged,
-    )
+    return RobustCox(fit.coef, fit.se, np.sqrt(np.diag(robust_var)))

@@ -12,8 +12,8 @@ import pandas as pd
 
 from mgsurv.contract import CLINICAL_GROUPING, GROUP_ORDER, KEY_TERM, MULTIVARIABLE
 from mgsurv.report.disclosure import format_patients, is_suppressed
-from mgsurv.report.formatting import format_ci, format_hr, format_p, in_sentence, p_phrase
-from mgsurv.report.labels import ENDPOINT_LABELS, variable_name
+from mgsurv.report.formatting import format_p, in_sentence, p_phrase
+from mgsurv.report.labels import ENDPOINT_LABELS, hr_with_ci, variable_name
 from mgsurv.report.primary import Treatments, arm_heading, cox_row
 from mgsurv.report.sections.baseline import group_sizes
 from mgsurv.report.sections.by_arm import panel_subsets
@@ -32,12 +32,6 @@ def _models(tables: Tables, arms: Treatments) -> list[tuple[str, str]]:
         else [(subset, arm_heading(arm, arms)) for subset, arm in panel_subsets(arms, tables)]
     )
     return [*arm_models, (MULTIVARIABLE, "All patients (multivariable)")]
-
-
-def _hr(row: pd.Series | None) -> str:
-    if row is None or not np.isfinite(float(row["hr"])):
-        return "NA"
-    return f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}"
 
 
 def _imputed_row(imputed: pd.DataFrame, endpoint: str, model: str) -> pd.Series | None:
@@ -107,9 +101,9 @@ def imputation_section(
                     ENDPOINT_LABELS.get(endpoint, endpoint),
                     heading,
                     format_patients(complete["n"]) if complete is not None else "NA",
-                    _hr(complete),
+                    hr_with_ci(complete),
                     format_patients(pooled["n"]),
-                    _hr(pooled),
+                    hr_with_ci(pooled),
                     format_p(pooled["p"]) if np.isfinite(float(pooled["p"])) else "NA",
                     f"{pooled['fmi']:.2f}" if np.isfinite(float(pooled["fmi"])) else "NA",
                 ]
@@ -150,8 +144,8 @@ def _sentence(tables: Tables, primary: tuple[str, str], settings: ReportSettings
     return (
         f"With the missing covariates imputed {int(pooled['m'])} times and the Cox model"
         f" refitted on all {format_patients(pooled['n'])} patients, low vs normal serum Mg on"
-        f" {label} in {population}: HR {_hr(pooled)}, {p_phrase(pooled['p'])}, against"
-        f" {_hr(complete)} in the {cases} complete cases. Agreement means that the patients"
+        f" {label} in {population}: HR {hr_with_ci(pooled)}, {p_phrase(pooled['p'])}, against"
+        f" {hr_with_ci(complete)} in the {cases} complete cases. Agreement means that the patients"
         " left out for a missing covariate do not drive the result, provided the values are"
         " missing at random given what the imputation model uses."
     )

@@ -129,7 +129,7 @@ def iptw_methods(weighted: pd.DataFrame, settings: ReportSettings) -> str:
     when it was not computed."""
     if weighted.empty:
         return ""
-    trimming = trimming_text((settings.config.get("iptw") or {}).get("trim_percentile"))
+    trimming = trimming_text(settings.config)
     return (
         "Sensitivity analysis for confounding: within each arm, the propensity of low serum Mg"
         " given the covariates by logistic regression (as R's glm), stabilised inverse"

@@ -215,6 +215,9 @@ def threshold_section(
             f"HR against {reference:g} mmol/L",
             "Serum Mg without a cut: restricted cubic spline, all patients (adjusted)",
             tables["mg_distribution"],
+            None
+            if subset == ALL_PATIENTS
+            else rows_of(tables["thresholds"], endpoint=endpoint, subset=ALL_PATIENTS),
         )
         if not curve.empty
         else None

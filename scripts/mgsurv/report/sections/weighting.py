@@ -15,7 +15,7 @@ import pandas as pd
 
 from mgsurv.contract import CLINICAL_GROUPING, GROUP_ORDER, KEY_TERM, MULTIVARIABLE
 from mgsurv.report.balance import BALANCED_SMD, love_figure, weights_figure
-from mgsurv.report.disclosure import format_patients
+from mgsurv.report.disclosure import format_patients, is_suppressed
 from mgsurv.report.drawing import Figures
 from mgsurv.report.figures import KmPanel, axis_times, km_panels_figure
 from mgsurv.report.formatting import (
@@ -26,7 +26,7 @@ from mgsurv.report.formatting import (
     p_phrase,
     trimming_text,
 )
-from mgsurv.report.labels import ENDPOINT_LABELS, definition_text, variable_name
+from mgsurv.report.labels import ENDPOINT_LABELS, definition_text, hr_with_ci, variable_name
 from mgsurv.report.primary import Treatments, arm_heading, cox_row
 from mgsurv.report.sections.by_arm import panel_subsets
 from mgsurv.report.sections.survival import min_at_risk, risk_table
@@ -34,6 +34,7 @@ from mgsurv.report.tables import Tables, blank_repeats, rows_of, table
 from mgsurv.settings import ReportSettings
 
 WEIGHTED_TEST = "Weighted Cox (robust)"
+QUANTILES = ("min", "median", "max")
 
 
 def _adjusted_row(tables: Tables, endpoint: str, subset: str, arms: Treatments):
@@ -41,12 +42,6 @@ def _adjusted_row(tables: Tables, endpoint: str, subset: str, arms: Treatments):
     the multivariable model of a single-arm cohort."""
     model = MULTIVARIABLE if arms.single_arm else subset
     return cox_row(tables["cox"], endpoint, model, KEY_TERM)
-
-
-def _estimate(row: pd.Series | None) -> str:
-    if row is None or not np.isfinite(float(row["hr"])):
-        return "NA"
-    return f"{format_hr(row['hr'])} {format_ci(row['hr_lower'], row['hr_upper'])}"
 
 
 def balance_label(row: pd.Series) -> str:
@@ -83,13 +78,12 @@ def weighting_section(
         "note": "",
         "text": _sentence(tables, arms, settings, panels[0]),
         "table": _hr_table(tables, arms, panels),
-        "trimming": "The weights were "
-        + trimming_text((settings.config.get("iptw") or {}).get("trim_percentile"))
-        + ".",
+        "trimming": "The weights were " + trimming_text(settings.config) + ".",
         "balanced": f"{BALANCED_SMD:g}",
         "km_endpoint": ENDPOINT_LABELS.get(endpoint, endpoint).lower(),
         "love": None,
         "weights": None,
+        "hidden": False,
         "km": None,
     }
     balance = rows_of(tables["iptw_balance"], endpoint=endpoint)
@@ -101,10 +95,14 @@ def weighting_section(
             love_figure(love_panels, "Covariate balance before and after weighting"),
         )
         weights = rows_of(tables["iptw_weights"], endpoint=endpoint)
-        result["weights"] = figures.add(
-            f"iptw-weights-{endpoint}",
-            weights_figure(weights, dict(shown), "Stabilised weights per arm and Mg group"),
-        )
+        hidden = weights["n"].map(is_suppressed).astype(bool)
+        shared = weights[~hidden]
+        result["hidden"] = bool(hidden.any())
+        if not shared.empty:
+            result["weights"] = figures.add(
+                f"iptw-weights-{endpoint}",
+                weights_figure(shared, dict(shown), "Stabilised weights per arm and Mg group"),
+            )
         result["weights_table"] = _weights_table(weights, dict(shown))
         result["km"] = _km_figure(tables, arms, settings, figures, shown)
     return result
@@ -132,7 +130,7 @@ def _sentence(
         f"Weighted for the covariates by stabilised inverse probability weights (a logistic"
         f" propensity model of low Mg), low vs normal serum Mg on {label} in {population}:"
         f" HR {format_hr(row['hr'])} (robust 95% CI {ci}),"
-        f" {p_phrase(row['p'])}, against {_estimate(adjusted)} from the Cox model"
+        f" {p_phrase(row['p'])}, against {hr_with_ci(adjusted)} from the Cox model"
         f" adjusted for the same covariates. The largest absolute standardised mean"
         f" difference of a covariate is {after:.3f} after weighting ({before:.3f} before):"
         f" the covariates are {verdict} after weighting. Agreement of the two estimates"
@@ -157,9 +155,9 @@ def _hr_table(tables: Tables, arms: Treatments, panels: list[tuple[str, str]]):
                     ENDPOINT_LABELS.get(endpoint, endpoint),
                     heading,
                     f"{format_patients(row['n'])} ({format_patients(row['events'])})",
-                    _estimate(row) if estimable else f"NA: {row['note']}",
+                    hr_with_ci(row) if estimable else f"NA: {row['note']}",
                     format_p(row["p"]) if estimable else "NA",
-                    _estimate(_adjusted_row(tables, endpoint, subset, arms)),
+                    hr_with_ci(_adjusted_row(tables, endpoint, subset, arms)),
                 ]
             )
     return table(
@@ -178,18 +176,23 @@ def _hr_table(tables: Tables, arms: Treatments, panels: list[tuple[str, str]]):
 
 
 def _weights_table(weights: pd.DataFrame, headings: dict[str, str]):
-    rows = [
-        [
-            heading,
-            f"{row['group']} Mg",
-            format_patients(row["n"]),
-            f"{row['effective_n']:.1f}",
-            *(f"{row[q]:.3f}" for q in ("min", "median", "max")),
-            format_patients(row["n_trimmed"]),
-        ]
-        for subset, heading in headings.items()
-        for _, row in rows_of(weights, subset=subset).iterrows()
-    ]
+    """Per arm and Mg group: patients, effective n and the weights' range; for a group
+    below the sharing threshold only its count, as "<k" (its effective n and quantiles
+    would narrow it down)."""
+    rows = []
+    for subset, heading in headings.items():
+        for _, row in rows_of(weights, subset=subset).iterrows():
+            hidden = is_suppressed(row["n"])
+            numbers = [f"{row['effective_n']:.1f}", *(f"{row[q]:.3f}" for q in QUANTILES)]
+            rows.append(
+                [
+                    heading,
+                    f"{row['group']} Mg",
+                    format_patients(row["n"]),
+                    *(["–"] * len(numbers) if hidden else numbers),
+                    "–" if hidden else format_patients(row["n_trimmed"]),
+                ]
+            )
     return table(
         "Stabilised weights per arm and Mg group",
         ["Arm", "Group", "Patients", "Effective n", "Smallest", "Median", "Largest", "Trimmed"],
