@@ -15,6 +15,7 @@ from mgsurv.stats.chained_imputation import (
     augment,
     impute,
     multinomial_probabilities,
+    nearest_donors,
     nelson_aalen,
 )
 from support import REFERENCE, SYNTHETIC_400
@@ -140,3 +141,16 @@ def test_the_weighted_multinomial_logit_equals_nnet_multinom():
         design, codes, np.array(expected["weights"]), design, len(expected["levels"])
     )
     np.testing.assert_allclose(found, np.array(expected["probabilities"]), atol=1e-6)
+
+
+def test_the_donors_are_the_five_closest_observed_predictions():
+    """Each missing row's donor is one of the 5 observed rows with the closest prediction
+    (compared with every pair, as mice's matchindex), whichever of them is drawn."""
+    rng = np.random.default_rng(9)
+    observed = rng.normal(size=300)
+    missing = np.concatenate([rng.normal(size=60), [-10.0, 10.0]])  # two beyond either end
+    for seed in range(3):
+        donors = nearest_donors(observed, missing, np.random.default_rng(seed))
+        distance = np.abs(missing[:, None] - observed[None, :])
+        fifth = np.sort(distance, axis=1)[:, 4]
+        assert (distance[np.arange(len(missing)), donors] <= fifth + 1e-15).all()

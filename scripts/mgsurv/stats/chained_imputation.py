@@ -98,13 +98,27 @@ def _pmm(x: np.ndarray, y: np.ndarray, observed: np.ndarray, rng: np.random.Gene
     sigma = np.sqrt(residuals @ residuals / rng.chisquare(df))
     symmetric = (v + v.T) / 2
     drawn = coef + np.linalg.cholesky(symmetric) @ rng.standard_normal(x.shape[1]) * sigma
-    predicted_observed = xo @ coef
-    predicted_missing = x[~observed] @ drawn
-    distance = np.abs(predicted_missing[:, None] - predicted_observed[None, :])
-    donors = min(DONORS, len(yo))
-    nearest = np.argpartition(distance, donors - 1, axis=1)[:, :donors]
-    chosen = nearest[np.arange(len(nearest)), rng.integers(0, donors, len(nearest))]
-    return yo[chosen]
+    return yo[nearest_donors(xo @ coef, x[~observed] @ drawn, rng)]
+
+
+def nearest_donors(
+    predicted_observed: np.ndarray, predicted_missing: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """For each missing row, one of the DONORS observed rows whose predictions are
+    closest to its own, at random (mice's matchindex). The observed predictions are
+    sorted once; the closest lie within DONORS places of each missing prediction's place
+    among them, so memory stays O(n), not O(missing x observed)."""
+    donors = min(DONORS, len(predicted_observed))
+    order = np.argsort(predicted_observed, kind="stable")
+    ranked = predicted_observed[order]
+    place = np.searchsorted(ranked, predicted_missing)
+    candidates = place[:, None] + np.arange(-donors, donors)[None, :]
+    inside = (candidates >= 0) & (candidates < len(ranked))
+    candidates = np.clip(candidates, 0, len(ranked) - 1)
+    distance = np.where(inside, np.abs(ranked[candidates] - predicted_missing[:, None]), np.inf)
+    closest = np.argsort(distance, axis=1, kind="stable")[:, :donors]
+    pick = closest[np.arange(len(closest)), rng.integers(0, donors, len(closest))]
+    return order[candidates[np.arange(len(candidates)), pick]]
 
 
 def augment(x: np.ndarray, levels: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
