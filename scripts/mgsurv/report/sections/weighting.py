@@ -166,12 +166,17 @@ def _hr_table(tables: Tables, arms: Treatments, panels: list[tuple[str, str]]):
             "Endpoint",
             "Arm",
             "Patients (events)",
-            "Weighted HR (robust 95% CI)",
+            "Weighted HR (95% CI)",
             "p",
-            "Adjusted Cox HR (95% CI)",
+            "Adjusted HR (95% CI)",
         ],
         blank_repeats(rows),
         2,
+        notes=[
+            "Weighted: the Cox model of low vs normal Mg with stabilised inverse probability"
+            " weights, its CI and p from the robust (sandwich) SE; adjusted: the arm's Cox"
+            " model with the covariates as terms (complete cases)."
+        ],
     )
 
 
