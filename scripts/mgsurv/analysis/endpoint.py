@@ -39,10 +39,8 @@ from mgsurv.settings import AnalysisSettings
 def analysis_columns(endpoint: str, settings: AnalysisSettings) -> list[str]:
     """The cohort columns the endpoint's analyses use, each once (the other endpoint's
     too when covariates are imputed: both outcomes are predictors of the imputation)."""
-    endpoints = ENDPOINTS if settings.multiple_imputation is not None else (endpoint,)
+    endpoints = (endpoint, *ENDPOINTS) if settings.multiple_imputation is not None else (endpoint,)
     keep = [
-        time_column(endpoint),
-        event_column(endpoint),
         *(column for e in endpoints for column in (time_column(e), event_column(e))),
         MG_COLUMN,
         ARM_COLUMN,

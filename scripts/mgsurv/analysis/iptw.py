@@ -85,12 +85,16 @@ def balance_columns(data: pd.DataFrame, specs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, index=data.index)
 
 
+def group_masks(low: np.ndarray) -> dict[str, np.ndarray]:
+    """Each clinical Mg group's patients (in the groups' order) from the low-Mg mask."""
+    return {group: low if group == LOW else ~low for group in GROUP_ORDER[CLINICAL_GROUPING]}
+
+
 def _weights_rows(
     endpoint: str, subset: str, weights: np.ndarray, low: np.ndarray, trimmed: np.ndarray
 ) -> list[dict]:
     rows = []
-    for group in GROUP_ORDER[CLINICAL_GROUPING]:
-        mine = low if group == LOW else ~low
+    for group, mine in group_masks(low).items():
         values = weights[mine]
         q = np.quantile(values, [0, 0.25, 0.5, 0.75, 1])
         rows.append(
@@ -111,8 +115,7 @@ def _km_rows(
     endpoint: str, subset: str, time: np.ndarray, event: np.ndarray, weights, low
 ) -> list[pd.DataFrame]:
     curves = []
-    for group in GROUP_ORDER[CLINICAL_GROUPING]:
-        mine = low if group == LOW else ~low
+    for group, mine in group_masks(low).items():
         curve = weighted_km(time[mine], event[mine], weights[mine])
         curves.append(curve.assign(endpoint=endpoint, subset=subset, group=group))
     return curves
@@ -194,10 +197,9 @@ def _weigh(
     if low.sum() < 2 or (~low).sum() < 2:
         tables.note(subset, patients, event, "fewer than two patients in an Mg group")
         return
+    masks = group_masks(low)
     without_events = [
-        group
-        for group, mine in ((LOW, low), (NORMAL, ~low))
-        if patients[event].to_numpy()[mine].sum() == 0
+        group for group in (LOW, NORMAL) if patients[event].to_numpy()[masks[group]].sum() == 0
     ]
     if without_events:
         tables.note(subset, patients, event, f"no events in the {without_events[0]} Mg group")

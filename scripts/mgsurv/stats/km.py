@@ -87,22 +87,21 @@ def weighted_km(time: np.ndarray, event: np.ndarray, weights: np.ndarray) -> pd.
     No band: with estimated weights (IPTW) the Greenwood variance of the weighted counts is
     not a valid one (R prints it nonetheless).
     """
-    time, event = np.asarray(time, dtype=float), np.asarray(event).astype(bool)
-    times, position = np.unique(time, return_inverse=True)
-    removed = np.bincount(position, weights=weights, minlength=len(times))
+    patients = event_table(time, event)
+    position = np.searchsorted(patients["time"].to_numpy(), np.asarray(time, dtype=float))
+    size = len(patients)
+    removed = np.bincount(position, weights=weights, minlength=size)
     n_risk = removed[::-1].cumsum()[::-1]
-    n_event = np.bincount(position, weights=np.where(event, weights, 0.0), minlength=len(times))
-    leaving = np.bincount(position, minlength=len(times))
-    with_event = np.bincount(position, weights=event.astype(float), minlength=len(times))
+    n_event = np.bincount(position, weights=weights * np.asarray(event), minlength=size)
     return pd.DataFrame(
         {
-            "time": times,
+            "time": patients["time"],
             "n_risk": n_risk,
             "n_event": n_event,
             "surv": np.cumprod((n_risk - n_event) / n_risk),
-            "patients_at_risk": leaving[::-1].cumsum()[::-1],
-            "patients_with_event": with_event.astype(int),
-            "patients_censored": leaving - with_event.astype(int),
+            "patients_at_risk": patients["n_risk"],
+            "patients_with_event": patients["n_event"],
+            "patients_censored": patients["n_censor"],
         }
     )
 
