@@ -412,21 +412,52 @@ REPORT_FILE = "report.html"
 FIGURES_FOLDER = "figures"
 
 # results/overview/ (several cohorts) and results/validation/ (the validation study).
+# The overview's populations (results/overview/, column ``population``): the declared primary
+# contrast within each cohort's immunotherapy arm, within its other arm, and the ratio of the
+# two (the Mg x arm interaction, immunotherapy over the other arm).
+WITHIN_IMMUNOTHERAPY = "within immunotherapy"
+WITHIN_OTHER = "within other treatment"
+IMMUNOTHERAPY_OVER_OTHER = "interaction"
+OVERVIEW_POPULATIONS = (WITHIN_IMMUNOTHERAPY, WITHIN_OTHER, IMMUNOTHERAPY_OVER_OTHER)
+# The files of each cohort that the overview reads (cox, km_summary: tables; flow.tsv).
+OVERVIEW_INPUTS = ("cox", "km_summary", "arms", "flow")
 OVERVIEW_TABLES: dict[str, tuple[str, ...]] = {
-    "cohort_estimates": ("cohort", "endpoint", "model", *HR_ESTIMATE_COLUMNS, "coef", "se"),
+    # Per cohort, endpoint and population: the estimate (NaN where there is none), the arm
+    # or arms it is of, and ``excluded``: why it is not pooled (empty when it is).
+    "cohort_estimates": (
+        "cohort",
+        "endpoint",
+        "population",
+        "arm",
+        *HR_ESTIMATE_COLUMNS,
+        "coef",
+        "se",
+        "excluded",
+    ),
+    # Per endpoint, population and method (fixed effect, DerSimonian-Laird, REML with the
+    # Hartung-Knapp-Sidik-Jonkman adjustment): the pooled HR with its CI, p and (t test) df,
+    # the 95% prediction interval, and the heterogeneity (Q, I^2 and tau^2 with CIs).
     "pooled": (
         "endpoint",
+        "population",
         "method",
         "k",
         "hr",
         "hr_lower",
         "hr_upper",
         "p",
+        "df",
+        "pi_lower",
+        "pi_upper",
         "q",
         "q_df",
         "q_p",
         "i2_percent",
+        "i2_lower",
+        "i2_upper",
         "tau2",
+        "tau2_lower",
+        "tau2_upper",
         "n",
         "events",
     ),
@@ -499,6 +530,12 @@ def overview_files() -> dict[str, str]:
     """The overview page (html) and its tables, by name."""
     tables = {name: f"{OVERVIEW_FOLDER}/{name}.tsv" for name in OVERVIEW_TABLES}
     return {"html": OVERVIEW_PAGE} | tables
+
+
+def overview_inputs(cohort_dir: str | Path) -> dict[str, str]:
+    """The files of one cohort that the overview reads, by OVERVIEW_INPUTS name."""
+    files = prepare_files(cohort_dir) | stacked_table_files(cohort_dir)
+    return {name: files[name] for name in OVERVIEW_INPUTS}
 
 
 def validation_files() -> dict[str, str]:

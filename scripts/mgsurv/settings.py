@@ -209,3 +209,20 @@ class ReportSettings:
     def from_config(cls, config: dict) -> ReportSettings:
         """From the validated workflow config (see config/config.yaml)."""
         return _from_config(cls, config)
+
+
+@dataclass(frozen=True)
+class OverviewSettings:
+    """The settings the multi-cohort overview applies: the declared primary analysis (what
+    it pools), the covariates (what the estimates are adjusted for), the clinical threshold
+    (its wording) and the small-count threshold for sharing."""
+
+    primary: PrimarySettings = field(default_factory=PrimarySettings)
+    covariates: tuple[dict, ...] = _default("covariates", tuple)
+    mg_threshold_mmol_l: float = CONFIG_DEFAULTS["mg_threshold_mmol_l"]
+    report_min_count: int = CONFIG_DEFAULTS["report_min_count"]
+
+    @classmethod
+    def from_config(cls, config: dict) -> OverviewSettings:
+        """From the validated workflow config (see config/config.yaml)."""
+        return _from_config(cls, config)

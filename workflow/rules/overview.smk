@@ -1,26 +1,23 @@
-# Several cohorts: results/index.html compares them and pools the low-Mg hazard ratios.
+# Several cohorts: results/index.html pools each cohort's primary estimate and compares them.
+# It reads only the cohorts' small result tables, so it runs on the submit node.
 
 
 rule render_overview:
     input:
-        cox=expand(table_path(COHORT_DIR, "cox"), cohort=COHORTS.index),
-        km_summary=expand(table_path(COHORT_DIR, "km_summary"), cohort=COHORTS.index),
-        flow=expand(prepare_files(COHORT_DIR)["flow"], cohort=COHORTS.index),
-        arms=expand(prepare_files(COHORT_DIR)["arms"], cohort=COHORTS.index),
-        cohort=expand(prepare_files(COHORT_DIR)["cohort"], cohort=COHORTS.index),
+        **{
+            name: expand(path, cohort=COHORTS.index)
+            for name, path in overview_inputs(COHORT_DIR).items()
+        },
     output:
         **overview_files(),
     log:
         "logs/overview/render_overview.log",
+    localrule: True
     conda:
         "../../environment.yml"
-    threads: 1
-    resources:
-        mem_mb=memory_mb,
-        runtime=30,
     params:
         code=CODE_VERSION,
         cohorts=list(COHORTS.index),
-        settings=settings_of(AnalysisSettings),
+        settings=settings_of(OverviewSettings),
     script:
         "../../scripts/render_overview.py"

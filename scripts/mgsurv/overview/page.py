@@ -1,6 +1,12 @@
-"""The multi-cohort overview page (results/index.html): each cohort's key results side by
-side and a forest plot per endpoint of the cohorts' adjusted low-Mg HRs with the pooled
-estimates of :mod:`mgsurv.overview.pooled`."""
+"""The multi-cohort overview page (results/index.html): the pooled answer to the primary
+question first, then each cohort's estimates side by side, a forest plot per endpoint of
+the cohorts' estimates within immunotherapy with the pooled ones, the pooled estimates of
+every population and method with their heterogeneity, and the cohorts that failed.
+
+With ``report_min_count`` = k, counts of 1 to k - 1 patients show as "<k", a cohort's low-Mg
+share is hidden when a Mg group is that small, and estimates of such groups are neither
+shown nor pooled (:mod:`mgsurv.overview.pooled`), as in each cohort's report.
+"""
 
 from __future__ import annotations
 
@@ -10,160 +16,252 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from mgsurv.contract import (
     ALL_PATIENTS,
-    ARM_COLUMN,
     CLINICAL_GROUPING,
+    ENDPOINTS,
+    IMMUNOTHERAPY_OVER_OTHER,
     LOW,
-    MULTIVARIABLE,
+    OVERVIEW_POPULATIONS,
     REPORT_FILE,
     SUBSET_COLUMN,
-    arm_model,
+    WITHIN_IMMUNOTHERAPY,
+    WITHIN_OTHER,
 )
-from mgsurv.overview.pooled import META_ANALYSIS, cohort_estimates, pooled_estimates
-from mgsurv.report.forest import POOLED, forest_svg
-from mgsurv.report.formatting import format_p
-from mgsurv.report.labels import ENDPOINT_LABELS
-from mgsurv.report.primary import treatments
-from mgsurv.settings import AnalysisSettings
+from mgsurv.overview.pooled import (
+    MIN_GROUP_EVENTS,
+    CohortTables,
+    cohort_estimates,
+    pooled_estimates,
+)
+from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed, suppressing
+from mgsurv.report.forest import DEFAULT_XLABEL, POOLED, PREDICTION, forest_svg
+from mgsurv.report.formatting import format_p, in_sentence
+from mgsurv.report.labels import ENDPOINT_LABELS, hr_with_ci
+from mgsurv.report.primary import ARM_SOURCE, CONTRASTS, INTERACTION_SOURCE
+from mgsurv.settings import OverviewSettings
+from mgsurv.stats.pooling import FIXED, RANDOM_DL, RANDOM_REML_HKSJ
+
+POPULATION_LABELS = {
+    WITHIN_IMMUNOTHERAPY: "Within immunotherapy",
+    WITHIN_OTHER: "Within the other treatment",
+    IMMUNOTHERAPY_OVER_OTHER: "Ratio of the two (interaction)",
+}
+METHOD_LABELS = {
+    RANDOM_REML_HKSJ: "Random effects, REML with Hartung-Knapp-Sidik-Jonkman (primary)",
+    RANDOM_DL: "Random effects, DerSimonian-Laird",
+    FIXED: "Fixed effect",
+}
+# The forest plots' x axis, per primary contrast (config primary.contrast).
+AXIS_LABELS = {
+    "low_vs_normal": DEFAULT_XLABEL,
+    "per_0.1_mmol_l": "Hazard ratio per 0.1 mmol/L higher serum Mg (log scale)",
+}
+# Where each cohort's within-arm HR comes from (config primary.model), in words.
+PRIMARY_MODELS = {
+    ARM_SOURCE: "Cox model of each arm",
+    INTERACTION_SOURCE: "Mg × arm interaction model",
+}
+# The pooled estimate the page leads with, and the forest's short labels of each method.
+PRIMARY_METHOD = RANDOM_REML_HKSJ
+FOREST_LABELS = {RANDOM_REML_HKSJ: "REML, HKSJ", RANDOM_DL: "DerSimonian-Laird", FIXED: "fixed"}
 
 
-def forest_rows(estimates: pd.DataFrame, pooled: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    """One row per cohort (multivariable low-Mg HR), then the pooled estimates."""
-    cohorts = estimates[(estimates["endpoint"] == endpoint) & (estimates["model"] == MULTIVARIABLE)]
-    pooled_rows = pooled[pooled["endpoint"] == endpoint]
-    return pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "label": cohorts["cohort"],
-                    "hr": cohorts["hr"],
-                    "hr_lower": cohorts["hr_lower"],
-                    "hr_upper": cohorts["hr_upper"],
-                    "kind": "cohort",
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "label": pooled_rows["method"].str.replace(f"{META_ANALYSIS}, ", "pooled, "),
-                    "hr": pooled_rows["hr"],
-                    "hr_lower": pooled_rows["hr_lower"],
-                    "hr_upper": pooled_rows["hr_upper"],
-                    "kind": POOLED,
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
+def primary_endpoint_first(primary_endpoint: str) -> list[str]:
+    return [primary_endpoint] + [e for e in ENDPOINTS if e != primary_endpoint]
+
+
+def pooled_text(row: dict) -> str:
+    """'HR 1.61 (1.20–2.16), p = 0.012; 95% prediction interval 0.95–2.72'."""
+    if not np.isfinite(row["hr"]):
+        return f"not pooled ({row['k']} cohort{'s' * (row['k'] != 1)} to pool)"
+    text = f"HR {hr_with_ci(pd.Series(row))}, p = {format_p(row['p'])}"
+    if np.isfinite(row["pi_lower"]):
+        text += f"; 95% prediction interval {row['pi_lower']:.2f}–{row['pi_upper']:.2f}"
+    return text
 
 
 def heterogeneity_text(row: dict) -> str:
-    """'Q = 4.04 on 2 df, p = 0.132; I² = 51%' (+ tau² for random effects); '' if none."""
+    """'Q = 4.04 on 2 df, p = 0.13; I² = 51% (0–96%); τ² = 0.021' ('' without one)."""
     if pd.isna(row["q"]):
         return ""
-    text = (
-        f"Q = {row['q']:.2f} on {int(row['q_df'])} df, p = {format_p(row['q_p'])};"
-        f" I² = {row['i2_percent']:.0f}%"
-    )
-    return text + (f"; τ² = {row['tau2']:.3g}" if "random" in row["method"] else "")
+    text = f"Q = {row['q']:.2f} on {int(row['q_df'])} df, p = {format_p(row['q_p'])}"
+    text += f"; I² = {row['i2_percent']:.0f}%"
+    if np.isfinite(row["i2_lower"]):
+        text += f" ({row['i2_lower']:.0f}–{row['i2_upper']:.0f}%)"
+    if row["method"] != FIXED:
+        text += f"; τ² = {row['tau2']:.3g}"
+    return text
 
 
-def _ci(row) -> str:
-    if not np.isfinite(row["hr"]):
-        return "not estimable"
-    return f"{row['hr']:.2f} ({row['hr_lower']:.2f}–{row['hr_upper']:.2f})"
-
-
-def immunotherapy_model(arms: pd.DataFrame) -> str | None:
-    """The model of a cohort's immunotherapy-treated patients (arms.tsv): its arm's own model,
-    or for a single-arm cohort the multivariable model of all patients; None when the
-    cohort's mapping does not declare its immunotherapy arm."""
-    declared = treatments(arms)
-    if declared.immunotherapy is None:
-        return None
-    return MULTIVARIABLE if declared.single_arm else arm_model(declared.immunotherapy)
+def estimate_text(row: pd.Series) -> str:
+    """A cohort's estimate as the cohort table shows it: the HR, or why it is not pooled."""
+    if row["excluded"] and "report_min_count" in row["excluded"]:
+        return SUPPRESSED
+    if pd.isna(row["hr"]) or not np.isfinite(row["hr"]):
+        return f"— ({row['excluded']})"
+    text = hr_with_ci(row)
+    return f"{text}, not pooled: {row['excluded']}" if row["excluded"] else text
 
 
 def cohort_rows(
-    estimates: pd.DataFrame,
-    flows: dict[str, pd.DataFrame],
-    summaries: dict[str, pd.DataFrame],
-    arms: dict[str, pd.DataFrame],
+    tables: dict[str, CohortTables], estimates: pd.DataFrame, endpoints: list[str]
 ) -> list[dict]:
-    """The overview table: per cohort, its report (relative to results/index.html), patients,
-    low-Mg share and the key HRs (``hrs``: per endpoint, the multivariable model's and the
-    immunotherapy arm's, whatever the cohort calls that arm, in the table's column order)."""
+    """The cohorts table: its report, patients read and analysed, low-Mg share (hidden with
+    a suppressed group) and, per endpoint, the estimates within each arm."""
     rows = []
-    for cohort, flow in flows.items():
-        summary = summaries[cohort]
+    for cohort, mine in tables.items():
+        summary = mine.km_summary
         clinical = summary[
             (summary[SUBSET_COLUMN] == ALL_PATIENTS)
             & (summary["grouping"] == CLINICAL_GROUPING)
-            & (summary["endpoint"] == "os")
+            & (summary["endpoint"] == endpoints[0])
         ]
         n = int(clinical["n"].sum())
         low = int(clinical.loc[clinical["group"] == LOW, "n"].sum())
-        mine = estimates[estimates["cohort"] == cohort].set_index(["endpoint", "model"])
-        hrs = []
-        for endpoint in ENDPOINT_LABELS:
-            for model in (MULTIVARIABLE, immunotherapy_model(arms[cohort])):
-                key = (endpoint, model)
-                hrs.append(_ci(mine.loc[key]) if key in mine.index else "—")
+        hidden = any(is_suppressed(count) for count in (n, low, n - low))
+        own = estimates[estimates["cohort"] == cohort].set_index(["endpoint", "population"])
         rows.append(
             {
                 "cohort": cohort,
                 "report": f"{cohort}/{REPORT_FILE}",
-                "rows_read": int(flow["n_before"].iloc[0]),
-                "analysed": n,
-                "low_percent": f"{100 * low / n:.1f}" if n else "—",
-                "hrs": hrs,
+                "rows_read": format_patients(mine.flow["n_before"].iloc[0]),
+                "analysed": format_patients(n),
+                "low_percent": SUPPRESSED if hidden else f"{100 * low / n:.1f}" if n else "—",
+                "estimates": [
+                    estimate_text(own.loc[(endpoint, population)])
+                    for endpoint in endpoints
+                    for population in (WITHIN_IMMUNOTHERAPY, WITHIN_OTHER)
+                ],
             }
         )
     return rows
 
 
-def render_overview(
-    cox_tables: dict[str, pd.DataFrame],
-    summaries: dict[str, pd.DataFrame],
-    flows: dict[str, pd.DataFrame],
-    arms: dict[str, pd.DataFrame],
-    cohorts: dict[str, pd.DataFrame],
-    settings: AnalysisSettings,
-    generated: str,
-) -> tuple[str, dict]:
-    """The overview HTML and its tables (cohort_estimates, pooled), from each cohort's
-    tables (by cohort name: cox, km_summary, flow, arms) and analysis-ready cohort."""
-    estimates = cohort_estimates(cox_tables)
-    pooled = pooled_estimates(estimates, cohorts, settings)
-    endpoints = []
-    for endpoint, label in ENDPOINT_LABELS.items():
-        mine = pooled[pooled["endpoint"] == endpoint]
-        endpoints.append(
+def forest_rows(estimates: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
+    """The pooled cohorts' estimates within immunotherapy, the pooled estimates by method
+    and the primary method's prediction interval (rows of one endpoint)."""
+    cohorts = estimates[estimates["excluded"] == ""]
+    methods = pooled.set_index("method").loc[list(METHOD_LABELS)].reset_index()
+    primary = methods.iloc[0]
+    prediction = pd.DataFrame(
+        {
+            "label": ["95% prediction interval"],
+            "hr": [np.sqrt(primary["pi_lower"] * primary["pi_upper"])],
+            "hr_lower": [primary["pi_lower"]],
+            "hr_upper": [primary["pi_upper"]],
+            "kind": [PREDICTION],
+        }
+    )
+    return pd.concat(
+        [
+            cohorts.assign(label=cohorts["cohort"], kind="cohort"),
+            methods.assign(label="pooled, " + methods["method"].map(FOREST_LABELS), kind=POOLED),
+            prediction if np.isfinite(primary["pi_lower"]) else None,
+        ],
+        ignore_index=True,
+    )[["label", "hr", "hr_lower", "hr_upper", "kind"]]
+
+
+def headline(pooled: pd.DataFrame, settings: OverviewSettings, n_cohorts: int) -> list[str]:
+    """The answer on the primary endpoint, a sentence per population."""
+    endpoint = settings.primary.endpoint
+    mine = pooled[(pooled["endpoint"] == endpoint) & (pooled["method"] == PRIMARY_METHOD)]
+    by_population = mine.set_index("population")
+    name = CONTRASTS[settings.primary.contrast].name
+    first = by_population.loc[WITHIN_IMMUNOTHERAPY]
+    sentences = [
+        f"Pooled over {first['k']} of {n_cohorts} cohorts, {name} on"
+        f" {in_sentence(ENDPOINT_LABELS[endpoint])} within the immunotherapy-treated patients:"
+        f" {pooled_text(first.to_dict())}."
+    ]
+    sentences.append(
+        f"Within the other treatment: {pooled_text(by_population.loc[WITHIN_OTHER].to_dict())}."
+    )
+    ratio = by_population.loc[IMMUNOTHERAPY_OVER_OTHER].to_dict()
+    sentences.append(
+        "Ratio of the two hazard ratios (immunotherapy over the other treatment, the Mg × arm"
+        f" interaction): {pooled_text(ratio)}."
+    )
+    return sentences
+
+
+def endpoint_sections(
+    estimates: pd.DataFrame, pooled: pd.DataFrame, settings: OverviewSettings, endpoints: list[str]
+) -> list[dict]:
+    """Per endpoint: the forest plot, the pooled estimates and the cohorts not pooled."""
+    sections = []
+    for endpoint in endpoints:
+        label = ENDPOINT_LABELS[endpoint]
+        own = estimates[estimates["endpoint"] == endpoint]
+        pooled_own = pooled[pooled["endpoint"] == endpoint]
+        within = own[own["population"] == WITHIN_IMMUNOTHERAPY]
+        pooled_within = pooled_own[pooled_own["population"] == WITHIN_IMMUNOTHERAPY]
+        rows = []
+        for population in OVERVIEW_POPULATIONS:
+            for method in METHOD_LABELS:
+                row = pooled_own[
+                    (pooled_own["population"] == population) & (pooled_own["method"] == method)
+                ].iloc[0]
+                rows.append(
+                    {
+                        "population": POPULATION_LABELS[population],
+                        "method": METHOD_LABELS[method],
+                        "k": int(row["k"]),
+                        "estimate": pooled_text(row.to_dict()),
+                        "heterogeneity": heterogeneity_text(row.to_dict()),
+                    }
+                )
+        excluded = own[own["excluded"] != ""]
+        sections.append(
             {
+                "endpoint": endpoint,
                 "label": label,
                 "figure": forest_svg(
-                    forest_rows(estimates, pooled, endpoint),
-                    f"{label}: adjusted HR of low serum Mg",
+                    forest_rows(within, pooled_within),
+                    f"{label}, within immunotherapy",
                     id_prefix=f"forest-{endpoint}-",
+                    xlabel=AXIS_LABELS[settings.primary.contrast],
                 ),
-                "pooled": [
+                "pooled": rows,
+                "excluded": [
                     {
-                        **row,
-                        "ci": _ci(row),
-                        "p_text": format_p(row["p"]),
-                        "q_text": heterogeneity_text(row),
+                        "cohort": row["cohort"],
+                        "population": POPULATION_LABELS[row["population"]],
+                        "reason": row["excluded"],
                     }
-                    for row in mine.to_dict("records")
+                    for _, row in excluded.iterrows()
                 ],
             }
         )
+    return sections
+
+
+def render_overview(
+    tables: dict[str, CohortTables],
+    failed: dict[str, str],
+    settings: OverviewSettings,
+    generated: str,
+) -> tuple[str, dict[str, pd.DataFrame]]:
+    """The overview HTML and its tables (cohort_estimates, pooled), from the tables of each
+    cohort that completed; ``failed`` names each cohort that did not, with its message."""
+    estimates = cohort_estimates(tables, settings)
+    pooled = pooled_estimates(estimates)
+    endpoints = primary_endpoint_first(settings.primary.endpoint)
     environment = Environment(
         loader=PackageLoader("mgsurv.overview", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
     )
-    html = environment.get_template("overview.html.j2").render(
-        generated=generated,
-        cohorts=cohort_rows(estimates, flows, summaries, arms),
-        endpoints=endpoints,
-        adjusted_for=", ".join([ARM_COLUMN] + [c["name"] for c in settings.covariates]),
-    )
+    with suppressing(settings.report_min_count):
+        html = environment.get_template("overview.html.j2").render(
+            generated=generated,
+            headline=headline(pooled, settings, len(tables) + len(failed)),
+            failed=failed,
+            cohorts=cohort_rows(tables, estimates, endpoints),
+            endpoint_labels=[ENDPOINT_LABELS[e] for e in endpoints],
+            endpoints=endpoint_sections(estimates, pooled, settings, endpoints),
+            adjusted_for=", ".join(c["name"] for c in settings.covariates) or "nothing",
+            primary_model=PRIMARY_MODELS[settings.primary.model],
+            min_events=MIN_GROUP_EVENTS,
+            min_count=settings.report_min_count,
+        )
     return html, {"cohort_estimates": estimates, "pooled": pooled}

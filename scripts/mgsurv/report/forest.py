@@ -6,10 +6,11 @@ the cohort report (every term of the multivariable Cox model). The x axis is log
 with a reference line at HR = 1; the HR with its CI (and the p-value, when the rows have
 one) is printed beside each row so the figure reads without the table.
 
-``rows`` columns: label, hr, hr_lower, hr_upper, kind ("pooled": a diamond; "reference":
-the reference level of a categorical variable, no estimate; anything else: a square with
-its CI), and optionally ``variable`` (a left column naming the variable on the first of its
-rows, with alternate variables shaded) and ``p``.
+``rows`` columns: label, hr, hr_lower, hr_upper, kind ("pooled": a diamond; "prediction
+interval": a dashed line from hr_lower to hr_upper, where a new cohort's HR is expected;
+"reference": the reference level of a categorical variable, no estimate; anything else: a
+square with its CI), and optionally ``variable`` (a left column naming the variable on the
+first of its rows, with alternate variables shaded) and ``p``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ HR_TICKS = (0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10)
 WIDE_TICKS = (0.1, 0.25, 0.5, 1, 2, 5, 10)
 WIDE = 8.0
 POOLED = "pooled"
+PREDICTION = "prediction interval"
 REFERENCE = "reference"
 DEFAULT_XLABEL = "Hazard ratio, low vs normal serum Mg (log scale)"
 SHADE = "#f0f0f0"
@@ -53,6 +55,8 @@ def _diamond(ax: Axes, y: float, hr: float, lower: float, upper: float, colour: 
 def _estimate_text(row) -> str:
     if row.kind == REFERENCE:
         return "reference"
+    if row.kind == PREDICTION:
+        return f"({row.hr_lower:.2f}–{row.hr_upper:.2f})"
     if not np.isfinite(row.hr):
         return "NE"
     return f"{row.hr:.2f} ({row.hr_lower:.2f}–{row.hr_upper:.2f})"
@@ -69,6 +73,9 @@ def _x_range(rows: pd.DataFrame) -> tuple[float, float]:
 def _draw_row(ax: Axes, row, y: float) -> None:
     if row.kind == REFERENCE:
         ax.plot([1.0], [y], "o", mfc="white", mec=MUTED, ms=5, zorder=3)
+    elif row.kind == PREDICTION:
+        ax.plot([row.hr_lower, row.hr_upper], [y, y], color=OKABE_ITO[1], lw=1.5, ls="--")
+        ax.plot([row.hr_lower, row.hr_upper], [y, y], "|", color=OKABE_ITO[1], ms=8)
     elif not np.isfinite(row.hr):
         ax.text(1.0, y, "not estimable", ha="center", va="center", fontsize=8)
     elif row.kind == POOLED:
@@ -151,7 +158,7 @@ def forest_figure(
     if with_variable:
         fig.text(0.015, 1 - 0.1 / fig.get_figheight(), title, va="top", fontsize=10)
     else:
-        ax.set_title(title, fontsize=10, pad=18 if with_p else 6)
+        ax.set_title(title, fontsize=10, pad=18)
     ax.spines[["top", "right", "left"] if with_variable else ["top", "right"]].set_visible(False)
     return fig
 

@@ -229,19 +229,34 @@ def interaction_rows(
     return rows[rows["term"].astype(str).str.startswith(f"{contrast.term}:")]
 
 
-def interaction_p(rows: pd.DataFrame, immunotherapy: str, other: str) -> float | None:
-    """The p of the interaction term that compares the low-Mg effect between the
-    immunotherapy arm and ``other``: the term of one against the other as the model's
-    reference arm. None when the model has no such term (with three or more arms, when
-    neither is the reference): that comparison is then not tested."""
+@dataclass(frozen=True)
+class InteractionTerm:
+    """The interaction model's row that compares the contrast between two arms, and whether
+    it is of the second arm against the first (``reversed``: the first is the reference)."""
+
+    row: pd.Series
+    reversed: bool
+
+
+def interaction_term(rows: pd.DataFrame, arm: str, other: str) -> InteractionTerm | None:
+    """The interaction term (of :func:`interaction_rows`) that compares the contrast between
+    ``arm`` and ``other``: one against the other as the model's reference arm. None when the
+    model has no such term (with three or more arms, when neither is the reference)."""
     for _, row in rows.iterrows():
         name = parse_term(str(row["term"]))
         if name.kind != "interaction":
             continue
         level, _, reference = name.parts[1].comparison.partition(" vs ")
-        if {level, reference} == {immunotherapy, other}:
-            return float(row["p"])
+        if {level, reference} == {arm, other}:
+            return InteractionTerm(row, reversed=level != arm)
     return None
+
+
+def interaction_p(rows: pd.DataFrame, immunotherapy: str, other: str) -> float | None:
+    """The p of the interaction that compares the low-Mg effect between the immunotherapy
+    arm and ``other`` (None: that comparison is not tested)."""
+    term = interaction_term(rows, immunotherapy, other)
+    return None if term is None else float(term.row["p"])
 
 
 @dataclass(frozen=True)
