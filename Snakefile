@@ -49,7 +49,14 @@ onsuccess:
 
 
 onerror:
-    for message in input_errors_of_this_run():
+    failures = cohort_failures()
+    for cohort, message in failures.items():
         print(
-            f"\n{message}\nNo results were written for this cohort; fix the input and rerun."
+            f"\nmgsurv: cohort {cohort} failed:\n{message}\n"
+            "No results were written for this cohort; fix the input and rerun."
+        )
+    if overview := write_partial_overview(failures):
+        print(
+            f"mgsurv: overview of the cohorts that completed written to {overview};"
+            " it names the cohorts that failed"
         )

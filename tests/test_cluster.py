@@ -1,6 +1,7 @@
 """The workflow on a real SLURM cluster, through workflow/profiles/slurm, as a cluster user runs
-it: three cohorts from a cohorts sheet, then a cohort whose CSV is broken (--keep-going) and
-its rerun after the fix.
+it: three cohorts from a cohorts sheet, each one SLURM job (a group job); then a cohort whose
+CSV is broken (--keep-going), the overview of the others that names it, with a small cohort
+that report_min_count hides, and the rerun after the fix.
 
 tests/cluster/start_slurm.sh starts a single-node SLURM cluster on this machine (Debian, as
 root; it installs the packages if needed). Where that cannot work the tests are skipped with
@@ -12,6 +13,7 @@ that this module started is stopped at the end.
 from __future__ import annotations
 
 import collections
+import html
 import os
 import re
 import shutil
@@ -113,13 +115,27 @@ def sheet_run(
 def remote_jobs(output: str) -> list[str]:
     """From Snakemake's output, the SLURM comment of each job it sent to the cluster.
 
-    Snakemake announces a job run on the submit node as 'localrule NAME:' and one sent to the
-    executor as 'rule NAME:'; the plugin comments each SLURM job rule_NAME_wildcards_VALUES.
+    Snakemake announces a job run on the submit node as 'localrule NAME:', one sent to the
+    executor as 'rule NAME:' and a group job as 'Group job GROUP ...:' followed by its jobs,
+    indented (between them, unindented, each job's 'Shell command' and other threads'
+    messages), up to the next event (a line starting with its time in brackets). The plugin
+    comments a job rule_NAME_wildcards_VALUES, a group job rule_GROUP_RULES (its rules'
+    names, sorted, joined by '_').
     """
     comments = []
     lines = output.splitlines()
     for index, line in enumerate(lines):
-        match = re.fullmatch(r"rule (\w+):", line.strip())
+        group = re.search(r"\] Group job (\w+) \(jobs in lexicogr\. order\):$", line)
+        if group:
+            rules = set()
+            for detail in lines[index + 1 :]:
+                if detail.startswith(("[", "Job ", "Select jobs")):
+                    break
+                if match := re.fullmatch(r"    rule (\w+):", detail):
+                    rules.add(match.group(1))
+            comments.append(f"rule_{group.group(1)}_{'_'.join(sorted(rules))}")
+            continue
+        match = re.fullmatch(r"rule (\w+):", line)
         if not match:
             continue
         values = ""
@@ -132,6 +148,12 @@ def remote_jobs(output: str) -> list[str]:
         name = match.group(1)
         comments.append(f"rule_{name}_wildcards_{values}" if values else f"rule_{name}")
     return comments
+
+
+# The SLURM comment of a cohort's group job: of a synthetic cohort, and of a CSV's.
+COHORT_RULES = ["analyse_endpoint", "collect_tables", "prepare_cohort", "render_report"]
+SYNTHETIC_COHORT_JOB = "rule_cohort_" + "_".join(sorted([*COHORT_RULES, "simulate_cohort"]))
+CSV_COHORT_JOB = "rule_cohort_" + "_".join(COHORT_RULES)
 
 
 def sacct_jobs(run_id: str, since: str) -> list[dict[str, str]]:
@@ -195,6 +217,14 @@ def test_every_non_local_job_ran_as_a_completed_slurm_job(slurm_run):
     assert not any(job["Comment"].startswith(f"rule_{name}_") for job in jobs for name in local)
 
 
+def test_each_small_cohort_is_one_slurm_job(slurm_run):
+    """Grouping: one SLURM job per cohort, from generating it to its report; the overview
+    runs on the submit node."""
+    _, output, jobs = slurm_run
+    assert sorted(job["Comment"] for job in jobs) == [SYNTHETIC_COHORT_JOB] * len(COHORTS)
+    assert re.search(r"^localrule render_overview:", output, flags=re.MULTILINE)
+
+
 def test_slurm_jobs_run_snakemake_with_this_python(slurm_run):
     _, _, jobs = slurm_run
     for job in jobs:
@@ -240,40 +270,66 @@ def test_results_equal_those_of_a_local_run(slurm_run, tmp_path_factory):
 
 def test_a_failing_cohort_on_the_cluster_then_its_fix(slurm_cluster, tmp_path_factory):
     """With --keep-going the broken cohort's job fails as a SLURM job, is named with its
-    input error, and the other cohorts complete; after the fix only that cohort (and the
-    overview) is redone."""
+    input error, and the other cohorts complete; the overview is built from those and names
+    the failed cohort, while a 40-patient cohort's small groups stay hidden in it
+    (report_min_count); after the fix only that cohort (and the overview) is redone."""
     workdir = tmp_path_factory.mktemp("slurm-failure")
     good = SYNTHETIC_400.read_text()
     header, *rows = good.splitlines()
     broken = workdir / "west.csv"
     broken.write_text("\n".join([header.replace("os_event", "os_status"), *rows]) + "\n")
-    write_sheet(workdir, (f"west\t{broken}\t\t",))
-    run, jobs = run_on_slurm(workdir, "--keep-going")
+    write_sheet(workdir, (f"west\t{broken}\t\t", "tiny\tsynthetic\t40\t7"))
+    private = {"report_min_count": 10}
+    run, jobs = run_on_slurm(workdir, "--keep-going", **private)
     output = run.stdout + run.stderr
+    message = "column 'os_event' (mapped as os_event) is not in the file"
     assert run.returncode != 0
-    assert "column 'os_event' (mapped as os_event) is not in the file" in output
+    assert "mgsurv: cohort west failed:" in output and message in output
     failed = [job for job in jobs if job["State"] != "COMPLETED"]
-    assert [job["Comment"] for job in failed] == ["rule_prepare_cohort_wildcards_west"], jobs
-    for name in COHORTS:
-        assert (workdir / "results" / name / "report.html").exists()
-    assert not (workdir / "results" / "west" / "report.html").exists()
-    before = {
-        name: (workdir / "results" / name / "report.html").stat().st_mtime_ns for name in COHORTS
-    }
+    assert [job["Comment"] for job in failed] == [CSV_COHORT_JOB], jobs
+    log = (workdir / "logs" / "west" / "prepare_cohort.log").read_text(encoding="utf-8")
+    assert "ERROR rule prepare_cohort: mgsurv: input error:" in log and message in log
+    assert "mgsurv: mgsurv:" not in log
+    results = workdir / "results"
+    for name in [*COHORTS, "tiny"]:
+        assert (results / name / "report.html").exists()
+    assert not (results / "west" / "report.html").exists()
+    before = {name: (results / name / "report.html").stat().st_mtime_ns for name in COHORTS}
+
+    overview = (results / "index.html").read_text(encoding="utf-8")
+    failed_section = re.search(r'<section class="caution" id="failed".*?</section>', overview, re.S)
+    assert failed_section
+    assert "west" in failed_section.group() and message in html.unescape(failed_section.group())
+    assert (results / "index.html").stat().st_mtime == 0
+    estimates = pd.read_csv(results / "overview" / "cohort_estimates.tsv", sep="\t")
+    assert set(estimates["cohort"]) == {*COHORTS, "tiny"}
+    tiny = estimates[estimates["cohort"] == "tiny"]
+    assert tiny["excluded"].str.contains("report_min_count").all()
+    tiny_row = re.search(
+        r'<tr><td><a href="tiny/report.html">tiny</a></td>(.*?)</tr>', overview, re.S
+    )
+    assert tiny_row and "suppressed" in tiny_row.group(1)
+    for _, row in tiny.iterrows():
+        assert f"{row['hr']:.2f} ({row['hr_lower']:.2f}" not in overview
+    groups = pd.read_csv(results / "tiny" / "tables" / "km_summary.tsv", sep="\t")
+    small = groups[(groups["n"] > 0) & (groups["n"] < 10)]
+    assert not small.empty
+    low_share = groups[(groups["subset"] == "all") & (groups["grouping"] == "mg_clinical")]
+    low_share = low_share[low_share["endpoint"] == "pfs"].set_index("group")["n"]
+    assert f"{100 * low_share['low'] / low_share.sum():.1f}" not in tiny_row.group(1)
 
     broken.write_text(good)
-    rerun, rerun_jobs = run_on_slurm(workdir)
+    rerun, rerun_jobs = run_on_slurm(workdir, **private)
     assert rerun.returncode == 0, (rerun.stdout + rerun.stderr)[-5000:]
-    assert all(job["State"] == "COMPLETED" for job in rerun_jobs)
-    assert {
-        job["Comment"].split("_wildcards_")[-1].split("_")[0]
-        for job in rerun_jobs
-        if "_wildcards_" in job["Comment"]
-    } == {"west"}
+    assert [(job["Comment"], job["State"]) for job in rerun_jobs] == [(CSV_COHORT_JOB, "COMPLETED")]
     for name in COHORTS:
-        assert (workdir / "results" / name / "report.html").stat().st_mtime_ns == before[name]
-    assert (workdir / "results" / "west" / "report.html").exists()
-    assert (workdir / "results" / "index.html").exists()
+        assert (results / name / "report.html").stat().st_mtime_ns == before[name]
+    assert (results / "west" / "report.html").exists()
+    overview = (results / "index.html").read_text(encoding="utf-8")
+    assert 'id="failed"' not in overview and (results / "index.html").stat().st_mtime > 0
+    assert "west" in set(
+        pd.read_csv(results / "overview" / "cohort_estimates.tsv", sep="\t")["cohort"]
+    )
 
 
 VALIDATION_STUDY = {"replicates": 2, "batch_size": 1, "seed": 5, "power_sizes": [300]}

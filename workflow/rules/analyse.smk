@@ -8,6 +8,8 @@ rule analyse_endpoint:
         **endpoint_files(COHORT_DIR, "{endpoint}"),
     log:
         "logs/{cohort}/analyse_endpoint_{endpoint}.log",
+    group:
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 1
@@ -28,6 +30,8 @@ rule collect_tables:
         **stacked_table_files(COHORT_DIR),
     log:
         "logs/{cohort}/collect_tables.log",
+    group:
+        cohort_job_group
     localrule: True
     conda:
         "../../environment.yml"

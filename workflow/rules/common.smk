@@ -23,6 +23,7 @@ from mgsurv.contract import (
     endpoint_files,
     endpoint_parts,
     overview_files,
+    overview_inputs,
     prepare_files,
     report_table_files,
     stacked_table_files,
@@ -32,9 +33,11 @@ from mgsurv.contract import (
     validation_files,
 )
 from mgsurv.cohort.simulate import synthetic_reference_arm
+from mgsurv.stages.overview import partial_overview
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
     AnalysisSettings,
+    OverviewSettings,
     PrepareSettings,
     config_keys,
 )
@@ -155,8 +158,13 @@ def cohort_origin(wildcards):
 
 
 def synthetic_params(wildcards):
+    """The generator's settings for the job's cohort (a rule's params function)."""
+    return synthetic_settings(wildcards.cohort)
+
+
+def synthetic_settings(cohort):
     """The generator's settings: the config's, with the sheet's per-cohort values."""
-    row = COHORTS.loc[wildcards.cohort]
+    row = COHORTS.loc[cohort]
     overrides = {
         key: row[key]
         for key in SHEET_SYNTHETIC_KEYS
@@ -166,10 +174,15 @@ def synthetic_params(wildcards):
     return {**params, "n": int(params["n"]), "seed": int(params["seed"])}
 
 
+# Config keys that never change a cohort's results: the validation study's settings and how
+# a cluster groups jobs.
+NOT_COHORT_KEYS = ("validation", "cluster_group_below_mb")
+
+
 def cohort_config():
-    """The config as a cohort's results see it: without the validation study's settings,
-    so that changing those never reruns a cohort's report."""
-    return {key: value for key, value in config.items() if key != "validation"}
+    """The config as a cohort's results see it: without NOT_COHORT_KEYS, so that changing
+    those never reruns a cohort's report."""
+    return {key: value for key, value in config.items() if key not in NOT_COHORT_KEYS}
 
 
 def settings_of(*settings_classes):
@@ -190,6 +203,27 @@ def cohort_settings(settings_class):
         return settings
 
     return of_cohort
+
+
+# Bytes per patient of a synthetic cohort's CSV, for its size before it is generated.
+SYNTHETIC_BYTES_PER_PATIENT = 60
+
+
+def cohort_input_mb(cohort):
+    """The size of a cohort's input in MB (a synthetic cohort's, estimated from its n)."""
+    if is_synthetic(cohort):
+        return synthetic_settings(cohort)["n"] * SYNTHETIC_BYTES_PER_PATIENT / 1e6
+    return Path(COHORTS.loc[cohort, "source"]).stat().st_size / 1e6
+
+
+def cohort_job_group(wildcards):
+    """A rule's group: on a cluster, a cohort below cluster_group_below_mb runs its steps,
+    CSV to report, as one job (jobs of one group that are connected form one cluster job;
+    the cohorts are not connected, so each is its own job); a larger cohort's steps stay
+    separate jobs (None). Local runs ignore groups."""
+    if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
+        return "cohort"
+    return None
 
 
 def memory_mb(wildcards, input):
@@ -230,18 +264,60 @@ def written_this_run(paths):
     ]
 
 
-def input_errors_of_this_run():
-    """The input-error messages that failed jobs of this run wrote to their logs."""
-    messages = []
-    for log in sorted(Path("logs").glob("*/*.log")):
-        if log.stat().st_mtime < RUN_STARTED:
-            continue
-        text = log.read_text(encoding="utf-8", errors="replace")
-        if INPUT_ERROR_MARK in text:
-            messages.append(
-                INPUT_ERROR_MARK + text.split(INPUT_ERROR_MARK, 1)[1].rstrip()
-            )
-    return messages
+def cohort_failures():
+    """Per cohort whose job failed in this run, its message: the input error its job's log
+    holds, else where to look. Logs are per cohort (logs/<cohort>/), one per step."""
+    failures = {}
+    for cohort in COHORTS.index:
+        logs = [
+            log
+            for log in sorted(Path("logs", cohort).glob("*.log"))
+            if log.stat().st_mtime >= RUN_STARTED
+        ]
+        for log in logs:
+            text = log.read_text(encoding="utf-8", errors="replace")
+            if INPUT_ERROR_MARK in text:
+                failures[cohort] = (
+                    INPUT_ERROR_MARK + text.split(INPUT_ERROR_MARK, 1)[1].rstrip()
+                )
+                break
+            if "unexpected failure" in text:
+                failures[cohort] = f"mgsurv: internal error; details in {log}"
+                break
+    return failures
+
+
+def write_partial_overview(failures):
+    """With several cohorts, the overview of those that completed, naming the others (the
+    run itself still fails). A cohort neither failed nor complete did not run to the end:
+    the run stopped first (without --keep-going)."""
+    if len(COHORTS) < 2:
+        return None
+    complete = {
+        cohort: overview_inputs(cohort_folder(cohort))
+        for cohort in COHORTS.index
+        if all(
+            Path(p).exists() for p in overview_inputs(cohort_folder(cohort)).values()
+        )
+    }
+    if not complete:
+        return None
+    failed = {
+        cohort: failures.get(
+            cohort,
+            "did not finish: the run stopped at another cohort's failure"
+            " (rerun with --keep-going to finish the others)",
+        )
+        for cohort in COHORTS.index
+        if cohort not in complete
+    }
+    partial_overview(
+        complete,
+        failed,
+        OverviewSettings.from_config(config),
+        overview_files(),
+    )
+    return OVERVIEW_PAGE
 
 
 def check_strata():

@@ -10,6 +10,8 @@ rule prepare_cohort:
         **prepare_files(COHORT_DIR),
     log:
         "logs/{cohort}/prepare_cohort.log",
+    group:
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 1

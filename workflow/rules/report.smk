@@ -22,6 +22,8 @@ rule render_report:
         ),
     log:
         "logs/{cohort}/render_report.log",
+    group:
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 2

@@ -6,6 +6,8 @@ rule simulate_cohort:
         **synthetic_files(COHORT_DIR),
     log:
         "logs/{cohort}/simulate_cohort.log",
+    group:
+        cohort_job_group
     localrule: True
     conda:
         "../../environment.yml"

@@ -34,8 +34,8 @@ from mgsurv.overview.pooled import (
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed, suppressing
 from mgsurv.report.forest import DEFAULT_XLABEL, POOLED, PREDICTION, forest_svg
-from mgsurv.report.formatting import format_p, in_sentence
-from mgsurv.report.labels import ENDPOINT_LABELS, hr_with_ci
+from mgsurv.report.formatting import in_sentence, p_phrase
+from mgsurv.report.labels import ENDPOINT_LABELS, hr_text, hr_with_ci
 from mgsurv.report.primary import ARM_SOURCE, CONTRASTS, INTERACTION_SOURCE
 from mgsurv.settings import OverviewSettings
 from mgsurv.stats.pooling import FIXED, RANDOM_DL, RANDOM_REML_HKSJ
@@ -73,7 +73,7 @@ def pooled_text(row: dict) -> str:
     """'HR 1.61 (1.20–2.16), p = 0.012; 95% prediction interval 0.95–2.72'."""
     if not np.isfinite(row["hr"]):
         return f"not pooled ({row['k']} cohort{'s' * (row['k'] != 1)} to pool)"
-    text = f"HR {hr_with_ci(pd.Series(row))}, p = {format_p(row['p'])}"
+    text = hr_text(pd.Series(row))
     if np.isfinite(row["pi_lower"]):
         text += f"; 95% prediction interval {row['pi_lower']:.2f}–{row['pi_upper']:.2f}"
     return text
@@ -83,7 +83,7 @@ def heterogeneity_text(row: dict) -> str:
     """'Q = 4.04 on 2 df, p = 0.13; I² = 51% (0–96%); τ² = 0.021' ('' without one)."""
     if pd.isna(row["q"]):
         return ""
-    text = f"Q = {row['q']:.2f} on {int(row['q_df'])} df, p = {format_p(row['q_p'])}"
+    text = f"Q = {row['q']:.2f} on {int(row['q_df'])} df, {p_phrase(row['q_p'])}"
     text += f"; I² = {row['i2_percent']:.0f}%"
     if np.isfinite(row["i2_lower"]):
         text += f" ({row['i2_lower']:.0f}–{row['i2_upper']:.0f}%)"

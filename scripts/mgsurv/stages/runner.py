@@ -32,7 +32,8 @@ def run_step(smk, step: Callable[[object], None]) -> None:
     try:
         step(smk)
     except InputError as err:
-        logging.getLogger("mgsurv").error("%s", err.message())
+        # Logged as the rule's: the message names mgsurv itself ("mgsurv: input error: ...").
+        logging.getLogger(f"rule {smk.rule}").error("%s", err.message())
         print(err.message(), file=sys.stderr)
         sys.exit(1)
     except Exception:
