@@ -225,6 +225,30 @@ def test_each_small_cohort_is_one_slurm_job(slurm_run):
     assert re.search(r"^localrule render_overview:", output, flags=re.MULTILINE)
 
 
+def test_a_large_cohorts_steps_stay_separate_jobs(slurm_cluster, tmp_path):
+    """Above cluster_group_below_mb a cohort's endpoints are analysed in jobs of their own;
+    its trivial steps join the step they feed or follow (a dry run through the profile)."""
+    write_sheet(tmp_path)
+    north_mb = COHORTS["north"][0] * 60 / 1e6  # the synthetic cohort's size estimate
+    run = sheet_run(
+        tmp_path, "--profile", str(PROFILE), "--dry-run", cluster_group_below_mb=north_mb
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    remote = [job for job in remote_jobs(output) if "rule_graph" not in job]
+    remote = [job for job in remote if job not in ("rule_all", "rule_render_overview")]
+    assert sorted(remote) == sorted(
+        [
+            SYNTHETIC_COHORT_JOB,
+            SYNTHETIC_COHORT_JOB,
+            "rule_input_prepare_cohort_simulate_cohort",
+            "rule_analyse_endpoint_wildcards_north_pfs",
+            "rule_analyse_endpoint_wildcards_north_os",
+            "rule_report_collect_tables_render_report",
+        ]
+    )
+
+
 def test_slurm_jobs_run_snakemake_with_this_python(slurm_run):
     _, _, jobs = slurm_run
     for job in jobs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html as html_text
 import json
 import zipfile
 from pathlib import Path
@@ -305,8 +306,9 @@ def write_sheet(workdir: Path, rows: list[str]) -> Path:
 
 
 def test_several_cohorts_one_failing_then_fixed(run_workflow, tmp_path):
-    """A bad CSV fails its own cohort only (--keep-going); after the fix a rerun redoes just
-    that cohort and the overview, which then pools all three."""
+    """A bad CSV fails its own cohort only (--keep-going), and the overview of the other two
+    names it; after the fix a rerun redoes just that cohort and the overview, which then
+    pools all three."""
     broken = bad_copy(tmp_path, lambda lines: replace_field(lines, 9, "mg_mmol_l", "n/d?"))
     sheet = write_sheet(
         tmp_path, ["alpha\tsynthetic\t250\t1", "beta\tsynthetic\t250\t2", f"gamma\t{broken}\t\t"]
@@ -320,7 +322,11 @@ def test_several_cohorts_one_failing_then_fixed(run_workflow, tmp_path):
     for good in ("alpha", "beta"):
         assert (tmp_path / "results" / good / "report.html").exists()
     assert result_files(tmp_path, "gamma") == []
-    assert not (tmp_path / "results" / "index.html").exists()
+    assert "mgsurv: cohort gamma failed:" in output
+    partial = tmp_path / "results" / "index.html"
+    assert partial.stat().st_mtime == 0
+    assert "serum Mg is not a number" in html_text.unescape(partial.read_text(encoding="utf-8"))
+    assert set(read_tsv(tmp_path / "results" / "overview" / "pooled.tsv")["k"]) == {2}
     before = {
         good: (tmp_path / "results" / good / "report.html").stat().st_mtime_ns
         for good in ("alpha", "beta")

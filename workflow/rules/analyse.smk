@@ -9,7 +9,7 @@ rule analyse_endpoint:
     log:
         "logs/{cohort}/analyse_endpoint_{endpoint}.log",
     group:
-        cohort_job_group
+        cohort_job_group()
     conda:
         "../../environment.yml"
     threads: 1
@@ -31,8 +31,7 @@ rule collect_tables:
     log:
         "logs/{cohort}/collect_tables.log",
     group:
-        cohort_job_group
-    localrule: True
+        cohort_job_group("report")
     conda:
         "../../environment.yml"
     script:

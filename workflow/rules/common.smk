@@ -216,14 +216,20 @@ def cohort_input_mb(cohort):
     return Path(COHORTS.loc[cohort, "source"]).stat().st_size / 1e6
 
 
-def cohort_job_group(wildcards):
-    """A rule's group: on a cluster, a cohort below cluster_group_below_mb runs its steps,
-    CSV to report, as one job (jobs of one group that are connected form one cluster job;
-    the cohorts are not connected, so each is its own job); a larger cohort's steps stay
-    separate jobs (None). Local runs ignore groups."""
-    if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
-        return "cohort"
-    return None
+def cohort_job_group(large=None):
+    """A rule's group (a function of the job's wildcards). On a cluster, a cohort below
+    cluster_group_below_mb runs its steps, CSV to report, as one job (the connected jobs of
+    a group form one cluster job; the cohorts are not connected, so each is its own job). A
+    larger cohort's steps are jobs of their own, each endpoint's analysis on its own node,
+    but a trivial step joins the step it feeds or follows (group ``large``): a rule with a
+    group never runs on the submit node. Local runs ignore groups."""
+
+    def group(wildcards):
+        if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
+            return "cohort"
+        return large
+
+    return group
 
 
 def memory_mb(wildcards, input):

@@ -11,7 +11,7 @@ rule prepare_cohort:
     log:
         "logs/{cohort}/prepare_cohort.log",
     group:
-        cohort_job_group
+        cohort_job_group("input")
     conda:
         "../../environment.yml"
     threads: 1

@@ -23,7 +23,7 @@ rule render_report:
     log:
         "logs/{cohort}/render_report.log",
     group:
-        cohort_job_group
+        cohort_job_group("report")
     conda:
         "../../environment.yml"
     threads: 2

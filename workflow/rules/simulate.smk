@@ -7,8 +7,7 @@ rule simulate_cohort:
     log:
         "logs/{cohort}/simulate_cohort.log",
     group:
-        cohort_job_group
-    localrule: True
+        cohort_job_group("input")
     conda:
         "../../environment.yml"
     params:
