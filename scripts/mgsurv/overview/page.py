@@ -211,6 +211,14 @@ def endpoint_sections(
                     }
                 )
         excluded = own[own["excluded"] != ""]
+        not_pooled = [
+            {
+                "cohort": cohort,
+                "reason": reason,
+                "populations": ", ".join(POPULATION_LABELS[p].lower() for p in rows["population"]),
+            }
+            for (cohort, reason), rows in excluded.groupby(["cohort", "excluded"], sort=False)
+        ]
         sections.append(
             {
                 "endpoint": endpoint,
@@ -222,14 +230,7 @@ def endpoint_sections(
                     xlabel=AXIS_LABELS[settings.primary.contrast],
                 ),
                 "pooled": rows,
-                "excluded": [
-                    {
-                        "cohort": row["cohort"],
-                        "population": POPULATION_LABELS[row["population"]],
-                        "reason": row["excluded"],
-                    }
-                    for _, row in excluded.iterrows()
-                ],
+                "excluded": not_pooled,
             }
         )
     return sections
