@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# How every input error's message starts (the workflow finds failed cohorts' messages by it).
+INPUT_ERROR_MARK = "mgsurv: input error:"
 MAX_ROWS_SHOWN = 10
 
 
@@ -41,7 +43,7 @@ class InputError(Exception):
 
     def message(self) -> str:
         """The full user-facing message, one fact per line."""
-        lines = [f"mgsurv: input error: {self.problem}"]
+        lines = [f"{INPUT_ERROR_MARK} {self.problem}"]
         if self.file:
             lines.append(f"  file:   {self.file}")
         if self.column:

@@ -33,7 +33,9 @@ from mgsurv.contract import (
     validation_files,
 )
 from mgsurv.cohort.simulate import synthetic_reference_arm
+from mgsurv.errors import INPUT_ERROR_MARK
 from mgsurv.stages.overview import partial_overview
+from mgsurv.stages.runner import INTERNAL_ERROR_MARK
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
     AnalysisSettings,
@@ -260,7 +262,6 @@ def final_outputs():
 
 
 RUN_STARTED = time.time()
-INPUT_ERROR_MARK = "mgsurv: input error:"
 
 
 def written_this_run(paths):
@@ -287,22 +288,25 @@ def cohort_failures():
                     INPUT_ERROR_MARK + text.split(INPUT_ERROR_MARK, 1)[1].rstrip()
                 )
                 break
-            if "unexpected failure" in text:
+            if INTERNAL_ERROR_MARK in text:
                 failures[cohort] = f"mgsurv: internal error; details in {log}"
                 break
     return failures
 
 
 def write_partial_overview(failures):
-    """With several cohorts, the overview of those that completed, naming the others (the
-    run itself still fails). A cohort neither failed nor complete did not run to the end:
-    the run stopped first (without --keep-going)."""
+    """With several cohorts, the overview of those that completed (and did not fail in this
+    run: a failed job's later tables may be left from an earlier run), naming the others;
+    the run itself still fails. A cohort neither failed nor complete did not run to the
+    end: the run stopped first (without --keep-going). Its path, or None if not written.
+    """
     if len(COHORTS) < 2:
         return None
     complete = {
         cohort: overview_inputs(cohort_folder(cohort))
         for cohort in COHORTS.index
-        if all(
+        if cohort not in failures
+        and all(
             Path(p).exists() for p in overview_inputs(cohort_folder(cohort)).values()
         )
     }
@@ -317,12 +321,13 @@ def write_partial_overview(failures):
         for cohort in COHORTS.index
         if cohort not in complete
     }
-    partial_overview(
-        complete,
-        failed,
-        OverviewSettings.from_config(config),
-        overview_files(),
-    )
+    try:
+        partial_overview(
+            complete, failed, OverviewSettings.from_config(config), overview_files()
+        )
+    except Exception as error:  # a bug here must not hide the cohorts' own messages
+        print(f"mgsurv: internal error: the overview could not be written: {error!r}")
+        return None
     return OVERVIEW_PAGE
 
 

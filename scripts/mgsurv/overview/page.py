@@ -33,7 +33,7 @@ from mgsurv.overview.pooled import (
     pooled_estimates,
 )
 from mgsurv.report.disclosure import SUPPRESSED, format_patients, is_suppressed, suppressing
-from mgsurv.report.forest import DEFAULT_XLABEL, POOLED, PREDICTION, forest_svg
+from mgsurv.report.forest import POOLED, PREDICTION, forest_svg
 from mgsurv.report.formatting import in_sentence, p_phrase
 from mgsurv.report.labels import ENDPOINT_LABELS, hr_text, hr_with_ci
 from mgsurv.report.primary import ARM_SOURCE, CONTRASTS, INTERACTION_SOURCE
@@ -49,11 +49,6 @@ METHOD_LABELS = {
     RANDOM_REML_HKSJ: "Random effects, REML with Hartung-Knapp-Sidik-Jonkman (primary)",
     RANDOM_DL: "Random effects, DerSimonian-Laird",
     FIXED: "Fixed effect",
-}
-# The forest plots' x axis, per primary contrast (config primary.contrast).
-AXIS_LABELS = {
-    "low_vs_normal": DEFAULT_XLABEL,
-    "per_0.1_mmol_l": "Hazard ratio per 0.1 mmol/L higher serum Mg (log scale)",
 }
 # Where each cohort's within-arm HR comes from (config primary.model), in words.
 PRIMARY_MODELS = {
@@ -227,7 +222,7 @@ def endpoint_sections(
                     forest_rows(within, pooled_within),
                     f"{label}, within immunotherapy",
                     id_prefix=f"forest-{endpoint}-",
-                    xlabel=AXIS_LABELS[settings.primary.contrast],
+                    xlabel=CONTRASTS[settings.primary.contrast].axis,
                 ),
                 "pooled": rows,
                 "excluded": not_pooled,

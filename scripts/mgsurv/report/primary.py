@@ -35,6 +35,7 @@ from mgsurv.contract import (
     parse_term,
     within_arm_term,
 )
+from mgsurv.report.forest import DEFAULT_XLABEL
 from mgsurv.report.formatting import in_sentence
 from mgsurv.report.labels import ENDPOINT_LABELS
 from mgsurv.report.tables import Tables, rows_of
@@ -62,6 +63,7 @@ class Contrast:
     absent: str  # what "no association" is about
     heading: str  # the HR in a caption, "{threshold}" to fill in
     reading: str  # how to read its HRs
+    axis: str  # a forest plot's x axis
 
 
 CONTRASTS = {
@@ -77,6 +79,7 @@ CONTRASTS = {
         "an association of low serum Mg with the rate of {rate}",
         "Hazard ratio (HR) of low vs normal serum Mg (below {threshold})",
         "HRs above 1: a higher rate of the event with low Mg.",
+        DEFAULT_XLABEL,
     ),
     "per_0.1_mmol_l": Contrast(
         MG_CONTINUOUS_TERM,
@@ -90,6 +93,7 @@ CONTRASTS = {
         "an association of serum Mg with the rate of {rate}",
         "Hazard ratio (HR) per 0.1 mmol/L higher serum Mg",
         "HRs below 1: a lower rate of the event with higher Mg (per 0.1 mmol/L).",
+        "Hazard ratio per 0.1 mmol/L higher serum Mg (log scale)",
     ),
 }
 

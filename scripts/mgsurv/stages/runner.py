@@ -16,6 +16,9 @@ from collections.abc import Callable
 
 from mgsurv.errors import InputError
 
+# What a step's log says before the traceback of a bug (the workflow finds failed steps by it).
+INTERNAL_ERROR_MARK = "unexpected failure:"
+
 
 def run_step(smk, step: Callable[[object], None]) -> None:
     """Call ``step(smk)`` with logging to the rule's log file; exit 1 on failure."""
@@ -37,7 +40,7 @@ def run_step(smk, step: Callable[[object], None]) -> None:
         print(err.message(), file=sys.stderr)
         sys.exit(1)
     except Exception:
-        logging.getLogger("mgsurv").error("unexpected failure:\n%s", traceback.format_exc())
+        logging.getLogger("mgsurv").error("%s\n%s", INTERNAL_ERROR_MARK, traceback.format_exc())
         print(
             f"mgsurv: internal error in rule {smk.rule}; details in {log_path}."
             " Please report it with that log.",
