@@ -390,6 +390,7 @@ CONFIGS = {
     },
     "iptw_trim_below_half": {"iptw": {"trim_percentile": 5}},
     "one_imputation": {"multiple_imputation": {"m": 1, "iterations": 5, "seed": 1}},
+    "cluster_group_negative": {"cluster_group_below_mb": -1},
 }
 
 
