@@ -55,8 +55,20 @@ onerror:
             f"\nmgsurv: cohort {cohort} failed:\n{message}\n"
             "No results were written for this cohort; fix the input and rerun."
         )
-    if overview := write_partial_overview(failures):
-        print(
-            f"mgsurv: overview of the cohorts that completed written to {overview};"
-            " it names the cohorts that failed"
+    try:
+        written = partial_overview(
+            list(COHORTS.index),
+            failures,
+            OverviewSettings.from_config(config),
+            overview_files(),
         )
+    except Exception as error:  # a bug here must not hide the cohorts' own messages
+        print(
+            f"mgsurv: internal error: the overview could not be written: {error!r}"
+        )
+    else:
+        if written:
+            print(
+                f"mgsurv: overview of the cohorts that completed written to {OVERVIEW_PAGE};"
+                " it names the cohorts that failed"
+            )

@@ -33,9 +33,8 @@ from mgsurv.contract import (
     validation_files,
 )
 from mgsurv.cohort.simulate import synthetic_reference_arm
-from mgsurv.errors import INPUT_ERROR_MARK
 from mgsurv.stages.overview import partial_overview
-from mgsurv.stages.runner import INTERNAL_ERROR_MARK
+from mgsurv.stages.runner import logged_failure
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
     AnalysisSettings,
@@ -272,63 +271,14 @@ def written_this_run(paths):
 
 
 def cohort_failures():
-    """Per cohort whose job failed in this run, its message: the input error its job's log
-    holds, else where to look. Logs are per cohort (logs/<cohort>/), one per step."""
+    """Per cohort with a step that failed in this run, what the step's log says of it."""
     failures = {}
     for cohort in COHORTS.index:
-        logs = [
-            log
-            for log in sorted(Path("logs", cohort).glob("*.log"))
-            if log.stat().st_mtime >= RUN_STARTED
-        ]
-        for log in logs:
-            text = log.read_text(encoding="utf-8", errors="replace")
-            if INPUT_ERROR_MARK in text:
-                failures[cohort] = (
-                    INPUT_ERROR_MARK + text.split(INPUT_ERROR_MARK, 1)[1].rstrip()
-                )
-                break
-            if INTERNAL_ERROR_MARK in text:
-                failures[cohort] = f"mgsurv: internal error; details in {log}"
+        for log in sorted(Path("logs", cohort).glob("*.log")):
+            if log.stat().st_mtime >= RUN_STARTED and (message := logged_failure(log)):
+                failures[cohort] = message
                 break
     return failures
-
-
-def write_partial_overview(failures):
-    """With several cohorts, the overview of those that completed (and did not fail in this
-    run: a failed job's later tables may be left from an earlier run), naming the others;
-    the run itself still fails. A cohort neither failed nor complete did not run to the
-    end: the run stopped first (without --keep-going). Its path, or None if not written.
-    """
-    if len(COHORTS) < 2:
-        return None
-    complete = {
-        cohort: overview_inputs(cohort_folder(cohort))
-        for cohort in COHORTS.index
-        if cohort not in failures
-        and all(
-            Path(p).exists() for p in overview_inputs(cohort_folder(cohort)).values()
-        )
-    }
-    if not complete:
-        return None
-    failed = {
-        cohort: failures.get(
-            cohort,
-            "did not finish: the run stopped at another cohort's failure"
-            " (rerun with --keep-going to finish the others)",
-        )
-        for cohort in COHORTS.index
-        if cohort not in complete
-    }
-    try:
-        partial_overview(
-            complete, failed, OverviewSettings.from_config(config), overview_files()
-        )
-    except Exception as error:  # a bug here must not hide the cohorts' own messages
-        print(f"mgsurv: internal error: the overview could not be written: {error!r}")
-        return None
-    return OVERVIEW_PAGE
 
 
 def check_strata():

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mgsurv.contract import OVERVIEW_INPUTS
+from mgsurv.contract import OVERVIEW_INPUTS, cohort_folder, overview_inputs
 from mgsurv.files.tables import read_tsv, write_text, write_tsv
 from mgsurv.overview.page import render_overview
 from mgsurv.overview.pooled import CohortTables
@@ -42,18 +42,38 @@ def overview(
     write_text(html, outputs["html"])
 
 
+# A cohort that neither failed nor completed: the run stopped before it was done.
+NOT_FINISHED = (
+    "did not finish: the run stopped at another cohort's failure"
+    " (rerun with --keep-going to finish the others)"
+)
+
+
 def partial_overview(
-    cohort_files: Mapping[str, Mapping[str, str | Path]],
-    failed: Mapping[str, str],
+    cohorts: Sequence[str],
+    failures: Mapping[str, str],
     settings: OverviewSettings,
     outputs: Mapping[str, str | Path],
-) -> None:
-    """The overview of the cohorts that completed when others failed (a run with
-    --keep-going), written by the workflow's onerror handler. Its files are dated 1970, so
-    that the next run rebuilds them, as it would a rule's output older than its inputs."""
-    overview(cohort_files, failed, settings, outputs)
+) -> bool:
+    """After a failed run of several cohorts (the workflow's onerror handler), the overview
+    of those that completed, naming the others with their message (``failures``, by
+    cohort; NOT_FINISHED for the rest). A cohort that failed in this run never counts as
+    complete, whatever tables an earlier run left. The files are dated 1970, so that the
+    next run rebuilds them, as it would a rule's output older than its inputs. False when
+    there is nothing to write (one cohort, or none completed)."""
+    complete = {
+        cohort: overview_inputs(cohort_folder(cohort))
+        for cohort in cohorts
+        if cohort not in failures
+        and all(Path(p).exists() for p in overview_inputs(cohort_folder(cohort)).values())
+    }
+    if len(cohorts) < 2 or not complete:
+        return False
+    failed = {c: failures.get(c, NOT_FINISHED) for c in cohorts if c not in complete}
+    overview(complete, failed, settings, outputs)
     for path in outputs.values():
         os.utime(path, (0, 0))
+    return True
 
 
 def cohort_paths(

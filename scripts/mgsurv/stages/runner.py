@@ -13,8 +13,9 @@ import sys
 import traceback
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
-from mgsurv.errors import InputError
+from mgsurv.errors import INPUT_ERROR_MARK, InputError
 
 # What a step's log says before the traceback of a bug (the workflow finds failed steps by it).
 INTERNAL_ERROR_MARK = "unexpected failure:"
@@ -47,3 +48,14 @@ def run_step(smk, step: Callable[[object], None]) -> None:
             file=sys.stderr,
         )
         sys.exit(1)
+
+
+def logged_failure(log: Path) -> str | None:
+    """What a step's log (as :func:`run_step` writes it) says of the step's failure: the
+    input error's message, or where a bug's traceback is; None when the step did not fail."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if INPUT_ERROR_MARK in text:
+        return INPUT_ERROR_MARK + text.split(INPUT_ERROR_MARK, 1)[1].rstrip()
+    if INTERNAL_ERROR_MARK in text:
+        return f"mgsurv: internal error; details in {log}"
+    return None
