@@ -41,7 +41,9 @@ rule all:
         final_outputs(),
 
 
+# Both handlers run once the scheduler is done: its pending timers would delay the exit.
 onsuccess:
+    cancel_scheduler_timers()
     for path in written_this_run(final_outputs()):
         print(f"mgsurv: report written to {path}")
     for path in written_this_run([VALIDATION_PAGE]):
@@ -49,6 +51,7 @@ onsuccess:
 
 
 onerror:
+    cancel_scheduler_timers()
     failures = cohort_failures()
     for cohort, message in failures.items():
         print(

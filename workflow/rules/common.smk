@@ -34,6 +34,7 @@ from mgsurv.contract import (
 )
 from mgsurv.cohort.simulate import synthetic_reference_arm
 from mgsurv.stages.overview import partial_overview
+from mgsurv.stages.prompt_exit import cancel_scheduler_timers
 from mgsurv.stages.runner import logged_failure
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (
