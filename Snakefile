@@ -26,7 +26,6 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/simulate.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/analyse.smk"
 include: "workflow/rules/report.smk"

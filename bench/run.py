@@ -383,7 +383,7 @@ def run_configuration(n: int, ties: str, work: Path, args, with_r: bool) -> Conf
         }
     results = run_workflow(conf, workdir / "workflow", overrides, args)
     if ties == "default":  # R and the stages read the CSV the workflow generated
-        generated = Path(synthetic_files(results)["cohort"]) if results else None
+        generated = Path(synthetic_files(results)["csv"]) if results else None
         if generated is not None and generated.exists():
             csv = generated
         else:  # the workflow failed: simulate it here

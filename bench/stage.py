@@ -8,11 +8,11 @@ mgsurv.stages that its rule's script calls (scripts/*.py), on the files the prev
 wrote in DIR (laid out as results/<cohort>/, by mgsurv.contract):
 
 * prepare: mgsurv.stages.prepare.prepare_cohort on the CSV with the shipped mapping (rule
-  prepare_cohort);
+  prepare_cohort; prepare_synthetic_cohort generates the CSV first);
 * analyse_pfs, analyse_os: mgsurv.stages.analyse.analyse on the cohort parquet (rule
   analyse_endpoint);
-* report: mgsurv.stages.collect.collect (rule collect_tables), then
-  mgsurv.stages.report.report with 2 workers, as the rule's 2 threads (rule render_report;
+* report: mgsurv.stages.collect.collect, then mgsurv.stages.report.report with 2
+  workers, as the rule's 2 threads (rule render_report;
   the rule graph is read from --rulegraph, as the rule reads the rule_graph job's output);
 * cox_fit: mgsurv.stats.cox.fit_cox of the multivariable PFS model (Mg group + arm + the
   configured covariates), the pipeline's Cox fit as analyse_endpoint calls it.

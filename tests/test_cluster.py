@@ -151,9 +151,8 @@ def remote_jobs(output: str) -> list[str]:
 
 
 # The SLURM comment of a cohort's group job: of a synthetic cohort, and of a CSV's.
-COHORT_RULES = ["analyse_endpoint", "collect_tables", "prepare_cohort", "render_report"]
-SYNTHETIC_COHORT_JOB = "rule_cohort_" + "_".join(sorted([*COHORT_RULES, "simulate_cohort"]))
-CSV_COHORT_JOB = "rule_cohort_" + "_".join(COHORT_RULES)
+SYNTHETIC_COHORT_JOB = "rule_cohort_analyse_endpoint_prepare_synthetic_cohort_render_report"
+CSV_COHORT_JOB = "rule_cohort_analyse_endpoint_prepare_cohort_render_report"
 
 
 def sacct_jobs(run_id: str, since: str) -> list[dict[str, str]]:
@@ -226,8 +225,8 @@ def test_each_small_cohort_is_one_slurm_job(slurm_run):
 
 
 def test_a_large_cohorts_steps_stay_separate_jobs(slurm_cluster, tmp_path):
-    """Above cluster_group_below_mb a cohort's endpoints are analysed in jobs of their own;
-    its trivial steps join the step they feed or follow (a dry run through the profile)."""
+    """Above cluster_group_below_mb a cohort's steps are jobs of their own: its preparation,
+    each endpoint's analysis, its report (a dry run through the profile)."""
     write_sheet(tmp_path)
     north_mb = COHORTS["north"][0] * 60 / 1e6  # the synthetic cohort's size estimate
     run = sheet_run(
@@ -241,10 +240,10 @@ def test_a_large_cohorts_steps_stay_separate_jobs(slurm_cluster, tmp_path):
         [
             SYNTHETIC_COHORT_JOB,
             SYNTHETIC_COHORT_JOB,
-            "rule_input_prepare_cohort_simulate_cohort",
+            "rule_prepare_synthetic_cohort_wildcards_north",
             "rule_analyse_endpoint_wildcards_north_pfs",
             "rule_analyse_endpoint_wildcards_north_os",
-            "rule_report_collect_tables_render_report",
+            "rule_render_report_wildcards_north",
         ]
     )
 

@@ -513,7 +513,7 @@ VALIDATION_TABLES = ("replicates", "estimates", "rejections", "power")
 # provenance.json's source of the generated cohort (otherwise the CSV's path).
 SYNTHETIC = "synthetic"
 # The synthetic cohort's generated input, under the cohort's folder.
-SYNTHETIC_INPUT = {"cohort": "input/synthetic_cohort.csv", "truth": "input/truth.json"}
+SYNTHETIC_INPUT = {"csv": "input/synthetic_cohort.csv", "truth": "input/truth.json"}
 
 
 def cohort_folder(cohort: str) -> str:
@@ -628,13 +628,20 @@ def endpoint_files(cohort_dir: str | Path, endpoint: str) -> dict[str, str]:
 
 
 def endpoint_parts(cohort_dir: str | Path) -> list[str]:
-    """Every endpoint's tables, endpoint by endpoint: what collect_tables stacks."""
+    """Every endpoint's tables, endpoint by endpoint: what the report job stacks."""
     return [path for e in ENDPOINTS for path in endpoint_files(cohort_dir, e).values()]
 
 
 def stacked_table_files(cohort_dir: str | Path) -> dict[str, str]:
     """The endpoint tables stacked over the endpoints (tables/<name>.tsv), by name."""
     return {name: table_path(cohort_dir, name) for name in ENDPOINT_TABLES}
+
+
+def prepared_report_tables(cohort_dir: str | Path) -> dict[str, str]:
+    """The report's tables that prepare writes, by name: the others are the stacked endpoint
+    tables, which the report job writes itself before it reads them."""
+    stacked = stacked_table_files(cohort_dir)
+    return {k: v for k, v in report_table_files(cohort_dir).items() if k not in stacked}
 
 
 def report_table_files(cohort_dir: str | Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-# Per endpoint: Kaplan-Meier, log-rank and Cox tables; then one table per kind.
+# Per endpoint: Kaplan-Meier, log-rank and Cox tables.
 
 
 rule analyse_endpoint:
@@ -21,18 +21,3 @@ rule analyse_endpoint:
         settings=cohort_settings(AnalysisSettings),
     script:
         "../../scripts/analyse_endpoint.py"
-
-
-rule collect_tables:
-    input:
-        endpoint_parts(COHORT_DIR),
-    output:
-        **stacked_table_files(COHORT_DIR),
-    log:
-        "logs/{cohort}/collect_tables.log",
-    group:
-        cohort_job_group("report")
-    conda:
-        "../../environment.yml"
-    script:
-        "../../scripts/collect_tables.py"

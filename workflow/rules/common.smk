@@ -25,6 +25,7 @@ from mgsurv.contract import (
     overview_files,
     overview_inputs,
     prepare_files,
+    prepared_report_tables,
     report_table_files,
     stacked_table_files,
     synthetic_files,
@@ -125,9 +126,7 @@ def is_synthetic(cohort):
 
 
 def cohort_source(wildcards):
-    """The CSV that prepare_cohort reads: the generator's output or the user's file."""
-    if is_synthetic(wildcards.cohort):
-        return synthetic_files(cohort_folder(wildcards.cohort))["cohort"]
+    """The user's CSV that prepare_cohort reads."""
     return COHORTS.loc[wildcards.cohort, "source"]
 
 
@@ -142,8 +141,6 @@ def lab_table_file(wildcards):
     """The lab table a CSV's mapping takes baseline Mg from (mapping key mg_lab), if any and
     if it exists: an input of prepare_cohort, so that a changed table reruns it (prepare
     names a missing one, or a mapping it cannot read)."""
-    if is_synthetic(wildcards.cohort):
-        return []
     try:
         mapping = yaml.safe_load(
             Path(mapping_path(wildcards)).read_text(encoding="utf-8")
@@ -218,25 +215,40 @@ def cohort_input_mb(cohort):
     return Path(COHORTS.loc[cohort, "source"]).stat().st_size / 1e6
 
 
-def cohort_job_group(large=None):
+def cohort_job_group():
     """A rule's group (a function of the job's wildcards). On a cluster, a cohort below
     cluster_group_below_mb runs its steps, CSV to report, as one job (the connected jobs of
     a group form one cluster job; the cohorts are not connected, so each is its own job). A
-    larger cohort's steps are jobs of their own, each endpoint's analysis on its own node,
-    but a trivial step joins the step it feeds or follows (group ``large``): a rule with a
-    group never runs on the submit node. Local runs ignore groups."""
+    larger cohort's steps are jobs of their own: its preparation, each endpoint's analysis
+    on its own node, and its report. Local runs ignore groups."""
 
     def group(wildcards):
         if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
             return "cohort"
-        return large
+        return None
 
     return group
 
 
 def memory_mb(wildcards, input):
     """Memory to request: 2 GB, plus 20 MB per MB of input for large cohorts."""
-    return max(2000, int(20 * input.size_mb))
+    return memory_for_mb(input.size_mb)
+
+
+def synthetic_memory_mb(wildcards):
+    """memory_mb of the job that generates a synthetic cohort: its CSV is the input."""
+    return memory_for_mb(cohort_input_mb(wildcards.cohort))
+
+
+def memory_for_mb(input_mb):
+    return max(2000, int(20 * input_mb))
+
+
+def cohort_names(synthetic):
+    """A wildcard constraint that matches exactly the synthetic cohorts' names (or exactly
+    the CSV cohorts'): which of the two prepare rules makes a cohort's files."""
+    names = [re.escape(c) for c in COHORTS.index if is_synthetic(c) == synthetic]
+    return "|".join(names) if names else "(?!)"  # (?!) matches nothing
 
 
 def code_version():

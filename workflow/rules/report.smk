@@ -1,13 +1,16 @@
-# The self-contained HTML report, built only from the result tables; its figures also as
-# PNG and PDF files.
+# The endpoints' tables stacked into one table per kind (tables/), then the self-contained
+# HTML report built only from the result tables, its figures also as PNG and PDF files: one
+# job, so that stacking the tables costs no Python start of its own.
 
 
 rule render_report:
     input:
-        **report_table_files(COHORT_DIR),
+        **prepared_report_tables(COHORT_DIR),
+        parts=endpoint_parts(COHORT_DIR),
         provenance=prepare_files(COHORT_DIR)["provenance"],
         rulegraph=RULEGRAPH_FILE,
     output:
+        **stacked_table_files(COHORT_DIR),
         html=report(
             f"{COHORT_DIR}/{REPORT_FILE}",
             caption="../report/report.rst",
@@ -23,7 +26,7 @@ rule render_report:
     log:
         "logs/{cohort}/render_report.log",
     group:
-        cohort_job_group("report")
+        cohort_job_group()
     conda:
         "../../environment.yml"
     threads: 2

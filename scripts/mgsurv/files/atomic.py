@@ -1,6 +1,5 @@
 """Atomic file writes: a temporary name in the same folder, renamed into place, so that a
-killed job never leaves a half-written file under its final name. (No pandas here: the
-light collect_tables job uses it too.)"""
+killed job never leaves a half-written file under its final name."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """Stack TSV tables written by :func:`mgsurv.files.tables.write_tsv` into one, as text.
 
-collect_tables stacks each per-endpoint table into one table per kind. When the parts
-share their header (always, for tables written by the same code and settings) the rows are
-copied as text: no pandas import (half of that job's time on the default cohort) and no
-re-parsing of numbers, so the stacked table holds exactly the digits the analysis wrote.
+The report job stacks each per-endpoint table into one table per kind
+(:mod:`mgsurv.stages.collect`). When the parts share their header (always, for tables
+written by the same code and settings) the rows are copied as text: no re-parsing of
+numbers, so the stacked table holds exactly the digits the analysis wrote.
 Parts whose columns differ are stacked by pandas, aligning the columns by name.
 """
 

@@ -1,8 +1,5 @@
-"""Step collect_tables: the endpoints' tables stacked into results/<cohort>/tables/.
-
-One job writes every table (rather than one job per table), as text without pandas
-(:mod:`mgsurv.files.stacking`): each job's start-up dominated this step on the default
-cohort.
+"""The endpoints' tables stacked into results/<cohort>/tables/, by the report job before it
+reads them (rule render_report): as text, without pandas (:mod:`mgsurv.files.stacking`).
 """
 
 from __future__ import annotations
