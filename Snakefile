@@ -58,6 +58,8 @@ onerror:
             "No results were written for this cohort; fix the input and rerun."
         )
     try:
+        from mgsurv.stages.overview import partial_overview  # only when a run fails
+
         written = partial_overview(
             list(COHORTS.index),
             failures,

@@ -14,7 +14,7 @@ from mgsurv.cohort.mapping import load_mapping, normalise_code
 from mgsurv.cohort.prepare import prepare
 from mgsurv.cohort.reader import read_cohort
 from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
-from mgsurv.cohort.simulate import synthetic_reference_arm
+from mgsurv.cohort.synthetic_arms import synthetic_reference_arm
 from mgsurv.errors import InputError
 from mgsurv.settings import PrepareSettings
 from mgsurv.validation.replicates import StudySettings

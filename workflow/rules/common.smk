@@ -33,8 +33,7 @@ from mgsurv.contract import (
     validation_batch_file,
     validation_files,
 )
-from mgsurv.cohort.simulate import synthetic_reference_arm
-from mgsurv.stages.overview import partial_overview
+from mgsurv.cohort.synthetic_arms import synthetic_reference_arm
 from mgsurv.stages.prompt_exit import cancel_scheduler_timers
 from mgsurv.stages.runner import logged_failure
 from mgsurv.schemas import CONFIG_DEFAULTS

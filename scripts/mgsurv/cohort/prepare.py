@@ -19,7 +19,7 @@ from mgsurv.cohort.grouping import add_groupings, group_definitions
 from mgsurv.cohort.mapping import Mapping, load_mapping
 from mgsurv.cohort.reader import PreparedCohort, exclusion_steps, read_cohort
 from mgsurv.cohort.serum_mg import MMOL_L_PER_UNIT
-from mgsurv.cohort.simulate import CHEMOTHERAPY, IMMUNOTHERAPY
+from mgsurv.cohort.synthetic_arms import CHEMOTHERAPY, IMMUNOTHERAPY
 from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,

@@ -65,23 +65,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 
+from mgsurv.cohort.synthetic_arms import ARMS, CHEMOTHERAPY, IMMUNOTHERAPY
 from mgsurv.errors import InputError
 from mgsurv.files.tables import write_text
 from mgsurv.schemas import CONFIG_DEFAULTS
-
-# The generated cohort's arms.
-IMMUNOTHERAPY = "immunotherapy"
-CHEMOTHERAPY = "chemotherapy"
-ARMS = (IMMUNOTHERAPY, CHEMOTHERAPY)
-
-
-def synthetic_reference_arm(configured: str | None) -> str | None:
-    """The reference arm of a generated cohort: the configured one when it is one of the
-    generator's arms (or null), else the generator's control arm. The config names the study
-    cohort's control arm (e.g. Docetaxel), which a generated cohort (a validation replicate,
-    a synthetic cohort of a cohorts sheet) does not share."""
-    return configured if configured is None or configured in ARMS else CHEMOTHERAPY
-
 
 COLUMNS = (
     "patient_id",

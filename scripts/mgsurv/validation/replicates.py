@@ -48,14 +48,8 @@ from mgsurv.analysis.imputation import imputation_table
 from mgsurv.analysis.iptw import iptw_tables
 from mgsurv.analysis.survival import logrank_tests
 from mgsurv.cohort.prepare import prepare
-from mgsurv.cohort.simulate import (
-    CHEMOTHERAPY,
-    IMMUNOTHERAPY,
-    SyntheticParams,
-    simulate_cohort,
-    synthetic_reference_arm,
-    write_cohort,
-)
+from mgsurv.cohort.simulate import SyntheticParams, simulate_cohort, write_cohort
+from mgsurv.cohort.synthetic_arms import CHEMOTHERAPY, IMMUNOTHERAPY, synthetic_reference_arm
 from mgsurv.contract import (
     ARM_COLUMN,
     CLINICAL_GROUPING,
