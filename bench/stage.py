@@ -11,7 +11,7 @@ wrote in DIR (laid out as results/<cohort>/, by mgsurv.contract):
   prepare_cohort; prepare_synthetic_cohort generates the CSV first);
 * analyse_pfs, analyse_os: mgsurv.stages.analyse.analyse on the cohort parquet (rule
   analyse_endpoint);
-* report: mgsurv.stages.collect.collect, then mgsurv.stages.report.report with 2
+* report: mgsurv.stages.report.report (the endpoint tables stacked, then the page) with 2
   workers, as the rule's 2 threads (rule render_report;
   the rule graph is read from --rulegraph, as the rule reads the rule_graph job's output);
 * cox_fit: mgsurv.stats.cox.fit_cox of the multivariable PFS model (Mg group + arm + the
@@ -41,12 +41,10 @@ from mgsurv.contract import (
     event_column,
     prepare_files,
     report_table_files,
-    stacked_table_files,
     time_column,
 )
 from mgsurv.settings import AnalysisSettings, PrepareSettings, ReportSettings
 from mgsurv.stages.analyse import analyse
-from mgsurv.stages.collect import collect
 from mgsurv.stages.prepare import prepare_cohort
 from mgsurv.stages.report import report
 from mgsurv.stats.cox import fit_cox
@@ -70,9 +68,9 @@ def run_analyse(endpoint: str, workdir: Path, config: dict) -> None:
 
 
 def run_report(workdir: Path, config: dict, rulegraph: Path | None) -> None:
-    collect(endpoint_parts(workdir), stacked_table_files(workdir))
     report(
         cohort="bench",
+        parts=endpoint_parts(workdir),
         tables=report_table_files(workdir),
         provenance=prepare_files(workdir)["provenance"],
         rulegraph=rulegraph,

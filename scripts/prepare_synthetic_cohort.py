@@ -2,15 +2,15 @@
 file), then validate that CSV and write the analysis-ready cohort as prepare_cohort does."""
 
 from mgsurv.settings import PrepareSettings
-from mgsurv.stages.prepare import prepare_cohort
+from mgsurv.stages.prepare import prepare_synthetic_cohort
 from mgsurv.stages.runner import run_step
-from mgsurv.stages.simulate import simulate
 
 
 def main(smk) -> None:
-    simulate(smk.params.synthetic, smk.output.csv, smk.output.truth)
     settings = PrepareSettings.from_config(smk.params.settings)
-    prepare_cohort(smk.output.csv, smk.input.mapping, settings, smk.params.origin, smk.output)
+    prepare_synthetic_cohort(
+        smk.params.synthetic, smk.input.mapping, settings, smk.params.origin, smk.output
+    )
 
 
 run_step(snakemake, main)  # noqa: F821 (injected by Snakemake)
