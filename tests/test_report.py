@@ -48,6 +48,7 @@ from mgsurv.report.sections.appendix import parse_rulegraph
 from mgsurv.report.sections.cox import forest_rows
 from mgsurv.report.sections.survival import followup_section
 from mgsurv.settings import CutpointSettings, ReportSettings, config_keys
+from mgsurv.stages.rulegraph import canonical_dot
 from support import shipped_config, svg_texts
 
 SECTION_IDS = (
@@ -1313,6 +1314,31 @@ def test_rule_graph_is_parsed_and_laid_out_in_longest_path_layers() -> None:
     # The edge that skips a layer gets a waypoint beside the box it would cross.
     long_edge = paths[edges.index(("3", "1"))]
     assert len(long_edge) == 3 and long_edge[1][0] != positions["2"][0]
+
+
+def test_rule_graph_is_numbered_by_rule_name_whatever_order_snakemake_gives() -> None:
+    """Snakemake numbers the rules and lists the edges in an order that varies between runs;
+    the canonical DOT (and so the report's figure of it) does not."""
+    new = {"0": "2", "1": "0", "2": "3", "3": "1"}
+
+    def renumbered(line: str) -> str:
+        if edge := re.fullmatch(r"\t(\d+) -> (\d+)", line):
+            return f"\t{new[edge[1]]} -> {new[edge[2]]}"
+        if node := re.fullmatch(r"\t(\d+)(\[.*)", line):
+            return f"\t{new[node[1]]}{node[2]}"
+        return line
+
+    lines = [renumbered(line) for line in RULEGRAPH.strip().splitlines()]
+    body = [line for line in lines if line.startswith("\t")]
+    header = [line for line in lines if not line.startswith("\t") and line != "}"]
+    assert canonical_dot("\n".join([*header, *reversed(body), "}"])) == canonical_dot(RULEGRAPH)
+
+    labels, edges = parse_rulegraph(canonical_dot(RULEGRAPH))
+    assert list(labels.values()) == sorted(labels.values())
+    assert edges == sorted(edges, key=lambda edge: (int(edge[0]), int(edge[1])))
+    original, original_edges = parse_rulegraph(RULEGRAPH)
+    named = {(original[a], original[b]) for a, b in original_edges}
+    assert {(labels[a], labels[b]) for a, b in edges} == named
 
 
 def test_remark_checklist_has_every_item_linked_or_explained(tables: dict, html: str) -> None:
