@@ -36,6 +36,34 @@ bench_run = _load("run")
 STAGES = {"workflow", "prepare", "analyse_pfs", "analyse_os", "report", "cox_fit"}
 
 
+default_run = _load("default_run")
+
+
+@pytest.mark.workflow
+def test_default_run_bench_writes_its_table_and_the_runs_timeline(tmp_path):
+    out = tmp_path / "results"
+    command = [sys.executable, str(BENCH / "default_run.py"), "--repeat", "1", "--skip-r"]
+    run = subprocess.run(
+        [*command, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    table = pd.read_csv(out / "default_run.tsv", sep="\t")
+    assert list(table.columns) == [*default_run.COLUMNS, *default_run.RATIOS]
+    assert table[["n", "tool", "runs"]].values.tolist() == [["default", "mgsurv", 1]]
+    assert table["median_seconds"].notna().all() and table["ratio_median"].isna().all()
+
+    steps = pd.read_csv(out / "timeline.tsv", sep="\t")
+    assert list(steps.columns) == ["part", "start", "end", "seconds"]
+    parts = list(steps["part"])
+    assert parts[0].startswith("Snakemake start") and parts[-1].startswith("Snakemake exit")
+    jobs = {"rule_graph", "prepare_synthetic_cohort", "analyse_endpoint", "render_report"}
+    assert jobs <= set(parts), parts
+    assert parts.count("analyse_endpoint") == 2
+    assert any(part.startswith("figure drawings (") for part in parts)
+    assert (steps["end"] >= steps["start"]).all()
+
+
 @pytest.mark.workflow
 def test_benchmark_runs_on_a_tiny_cohort_and_writes_its_tables_and_plot(tmp_path):
     out = tmp_path / "results"
