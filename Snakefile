@@ -40,6 +40,11 @@ rule all:
         final_outputs(),
 
 
+# Snakemake calls onstart with the run's DAG built, before the first job.
+onstart:
+    stage_rule_graph(workflow.dag)
+
+
 # Both handlers run once the scheduler is done: its pending timers would delay the exit.
 onsuccess:
     cancel_scheduler_timers()

@@ -25,11 +25,13 @@ from mgsurv.contract import (
     KEY_TERM,
     MULTIVARIABLE,
     QUARTILE_GROUPING,
+    RULEGRAPH_FILE,
     arm_model,
     prepare_files,
     table_path,
 )
 from mgsurv.files.tables import read_tsv
+from mgsurv.stages.rulegraph import STAGED_RULE_GRAPH, canonical_dot
 from support import MAPPING_FILE, SYNTHETIC_400
 
 # The endpoint tables whose columns are checked against the results contract.
@@ -368,3 +370,33 @@ def test_snakemake_report_bundles_the_report_and_figures(run_workflow, large_syn
         names = bundle.namelist()
     assert any(name.endswith("/report.html") for name in names)
     assert sum(name.endswith(".png") for name in names) >= 4
+
+
+def test_the_runs_rule_graph_is_the_one_snakemake_prints(run_workflow, large_synthetic_run):
+    """The run stages its rule graph from its own DAG (mgsurv.stages.rulegraph, Snakemake
+    internals): it must be what `snakemake --rulegraph` prints for the same config, so that
+    a Snakemake upgrade that changes either fails here."""
+    workdir = large_synthetic_run.parents[1]
+    options = ["--rulegraph", "--forceall", "--nolock", "--quiet"]
+    printed = run_workflow(
+        workdir, *options, cores=None, target="all", synthetic={"n": 6000, "seed": 11}
+    )
+    assert printed.returncode == 0, printed.stderr[-3000:]
+    dot = printed.stdout[printed.stdout.index("digraph") :]
+    written = (workdir / RULEGRAPH_FILE).read_text(encoding="utf-8")
+    assert written == canonical_dot(dot)
+    assert '[label = "prepare_synthetic_cohort"' in written and "->" in written
+    # written from what the run staged, not by the fallback's second Snakemake
+    assert (workdir / STAGED_RULE_GRAPH).read_text(encoding="utf-8") == written
+
+
+def test_without_hooks_the_rule_graph_comes_from_a_second_snakemake(
+    run_workflow, large_synthetic_run, tmp_path
+):
+    """With --no-hooks nothing is staged: the rule_graph job asks a second Snakemake, and
+    writes the same graph."""
+    run = run_workflow(tmp_path, "--no-hooks", target=RULEGRAPH_FILE, synthetic={"n": 6000})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert not (tmp_path / STAGED_RULE_GRAPH).exists()
+    written = (tmp_path / RULEGRAPH_FILE).read_text(encoding="utf-8")
+    assert written == (large_synthetic_run.parents[1] / RULEGRAPH_FILE).read_text(encoding="utf-8")

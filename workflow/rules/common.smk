@@ -35,6 +35,7 @@ from mgsurv.contract import (
 )
 from mgsurv.cohort.synthetic_arms import synthetic_reference_arm
 from mgsurv.stages.prompt_exit import cancel_scheduler_timers
+from mgsurv.stages.rulegraph import stage_rule_graph
 from mgsurv.stages.runner import logged_failure
 from mgsurv.schemas import CONFIG_DEFAULTS
 from mgsurv.settings import (

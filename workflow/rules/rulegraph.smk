@@ -1,9 +1,9 @@
 # The rule graph of this run, for the reports' reproducibility appendix: one per run (every
-# cohort's report shows the same workflow), with no input, so that it is drawn at the start
-# beside the first cohort's jobs rather than on the path to the report. It holds no core of
-# the run's (threads: 0): a second Snakemake that takes 1.7 s of CPU, it made one endpoint's
-# analysis wait for it, and the run end 0.5 s later, while the other endpoint's analysis ran
-# on its own; the operating system shares the cores between them instead.
+# cohort's report shows the same workflow), with no input, so that it is written at the
+# start beside the first cohort's job. The run's Snakemake stages it as it starts (onstart,
+# mgsurv.stages.rulegraph) and the job writes it out; if nothing was staged (--no-hooks) the
+# job runs a second Snakemake for it, 1.5 s of CPU. It holds no core of the run's
+# (threads: 0), so that it never makes a cohort's job wait.
 
 
 rule rule_graph:
