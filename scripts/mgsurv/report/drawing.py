@@ -6,6 +6,7 @@ from __future__ import annotations
 import pickle
 import traceback
 from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,9 @@ class Figures:
         self.ids.append(figure_id)
         running = [d for d in self._pending if not d.done]
         if len(running) >= self._workers:
-            running[0].result()
+            # the first of them to finish frees a worker (not the oldest: a core would idle)
+            first = wait([d.connection for d in running])[0]
+            next(d for d in running if d.connection is first).result()
         drawing = ForkedDrawing(pickle.dumps(figure), self.directory, figure_id)
         self._pending.append(drawing)
         files = (
@@ -95,6 +98,11 @@ class ForkedDrawing:
     @property
     def done(self) -> bool:
         return self._svg is not None
+
+    @property
+    def connection(self) -> Connection:
+        """The pipe the fork sends its result on (readable once it has finished)."""
+        return self._receive
 
     def result(self) -> str:
         if self._svg is None:
