@@ -3,6 +3,7 @@ drawn in forked processes while the page is built (:class:`Figures`)."""
 
 from __future__ import annotations
 
+import gc
 import pickle
 import traceback
 from multiprocessing import get_context
@@ -125,6 +126,10 @@ class ForkedDrawing:
 
 
 def _draw_and_send(send, figure: bytes, directory: Path | None, figure_id: str) -> None:
+    # The fork lives for one figure: no garbage collection, whose passes over every object
+    # the report job holds would copy their memory pages into the fork (0.9 s of CPU over the
+    # default report's 20 figures).
+    gc.disable()
     try:
         send.send((True, _draw_pickled_figure(figure, directory, figure_id)))
     except Exception:  # noqa: BLE001 (sent to the parent, which raises it)
