@@ -4,7 +4,6 @@ drawn in forked processes while the page is built (:class:`Figures`)."""
 from __future__ import annotations
 
 import gc
-import pickle
 import traceback
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -27,9 +26,10 @@ class Figures:
     figure's id) and, when a directory is given, also written there as <id>.png and
     <id>.pdf (see :func:`draw_figure`).
 
-    Each figure is drawn in a fork of this process made when it is added (the figure goes
-    to it pickled), up to ``workers`` at a time while this process builds the rest of the
-    page; each figure's SVG is a :class:`PendingSvg` until the template renders it. A
+    Each figure is drawn in a fork of this process made when it is added (the fork has its
+    own copy of the figure, no pickling needed), up to ``workers`` at a time while this
+    process builds the rest of the page; each figure's SVG is a :class:`PendingSvg` until
+    the template renders it. A
     fresh fork per figure matters: matplotlib keeps state between drawings in a process,
     so a long-lived worker's output would depend on which figures it drew before (and
     which worker got which figure varies from run to run). With ``workers`` = 0 the forks
@@ -65,7 +65,7 @@ class Figures:
             # the first of them to finish frees a worker (not the oldest: a core would idle)
             first = wait([d.connection for d in running])[0]
             next(d for d in running if d.connection is first).result()
-        drawing = ForkedDrawing(pickle.dumps(figure), self.directory, figure_id)
+        drawing = ForkedDrawing(figure, self.directory, figure_id)
         self._pending.append(drawing)
         files = (
             [f"{self.directory.name}/{figure_id}.{kind}" for kind in FILE_FORMATS]
@@ -82,10 +82,10 @@ class Figures:
 
 
 class ForkedDrawing:
-    """:func:`draw_figure` of a pickled figure in a fork of this process; :meth:`result`
-    waits for its SVG text (or raises its error)."""
+    """:func:`draw_figure` of a figure in a fork of this process; :meth:`result` waits for
+    its SVG text (or raises its error)."""
 
-    def __init__(self, figure: bytes, directory: Path | None, figure_id: str) -> None:
+    def __init__(self, figure: Figure, directory: Path | None, figure_id: str) -> None:
         context = get_context("fork")
         self._receive, send = context.Pipe(duplex=False)
         self._process = context.Process(
@@ -125,13 +125,13 @@ class ForkedDrawing:
         self._process.join()
 
 
-def _draw_and_send(send, figure: bytes, directory: Path | None, figure_id: str) -> None:
+def _draw_and_send(send, figure: Figure, directory: Path | None, figure_id: str) -> None:
     # The fork lives for one figure: no garbage collection, whose passes over every object
     # the report job holds would copy their memory pages into the fork (0.9 s of CPU over the
     # default report's 20 figures).
     gc.disable()
     try:
-        send.send((True, _draw_pickled_figure(figure, directory, figure_id)))
+        send.send((True, draw_figure(figure, directory, figure_id)))
     except Exception:  # noqa: BLE001 (sent to the parent, which raises it)
         send.send((False, traceback.format_exc()))
     finally:
@@ -167,8 +167,3 @@ def draw_figure(figure: Figure, directory: Path | None, figure_id: str) -> str:
 def caption_id(figure_id: str) -> str:
     """The id of a figure's caption on the page."""
     return f"caption-{figure_id}"
-
-
-def _draw_pickled_figure(figure: bytes, directory: Path | None, figure_id: str) -> str:
-    """:func:`draw_figure` of a pickled figure (in a fork: :class:`ForkedDrawing`)."""
-    return draw_figure(pickle.loads(figure), directory, figure_id)
