@@ -29,12 +29,11 @@ class Figures:
     Each figure is drawn in a fork of this process made when it is added (the fork has its
     own copy of the figure, no pickling needed), up to ``workers`` at a time while this
     process builds the rest of the page; each figure's SVG is a :class:`PendingSvg` until
-    the template renders it. A
-    fresh fork per figure matters: matplotlib keeps state between drawings in a process,
-    so a long-lived worker's output would depend on which figures it drew before (and
-    which worker got which figure varies from run to run). With ``workers`` = 0 the forks
-    run one at a time: the same bytes. Use it as a context manager: leaving the block
-    waits for every figure and re-raises a drawing's error.
+    the template renders it. A fresh fork per figure matters: matplotlib keeps state
+    between drawings in a process, so a long-lived worker's output would depend on which
+    figures it drew before (and which worker got which figure varies from run to run).
+    With ``workers`` = 0 the forks run one at a time: the same bytes. Use it as a context
+    manager: leaving the block waits for every figure and re-raises a drawing's error.
     """
 
     def __init__(self, directory: str | Path | None = None, workers: int = 0) -> None:
