@@ -82,7 +82,10 @@ def rounds(n: str, csv: Path | None, work: Path, repeat: int, with_r: bool) -> d
     seconds: dict[str, list[float]] = {MGSURV: [], R_SCRIPT: [], R_MARKDOWN: []}
     for index in range(repeat):
         folder = work / f"{n}_{index}"
-        overrides = [] if csv is None else [f"cohort={csv}", "cohort_name=bench"]
+        mapping = ROOT / "config" / "mapping.yaml"
+        overrides = (
+            [] if csv is None else [f"cohort={csv}", "cohort_name=bench", f"mapping={mapping}"]
+        )
         print(f"bench: n={n} round {index + 1}/{repeat}: mgsurv", flush=True)
         seconds[MGSURV].append(timed(snakemake_command(folder, overrides), folder / "mgsurv.log"))
         cohort_csv = csv or Path(synthetic_files(folder / cohort_folder("synthetic"))["csv"])
@@ -189,16 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2022)
     args = parser.parse_args(argv)
     with_r = not args.skip_r and r_available()
-    work = Path(tempfile.mkdtemp(prefix="mgsurv-default-run-"))
-    try:
-        rows = summary(DEFAULT, rounds(DEFAULT, None, work, args.repeat, with_r))
-        for n in args.sizes:
-            csv = write_cohort(n, "tied", work / "input" / f"bench_{n}.csv", args.seed)
-            rows += summary(str(n), rounds(str(n), csv, work, args.repeat, with_r))
-        print("bench: the timeline of one more default run", flush=True)
-        steps = timeline(work / "timeline")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix="mgsurv-default-run-"))  # kept if a command fails
+    rows = summary(DEFAULT, rounds(DEFAULT, None, work, args.repeat, with_r))
+    for n in args.sizes:
+        csv = write_cohort(n, "tied", work / "input" / f"bench_{n}.csv", args.seed)
+        rows += summary(str(n), rounds(str(n), csv, work, args.repeat, with_r))
+    print("bench: the timeline of one more default run", flush=True)
+    steps = timeline(work / "timeline")
+    shutil.rmtree(work, ignore_errors=True)
     args.out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows).reindex(columns=[*COLUMNS, *RATIOS])
     table.to_csv(args.out / "default_run.tsv", sep="\t", index=False)

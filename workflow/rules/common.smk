@@ -12,7 +12,6 @@ from snakemake.utils import validate
 
 from mgsurv.contract import (
     ARM_COLUMN,
-    ENDPOINT_TABLES,
     ENDPOINTS,
     FIGURES_FOLDER,
     OVERVIEW_PAGE,
@@ -26,10 +25,8 @@ from mgsurv.contract import (
     overview_inputs,
     prepare_files,
     prepared_report_tables,
-    report_table_files,
     stacked_table_files,
     synthetic_files,
-    table_path,
     validation_batch_file,
     validation_files,
 )
