@@ -9,7 +9,7 @@ rule analyse_endpoint:
     log:
         "logs/{cohort}/analyse_endpoint_{endpoint}.log",
     group:
-        cohort_job_group()
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 1

@@ -212,19 +212,15 @@ def cohort_input_mb(cohort):
     return Path(COHORTS.loc[cohort, "source"]).stat().st_size / 1e6
 
 
-def cohort_job_group():
-    """A rule's group (a function of the job's wildcards). On a cluster, a cohort below
-    cluster_group_below_mb runs its steps, CSV to report, as one job (the connected jobs of
-    a group form one cluster job; the cohorts are not connected, so each is its own job). A
-    larger cohort's steps are jobs of their own: its preparation, each endpoint's analysis
-    on its own node, and its report. Local runs ignore groups."""
-
-    def group(wildcards):
-        if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
-            return "cohort"
-        return None
-
-    return group
+def cohort_job_group(wildcards):
+    """A rule's group: on a cluster, a cohort below cluster_group_below_mb runs its steps,
+    CSV to report, as one job (the connected jobs of a group form one cluster job; the
+    cohorts are not connected, so each is its own job). A larger cohort's steps are jobs of
+    their own: its preparation, each endpoint's analysis on its own node, and its report
+    (None). Local runs ignore groups."""
+    if cohort_input_mb(wildcards.cohort) < config["cluster_group_below_mb"]:
+        return "cohort"
+    return None
 
 
 def memory_mb(wildcards, input):
@@ -238,6 +234,7 @@ def synthetic_memory_mb(wildcards):
 
 
 def memory_for_mb(input_mb):
+    """2 GB, plus 20 MB per MB of input."""
     return max(2000, int(20 * input_mb))
 
 

@@ -13,7 +13,7 @@ rule prepare_cohort:
     wildcard_constraints:
         cohort=cohort_names(synthetic=False),
     group:
-        cohort_job_group()
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 1
@@ -42,7 +42,7 @@ rule prepare_synthetic_cohort:
     wildcard_constraints:
         cohort=cohort_names(synthetic=True),
     group:
-        cohort_job_group()
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 1

@@ -26,7 +26,7 @@ rule render_report:
     log:
         "logs/{cohort}/render_report.log",
     group:
-        cohort_job_group()
+        cohort_job_group
     conda:
         "../../environment.yml"
     threads: 2

@@ -61,11 +61,11 @@ def partial_overview(
     complete, whatever tables an earlier run left. The files are dated 1970, so that the
     next run rebuilds them, as it would a rule's output older than its inputs. False when
     there is nothing to write (one cohort, or none completed)."""
+    inputs = {cohort: overview_inputs(cohort_folder(cohort)) for cohort in cohorts}
     complete = {
-        cohort: overview_inputs(cohort_folder(cohort))
-        for cohort in cohorts
-        if cohort not in failures
-        and all(Path(p).exists() for p in overview_inputs(cohort_folder(cohort)).values())
+        cohort: files
+        for cohort, files in inputs.items()
+        if cohort not in failures and all(Path(p).exists() for p in files.values())
     }
     if len(cohorts) < 2 or not complete:
         return False
